@@ -1,0 +1,98 @@
+//! The identity service's errors and the gRPC status each becomes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use platform::{error, idempotency::IdempotencyError};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
+    #[error("invalid request")]
+    Invalid(Status),
+    /// `ALREADY_EXISTS` / `PERSON_ALREADY_REGISTERED`.
+    #[error("a person with this ID number is already registered")]
+    PersonAlreadyRegistered,
+    /// `NOT_FOUND` / `PERSON_NOT_FOUND`.
+    #[error("no such person")]
+    PersonNotFound,
+    /// `FAILED_PRECONDITION` / `VERSION_MISMATCH`, with the current version.
+    #[error("the record is at version {current}, not the version given")]
+    VersionMismatch { current: i32 },
+    /// `FAILED_PRECONDITION` / `BASIC_INFO_ALREADY_CONFIRMED`.
+    #[error("this version of the basic information is already confirmed")]
+    AlreadyConfirmed,
+    /// `PERMISSION_DENIED` / `NOT_OWN_RECORD`: a person asked for someone else's data.
+    #[error("a person may only see and confirm their own record")]
+    NotOwnRecord,
+    /// `UNAUTHENTICATED` / `SIGN_IN_FAILED`: wrong ID number or password
+    /// (which one is not said).
+    #[error("ID number or password is wrong")]
+    SignInFailed,
+    /// `UNAUTHENTICATED` / `ACCOUNT_LOCKED`, with `locked_until`.
+    #[error("too many failed sign-ins; try again later")]
+    AccountLocked { until: DateTime<Utc> },
+    /// `ALREADY_EXISTS` / `PARTNER_ALREADY_REGISTERED`.
+    #[error("a partner with this code or credit code is already registered")]
+    PartnerAlreadyRegistered,
+    /// `NOT_FOUND` / `PARTNER_NOT_FOUND`.
+    #[error("no such partner")]
+    PartnerNotFound,
+    /// `FAILED_PRECONDITION` / `PARENT_NOT_A_BANK`.
+    #[error("a bank outlet's parent must be a registered bank")]
+    ParentNotABank,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// `INTERNAL`; the cause is logged, never sent.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<IdentityError> for Status {
+    fn from(e: IdentityError) -> Self {
+        let reason =
+            |code, reason: &str, e: &IdentityError| error::status(code, reason, e.to_string());
+        match e {
+            IdentityError::Invalid(status) => status,
+            IdentityError::PersonAlreadyRegistered => {
+                reason(Code::AlreadyExists, "PERSON_ALREADY_REGISTERED", &e)
+            }
+            IdentityError::PersonNotFound => reason(Code::NotFound, "PERSON_NOT_FOUND", &e),
+            IdentityError::VersionMismatch { current } => error::status_with_metadata(
+                Code::FailedPrecondition,
+                "VERSION_MISMATCH",
+                e.to_string(),
+                HashMap::from([("current_version".to_owned(), current.to_string())]),
+            ),
+            IdentityError::AlreadyConfirmed => {
+                reason(Code::FailedPrecondition, "BASIC_INFO_ALREADY_CONFIRMED", &e)
+            }
+            IdentityError::NotOwnRecord => reason(Code::PermissionDenied, "NOT_OWN_RECORD", &e),
+            IdentityError::SignInFailed => reason(Code::Unauthenticated, "SIGN_IN_FAILED", &e),
+            IdentityError::AccountLocked { until } => error::status_with_metadata(
+                Code::Unauthenticated,
+                "ACCOUNT_LOCKED",
+                e.to_string(),
+                HashMap::from([("locked_until".to_owned(), until.to_rfc3339())]),
+            ),
+            IdentityError::PartnerAlreadyRegistered => {
+                reason(Code::AlreadyExists, "PARTNER_ALREADY_REGISTERED", &e)
+            }
+            IdentityError::PartnerNotFound => reason(Code::NotFound, "PARTNER_NOT_FOUND", &e),
+            IdentityError::ParentNotABank => {
+                reason(Code::FailedPrecondition, "PARENT_NOT_A_BANK", &e)
+            }
+            IdentityError::Idempotency(e) => e.into_status(),
+            IdentityError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                error::internal()
+            }
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,127 @@
+//! The identity service: persons' basic information (registered, corrected,
+//! confirmed, every version kept), online sign-in, and the partner registry.
+
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod policy;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
+
+use platform::{
+    clock::Clock,
+    config::{self, ConfigError, PlatformConfig},
+    host::{Host, StartupError},
+};
+use serde::{Deserialize, Serialize};
+use socsec_proto::identity::v1::identity_service_server::IdentityServiceServer;
+use tonic::service::Routes;
+
+pub const SERVICE_NAME: &str = "socsec.identity.v1.IdentityService";
+pub const DEFAULT_PORT: u16 = 50051;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(flatten)]
+    pub platform: PlatformConfig,
+    /// Failed sign-ins in a row that lock the online account.
+    pub password_max_failures: i32,
+    /// How long a locked account stays locked.
+    pub password_lockout_secs: i64,
+    /// How long a session token is valid.
+    pub session_token_ttl_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            platform: PlatformConfig::defaults(DEFAULT_PORT, "identity"),
+            password_max_failures: 5,
+            password_lockout_secs: 15 * 60,
+            session_token_ttl_secs: 15 * 60,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment (`SOCSEC_IDENTITY_*`).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = config::load("identity", file, Self::default())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.platform.validate()?;
+        if self.platform.session_token_secret.is_none() {
+            return Err(ConfigError::invalid(
+                "session_token_secret",
+                "is required: identity signs persons' session tokens",
+            ));
+        }
+        if self.password_max_failures < 1 {
+            return Err(ConfigError::invalid(
+                "password_max_failures",
+                "must be at least 1",
+            ));
+        }
+        if self.password_lockout_secs < 1 {
+            return Err(ConfigError::invalid(
+                "password_lockout_secs",
+                "must be at least 1",
+            ));
+        }
+        if !(60..=24 * 3600).contains(&self.session_token_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "session_token_ttl_secs",
+                "must be between 60 and 86400",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A started identity service: migrated, bound, ready to serve.
+pub struct Application {
+    host: Host,
+    routes: Routes,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        config.validate()?;
+        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
+        let sessions = host
+            .session_keys()
+            .expect("validated: identity has a session token secret");
+        let api = grpc::IdentityApi::new(
+            host.pool().clone(),
+            host.config().database_schema.clone(),
+            host.clock(),
+            sessions,
+            grpc::SignInSettings {
+                max_failures: config.password_max_failures,
+                lockout: chrono::Duration::seconds(config.password_lockout_secs),
+                token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
+            },
+        );
+        let routes = Routes::new(IdentityServiceServer::new(api));
+        Ok(Self { host, routes })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        self.host
+            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .await
+    }
+}

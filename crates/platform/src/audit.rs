@@ -1,0 +1,77 @@
+//! The audit trail: every read and change of a person's data, by whom, when,
+//! through which RPC and request id. Written through the same connection (and
+//! for changes, the same transaction) as the access it records.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::auth::Caller;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Change,
+}
+
+impl Access {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "READ",
+            Self::Change => "CHANGE",
+        }
+    }
+}
+
+/// Records that `caller` read or changed `subject_id`'s data through `action`.
+pub async fn record(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    action: &str,
+    access: Access,
+    subject_id: &str,
+    request_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(caller.kind.as_str())
+    .bind(&caller.code)
+    .bind(action)
+    .bind(access.as_str())
+    .bind(subject_id)
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_code: String,
+    pub action: String,
+    pub access: String,
+    pub subject_id: String,
+    pub request_id: Option<String>,
+}
+
+/// A subject's audit entries in the order they were written, after entry `after_id`.
+pub async fn list(
+    executor: impl PgExecutor<'_>,
+    subject_id: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, actor_kind, actor_code, action, access, subject_id, request_id
+         FROM audit_log WHERE subject_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(subject_id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}

@@ -1,0 +1,305 @@
+//! Who is calling, and may they call this RPC.
+//!
+//! A tower layer in front of every service reads the caller's credential,
+//! checks it against the service's [`Policy`] (one table per service: RPC →
+//! caller kinds allowed), refuses with `UNAUTHENTICATED` or
+//! `PERMISSION_DENIED` and a reason, and otherwise puts the [`Caller`] in the
+//! request's extensions for the handler.
+//!
+//! Credentials:
+//! - `authorization: Bearer <session token>`: a person signed in online;
+//! - `x-socsec-dev-caller: <kind>:<code>` (e.g. `bank_outlet:ICBC-0101`):
+//!   a development credential, accepted only when `dev_credentials` is on.
+
+use std::{
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use futures::future::{Either, Ready, ready};
+use tonic::{Code, Status};
+use tower::{Layer, Service};
+
+use crate::{clock::Clock, error, session::SessionKeys};
+
+pub const DEV_CALLER_HEADER: &str = "x-socsec-dev-caller";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallerKind {
+    /// A social security bureau operator at a counter or back office.
+    Operator,
+    /// Another socsec service.
+    Service,
+    /// A person, signed in online.
+    Person,
+    Bank,
+    BankOutlet,
+    Hospital,
+    Pharmacy,
+    HrAgency,
+    Employer,
+    HotlineCenter,
+}
+
+impl CallerKind {
+    pub const ALL: [CallerKind; 10] = [
+        Self::Operator,
+        Self::Service,
+        Self::Person,
+        Self::Bank,
+        Self::BankOutlet,
+        Self::Hospital,
+        Self::Pharmacy,
+        Self::HrAgency,
+        Self::Employer,
+        Self::HotlineCenter,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Service => "service",
+            Self::Person => "person",
+            Self::Bank => "bank",
+            Self::BankOutlet => "bank_outlet",
+            Self::Hospital => "hospital",
+            Self::Pharmacy => "pharmacy",
+            Self::HrAgency => "hr_agency",
+            Self::Employer => "employer",
+            Self::HotlineCenter => "hotline_center",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// The authenticated caller of one request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Caller {
+    pub kind: CallerKind,
+    /// Operator id, partner code, service name or person id.
+    pub code: String,
+}
+
+impl Caller {
+    pub fn new(kind: CallerKind, code: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: code.into(),
+        }
+    }
+
+    /// The caller of a request that passed the auth layer.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| {
+                error::status(Code::Unauthenticated, "CREDENTIAL_MISSING", "no credential")
+            })
+    }
+
+    pub fn is(&self, kind: CallerKind) -> bool {
+        self.kind == kind
+    }
+}
+
+impl fmt::Display for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.as_str(), self.code)
+    }
+}
+
+/// Who may call an RPC.
+#[derive(Clone, Copy, Debug)]
+pub enum Access {
+    /// Anyone, even without a credential (e.g. signing in).
+    Anyone,
+    /// Only callers of these kinds.
+    Only(&'static [CallerKind]),
+}
+
+/// One service's authorization table: full method path
+/// (`/socsec.identity.v1.IdentityService/GetPerson`) → who may call it.
+/// A method missing from the table is refused: the table fails closed.
+#[derive(Debug)]
+pub struct Policy {
+    pub rules: &'static [(&'static str, Access)],
+}
+
+impl Policy {
+    fn access(&self, path: &str) -> Option<Access> {
+        if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
+            return Some(Access::Anyone);
+        }
+        self.rules
+            .iter()
+            .find(|(method, _)| *method == path)
+            .map(|(_, access)| *access)
+    }
+}
+
+struct AuthState {
+    policy: &'static Policy,
+    dev_credentials: bool,
+    sessions: Option<SessionKeys>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The tower layer that authenticates and authorizes every call.
+#[derive(Clone)]
+pub struct AuthLayer(Arc<AuthState>);
+
+impl AuthLayer {
+    pub fn new(
+        policy: &'static Policy,
+        dev_credentials: bool,
+        sessions: Option<SessionKeys>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self(Arc::new(AuthState {
+            policy,
+            dev_credentials,
+            sessions,
+            clock,
+        }))
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    state: Arc<AuthState>,
+}
+
+impl AuthState {
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
+        if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    error::status(
+                        Code::Unauthenticated,
+                        "CREDENTIAL_INVALID",
+                        "authorization must be `Bearer <token>`",
+                    )
+                })?;
+            let sessions = self.sessions.as_ref().ok_or_else(|| {
+                error::status(
+                    Code::Unauthenticated,
+                    "CREDENTIAL_INVALID",
+                    "this service does not accept session tokens",
+                )
+            })?;
+            let person_id = sessions.verify(token, self.clock.now()).map_err(|e| {
+                let reason = match e {
+                    crate::session::SessionError::Invalid => "CREDENTIAL_INVALID",
+                    crate::session::SessionError::Expired => "SESSION_EXPIRED",
+                };
+                error::status(Code::Unauthenticated, reason, e.to_string())
+            })?;
+            return Ok(Some(Caller::new(CallerKind::Person, person_id)));
+        }
+        if let Some(value) = headers.get(DEV_CALLER_HEADER) {
+            if !self.dev_credentials {
+                return Err(error::status(
+                    Code::Unauthenticated,
+                    "DEV_CREDENTIALS_DISABLED",
+                    "development credentials are not accepted by this deployment",
+                ));
+            }
+            let caller = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(':'))
+                .and_then(|(kind, code)| {
+                    let kind = CallerKind::parse(kind)?;
+                    (!code.is_empty() && code.len() <= 64).then(|| Caller::new(kind, code))
+                })
+                .ok_or_else(|| {
+                    error::status(
+                        Code::Unauthenticated,
+                        "CREDENTIAL_INVALID",
+                        format!("{DEV_CALLER_HEADER} must be KIND:CODE"),
+                    )
+                })?;
+            return Ok(Some(caller));
+        }
+        Ok(None)
+    }
+
+    fn authorize(&self, path: &str, caller: Option<&Caller>) -> Result<(), Status> {
+        match (self.policy.access(path), caller) {
+            (None, _) => Err(error::status(
+                Code::PermissionDenied,
+                "METHOD_NOT_ALLOWED",
+                "no caller may call this method",
+            )),
+            (Some(Access::Anyone), _) => Ok(()),
+            (Some(Access::Only(_)), None) => Err(error::status(
+                Code::Unauthenticated,
+                "CREDENTIAL_MISSING",
+                "this method needs a credential",
+            )),
+            (Some(Access::Only(kinds)), Some(caller)) if kinds.contains(&caller.kind) => Ok(()),
+            (Some(Access::Only(_)), Some(caller)) => Err(error::status(
+                Code::PermissionDenied,
+                "CALLER_KIND_NOT_ALLOWED",
+                format!("a {} may not call this method", caller.kind.as_str()),
+            )),
+        }
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<S::Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let outcome = self
+            .state
+            .authenticate(request.headers())
+            .and_then(|caller| {
+                self.state.authorize(&path, caller.as_ref())?;
+                Ok(caller)
+            });
+        match outcome {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    request.extensions_mut().insert(caller);
+                }
+                Either::Right(self.inner.call(request))
+            }
+            Err(status) => {
+                tracing::info!(method = %path, code = ?status.code(), "call refused");
+                Either::Left(ready(Ok(status.into_http())))
+            }
+        }
+    }
+}

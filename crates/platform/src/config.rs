@@ -1,0 +1,226 @@
+//! Configuration in layers: built-in defaults, then an optional TOML file
+//! (`--config FILE` or `SOCSEC_CONFIG`), then environment variables:
+//! `DATABASE_URL`, then `SOCSEC_<KEY>` for every service, then
+//! `SOCSEC_<SERVICE>_<KEY>` for one service. A bad value is reported with its
+//! key and source, before any port is opened.
+
+use std::{fmt, net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// What every service is configured with. Services flatten it into their own
+/// configuration struct.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PlatformConfig {
+    /// Address the gRPC server listens on; port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+    /// `postgres://user:password@host:port/database`.
+    pub database_url: String,
+    /// The Postgres schema that holds this service's tables and migration history.
+    pub database_schema: String,
+    pub database_max_connections: u32,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,identity=debug`.
+    pub log_filter: String,
+    /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
+    pub drain_timeout_ms: u64,
+    /// How often the database is checked for the health service.
+    pub health_check_interval_ms: u64,
+    /// Serve gRPC reflection (for grpcurl and buf curl).
+    pub reflection: bool,
+    /// Accept the development credential `x-socsec-dev-caller: KIND:CODE`.
+    /// For development and tests only; mutual TLS replaces it.
+    pub dev_credentials: bool,
+    /// Key (at least 32 bytes) that signs and checks persons' session tokens.
+    /// Shared by every service that accepts persons' calls.
+    pub session_token_secret: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl PlatformConfig {
+    /// Defaults for a service listening on `port` with its tables in `schema`.
+    pub fn defaults(port: u16, schema: &str) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            database_url: "postgres://postgres@127.0.0.1:5432/socsec".into(),
+            database_schema: schema.into(),
+            database_max_connections: 16,
+            log_format: LogFormat::Human,
+            log_filter: "info".into(),
+            drain_timeout_ms: 10_000,
+            health_check_interval_ms: 5_000,
+            reflection: true,
+            dev_credentials: true,
+            session_token_secret: None,
+        }
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::invalid(
+                "database_url",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        let schema = &self.database_schema;
+        let valid_schema = schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_schema {
+            return Err(ConfigError::invalid(
+                "database_schema",
+                "must be 1-63 characters of a-z, 0-9 and _, not starting with a digit",
+            ));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database_max_connections",
+                "must be at least 1",
+            ));
+        }
+        if let Some(secret) = &self.session_token_secret
+            && secret.len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "session_token_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_filter)
+            .map_err(|e| ConfigError::invalid("log_filter", e.to_string()))?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The database URL may carry a password and the secret is a secret.
+        f.debug_struct("PlatformConfig")
+            .field("listen_addr", &self.listen_addr)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("database_schema", &self.database_schema)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .field("drain_timeout_ms", &self.drain_timeout_ms)
+            .field("reflection", &self.reflection)
+            .field("dev_credentials", &self.dev_credentials)
+            .field(
+                "session_token_secret",
+                &self.session_token_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: `{key}` {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &'static str, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Loads a service's configuration. `service` names its environment prefix:
+/// `identity` reads `SOCSEC_IDENTITY_*`.
+pub fn load<C>(service: &str, file: Option<&Path>, defaults: C) -> Result<C, ConfigError>
+where
+    C: Serialize + DeserializeOwned,
+{
+    let service_prefix = format!("SOCSEC_{}_", service.to_ascii_uppercase().replace('-', "_"));
+    let file = file
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SOCSEC_CONFIG").map(Into::into));
+
+    let mut figment = Figment::from(Serialized::defaults(defaults));
+    if let Some(file) = file {
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    let shared_prefixes = [
+        "IDENTITY_",
+        "CARD_ISSUANCE_",
+        "ACTIVATION_",
+        "CONTRIBUTION_",
+        "CONFIG",
+    ];
+    figment = figment
+        .merge(Env::raw().only(&["database_url"]))
+        .merge(Env::prefixed("SOCSEC_").filter(move |key| {
+            let key = key.as_str().to_ascii_uppercase();
+            !shared_prefixes.iter().any(|p| key.starts_with(p))
+        }))
+        .merge(Env::prefixed(&service_prefix));
+    figment
+        .extract()
+        .map_err(|e| ConfigError::Load(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_database_password_and_secret() {
+        let mut config = PlatformConfig::defaults(1, "identity");
+        config.database_url = "postgres://app:hunter2@db:5432/socsec".into();
+        config.session_token_secret = Some("s".repeat(32));
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("postgres://app:***@db:5432/socsec"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains(&"s".repeat(32)));
+    }
+
+    #[test]
+    fn validation_names_the_bad_key() {
+        let mut config = PlatformConfig::defaults(1, "identity");
+        config.database_schema = "Identity; drop".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("database_schema"), "{err}");
+    }
+}

@@ -1,0 +1,45 @@
+//! The Postgres pool of one service, bound to its own schema, and its
+//! migrations (the platform's tables first, then the service's own), with the
+//! migration history kept in that schema.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool,
+    migrate::{Migration, Migrator},
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::PlatformConfig;
+
+/// Tables every service has: idempotency keys, audit trail, outbox.
+static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Connects with `search_path` set to the service's schema, so every
+/// unqualified table name in the service's SQL is its own.
+pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(&config.database_url)?
+        .options([("search_path", config.database_schema.as_str())]);
+    PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+}
+
+/// Creates the schema if needed and applies the platform's and the service's
+/// migrations in version order. Platform migrations use versions below
+/// 1_000_000; services number theirs from 1_000_001.
+pub async fn migrate(
+    pool: &PgPool,
+    schema: &str,
+    service: &Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut migrations: Vec<Migration> = PLATFORM_MIGRATIONS.iter().cloned().collect();
+    migrations.extend(service.iter().cloned());
+    migrations.sort_by_key(|m| m.version);
+    let mut migrator = Migrator::with_migrations(migrations);
+    migrator.create_schema(schema.to_owned());
+    migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
+    migrator.run(pool).await
+}

@@ -1,0 +1,162 @@
+//! Errors as partners see them: a `google.rpc.Status` whose details carry an
+//! `ErrorInfo` with a stable UPPER_SNAKE `reason` (always) and, for invalid
+//! input, a `BadRequest` listing every bad field at once.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+/// The `ErrorInfo.domain` of every socsec error.
+pub const ERROR_DOMAIN: &str = "socsec";
+
+/// A status with an `ErrorInfo` reason.
+pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    status_with_metadata(code, reason, message, HashMap::new())
+}
+
+/// A status with an `ErrorInfo` reason and metadata (for example the current
+/// state of the thing that refused the call). Metadata must never carry
+/// unmasked personal data.
+pub fn status_with_metadata(
+    code: Code,
+    reason: &str,
+    message: impl Into<String>,
+    metadata: HashMap<String, String>,
+) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+/// The status for an unexpected failure (database down, bug): the caller
+/// learns nothing of the cause, which is logged by the caller of this function.
+pub fn internal() -> Status {
+    status(
+        Code::Internal,
+        "INTERNAL",
+        "internal error; it has been logged",
+    )
+}
+
+/// Every bad field of one request, collected so the caller sees them all at once.
+#[derive(Debug, Default)]
+pub struct FieldViolations(Vec<FieldViolation>);
+
+impl FieldViolations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` (its proto path, e.g. `basic_info.name`) is bad
+    /// for `reason` (UPPER_SNAKE). `description` must not repeat personal data.
+    pub fn add(&mut self, field: &str, reason: &str, description: impl ToString) {
+        let mut violation = FieldViolation::new(field, description.to_string());
+        violation.reason = reason.to_owned();
+        self.0.push(violation);
+    }
+
+    /// Records `result`'s error, if any, against `field`; returns the value.
+    pub fn check<T, E: Reason>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result
+            .map_err(|e| self.add(field, e.reason(), e.to_string()))
+            .ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The parsed request if no violation was recorded (and every part
+    /// parsed), otherwise the `INVALID_ARGUMENT` status listing them all.
+    pub fn finish<T>(self, parsed: Option<T>) -> Result<T, Status> {
+        match parsed {
+            Some(parsed) if self.0.is_empty() => Ok(parsed),
+            _ => Err(self.into_status()),
+        }
+    }
+
+    /// `INVALID_ARGUMENT`; the `ErrorInfo.reason` is the first violation's
+    /// reason and `ErrorInfo.metadata["fields"]` lists every bad field.
+    pub fn into_status(self) -> Status {
+        let reason = self
+            .0
+            .first()
+            .map(|v| v.reason.clone())
+            .unwrap_or_else(|| "INVALID_ARGUMENT".into());
+        let fields: Vec<&str> = self.0.iter().map(|v| v.field.as_str()).collect();
+        let message = format!("invalid request: {}", fields.join(", "));
+        let metadata = HashMap::from([("fields".to_owned(), fields.join(","))]);
+        let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+        details.set_bad_request(self.0);
+        Status::with_error_details(Code::InvalidArgument, message, details)
+    }
+}
+
+/// `Some((a, b, …))` if every argument is `Some`: the parts of a request
+/// that all parsed.
+#[macro_export]
+macro_rules! all_some {
+    ($($part:expr),+ $(,)?) => {
+        (|| Some(($($part?,)+)))()
+    };
+}
+
+/// An error with a stable, machine-readable reason.
+pub trait Reason: std::fmt::Display {
+    fn reason(&self) -> &'static str;
+}
+
+macro_rules! reason_for {
+    ($($t:ty),*) => {$(
+        impl Reason for $t {
+            fn reason(&self) -> &'static str {
+                <$t>::reason(self)
+            }
+        }
+    )*};
+}
+reason_for!(
+    pii::IdNumberError,
+    pii::CreditCodeError,
+    pii::PersonNameError
+);
+
+/// Reads a required string field: trimmed, non-empty.
+pub fn required<'a>(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: &'a str,
+) -> Option<&'a str> {
+    let value = value.trim();
+    if value.is_empty() {
+        violations.add(field, "FIELD_REQUIRED", "is required");
+        None
+    } else {
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_reason() {
+        let mut violations = FieldViolations::new();
+        violations.add(
+            "id_number",
+            "ID_NUMBER_CHECK_CHARACTER",
+            "check character does not match",
+        );
+        violations.add("basic_info.name", "NAME_EMPTY", "must not be empty");
+        let status = violations.into_status();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(info.reason, "ID_NUMBER_CHECK_CHARACTER");
+        assert_eq!(info.metadata["fields"], "id_number,basic_info.name");
+        let bad = details.bad_request().unwrap();
+        assert_eq!(bad.field_violations.len(), 2);
+        assert_eq!(bad.field_violations[1].reason, "NAME_EMPTY");
+    }
+}

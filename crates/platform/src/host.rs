@@ -1,0 +1,216 @@
+//! The gRPC host every service runs in: database pool and migrations, the
+//! listening socket, `grpc.health.v1` (SERVING only while the database
+//! answers), reflection, request tracing, the auth layer, and graceful
+//! shutdown with a drain deadline.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    auth::{AuthLayer, Policy},
+    clock::Clock,
+    config::PlatformConfig,
+    db,
+    session::SessionKeys,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A service's process-wide resources, ready to serve.
+pub struct Host {
+    config: PlatformConfig,
+    pool: PgPool,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+}
+
+impl Host {
+    /// Validates the configuration, connects, migrates, and binds the port.
+    pub async fn start(
+        config: PlatformConfig,
+        migrations: &Migrator,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        config.validate()?;
+        let pool = db::connect(&config).await?;
+        db::migrate(&pool, &config.database_schema, migrations).await?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Listen {
+                addr: config.listen_addr,
+                source,
+            })?;
+        Ok(Self {
+            config,
+            pool,
+            listener,
+            clock,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn config(&self) -> &PlatformConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn session_keys(&self) -> Option<SessionKeys> {
+        self.config
+            .session_token_secret
+            .as_deref()
+            .map(SessionKeys::new)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound socket has an address")
+    }
+
+    /// Serves `routes` (whose main service is `service_name`, e.g.
+    /// `socsec.identity.v1.IdentityService`) until `shutdown` resolves, then
+    /// stops accepting calls and gives in-flight ones `drain_timeout_ms`.
+    pub async fn serve(
+        self,
+        service_name: &'static str,
+        policy: &'static Policy,
+        routes: Routes,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health_task = tokio::spawn(report_health(
+            reporter.clone(),
+            self.pool.clone(),
+            service_name,
+            Duration::from_millis(self.config.health_check_interval_ms),
+        ));
+
+        let mut routes = routes.add_service(health_service);
+        if self.config.reflection {
+            let reflection = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(socsec_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()
+                .expect("descriptor sets compiled into the binary are valid");
+            routes = routes.add_service(reflection);
+        }
+
+        let auth = AuthLayer::new(
+            policy,
+            self.config.dev_credentials,
+            self.session_keys(),
+            self.clock.clone(),
+        );
+        let local_addr = self.local_addr();
+        let drain = Duration::from_millis(self.config.drain_timeout_ms);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = Server::builder()
+            .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .layer(auth)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async {
+                let _ = stop_rx.await;
+            });
+        let mut server = tokio::spawn(server);
+        tracing::info!(service = service_name, addr = %local_addr, "serving");
+
+        let result = tokio::select! {
+            result = &mut server => result,
+            () = shutdown => {
+                tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down; draining calls");
+                reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+                reporter.set_service_status("", ServingStatus::NotServing).await;
+                let _ = stop_tx.send(());
+                match tokio::time::timeout(drain, &mut server).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("drain deadline passed; aborting remaining calls");
+                        server.abort();
+                        health_task.abort();
+                        self.pool.close().await;
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        health_task.abort();
+        self.pool.close().await;
+        tracing::info!("stopped");
+        result.unwrap_or(Ok(()))
+    }
+}
+
+/// SERVING while the database answers, NOT_SERVING otherwise.
+async fn report_health(
+    reporter: HealthReporter,
+    pool: PgPool,
+    service_name: &'static str,
+    every: Duration,
+) {
+    let mut last = None;
+    loop {
+        let ok = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&pool),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        let status = if ok {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if last != Some(status) {
+            if !ok {
+                tracing::warn!("database not answering; health NOT_SERVING");
+            }
+            reporter.set_service_status(service_name, status).await;
+            reporter.set_service_status("", status).await;
+            last = Some(status);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("can install a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

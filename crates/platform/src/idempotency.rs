@@ -1,0 +1,152 @@
+//! Idempotency by the caller's request id (a partner's transaction serial).
+//!
+//! Inside the transaction that makes the change, the service first
+//! [`claim`]s `(caller, request_id)`. A fresh claim returns a [`Ticket`]; the
+//! service does its work and [`Ticket::complete`]s with its answer before
+//! committing. A retry of a committed request gets [`Claim::Replay`] with the
+//! first answer. A concurrent duplicate waits on the key's row lock and then
+//! sees the committed answer. The same request id with other content (or for
+//! another RPC) is refused with `REQUEST_ID_REUSED`.
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use tonic::{Code, Status};
+
+use crate::{
+    auth::Caller,
+    error::{self, FieldViolations},
+};
+
+/// A validated request id: 1 to 64 characters of `A-Z a-z 0-9 . _ : -`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn parse(violations: &mut FieldViolations, value: &str) -> Option<Self> {
+        let valid = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+        if value.is_empty() {
+            violations.add("request_id", "REQUEST_ID_MISSING", "is required");
+            None
+        } else if !valid {
+            violations.add(
+                "request_id",
+                "REQUEST_ID_INVALID",
+                "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -",
+            );
+            None
+        } else {
+            Some(Self(value.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("request id was already used for a different request")]
+    Reused,
+    #[error("stored answer is unreadable: {0}")]
+    Corrupt(#[from] prost::DecodeError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl IdempotencyError {
+    /// `FAILED_PRECONDITION` / `REQUEST_ID_REUSED` for a reuse; anything else
+    /// is internal.
+    pub fn into_status(self) -> Status {
+        match self {
+            Self::Reused => error::status(
+                Code::FailedPrecondition,
+                "REQUEST_ID_REUSED",
+                "this request id was already used for a different request",
+            ),
+            other => {
+                tracing::error!(error = %other, "idempotency store failed");
+                error::internal()
+            }
+        }
+    }
+}
+
+pub enum Claim<R> {
+    /// First time: do the work, then `complete` the ticket.
+    Fresh(Ticket),
+    /// Seen before: this was the answer.
+    Replay(R),
+}
+
+#[must_use = "complete the ticket with the answer in the same transaction"]
+pub struct Ticket {
+    caller: String,
+    request_id: String,
+}
+
+/// Claims `request_id` for `caller` in the current transaction.
+pub async fn claim<Req: Message, Resp: Message + Default>(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    rpc: &str,
+    request_id: &RequestId,
+    request: &Req,
+) -> Result<Claim<Resp>, IdempotencyError> {
+    let caller = caller.to_string();
+    let hash = Sha256::digest(request.encode_to_vec()).to_vec();
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (caller, request_id) DO NOTHING",
+    )
+    .bind(&caller)
+    .bind(request_id.as_str())
+    .bind(rpc)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::Fresh(Ticket {
+            caller,
+            request_id: request_id.as_str().to_owned(),
+        }));
+    }
+    let (stored_rpc, stored_hash, response): (String, Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT rpc, request_hash, response FROM idempotency_keys
+         WHERE caller = $1 AND request_id = $2",
+    )
+    .bind(&caller)
+    .bind(request_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if stored_rpc != rpc || stored_hash != hash {
+        return Err(IdempotencyError::Reused);
+    }
+    let response = response.ok_or(IdempotencyError::Reused)?;
+    Ok(Claim::Replay(Resp::decode(response.as_slice())?))
+}
+
+impl Ticket {
+    /// Stores the answer; commit the transaction afterwards.
+    pub async fn complete<Resp: Message>(
+        self,
+        conn: &mut PgConnection,
+        response: &Resp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2",
+        )
+        .bind(&self.caller)
+        .bind(&self.request_id)
+        .bind(response.encode_to_vec())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}

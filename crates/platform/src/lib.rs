@@ -1,0 +1,20 @@
+//! What every socsec service needs and nothing domain-specific: configuration,
+//! telemetry, the database pool and migrations, the gRPC host (health,
+//! reflection, auth, graceful shutdown), errors as `google.rpc.Status`,
+//! idempotency, the audit trail and the transactional outbox.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod host;
+pub mod idempotency;
+pub mod outbox;
+pub mod paging;
+pub mod session;
+pub mod telemetry;
+
+/// Masking types for personal data live in `pii`; re-exported for services.
+pub use pii as masking;

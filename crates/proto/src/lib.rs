@@ -1,0 +1,18 @@
+//! Generated code for the `socsec.*` protobuf packages, and the encoded file
+//! descriptor set that servers register for gRPC reflection.
+
+/// Every `socsec.*` file, encoded as a `FileDescriptorSet`.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/socsec_descriptor.bin"));
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("socsec.common.v1");
+    }
+}
+
+pub mod identity {
+    pub mod v1 {
+        tonic::include_proto!("socsec.identity.v1");
+    }
+}

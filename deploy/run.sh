@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the whole system on this machine: a private PostgreSQL (unless
+# DATABASE_URL is set), migrations, and every service as its own process.
+# Ctrl-C stops everything; data stays in $SOCSEC_DATA_DIR (default ./.data)
+# and the next run reuses it.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+. deploy/lib/postgres.sh
+
+data_dir=${SOCSEC_DATA_DIR:-$repo/.data}
+mkdir -p "$data_dir"
+chmod 755 "$data_dir"
+
+started_pg=""
+if [ -z "${DATABASE_URL:-}" ]; then
+  pg_data="$data_dir/postgres"
+  port=${SOCSEC_PG_PORT:-$(pg_free_port 54329)}
+  pg_start "$pg_data" "$port" durable
+  started_pg="$pg_data"
+  pg_create_database "$port" socsec
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/socsec"
+fi
+
+# Persons' session tokens are signed with a key kept in the data directory.
+secret_file="$data_dir/session-token-secret"
+if [ ! -s "$secret_file" ]; then
+  (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' >"$secret_file")
+fi
+export SOCSEC_SESSION_TOKEN_SECRET=${SOCSEC_SESSION_TOKEN_SECRET:-$(cat "$secret_file")}
+
+echo "socsec: building the services (release)" >&2
+cargo build --release --locked --bins
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo "socsec: stopping services" >&2
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+  [ -z "$started_pg" ] || pg_stop "$started_pg"
+  echo "socsec: stopped" >&2
+  exit 0
+}
+trap stop_all INT TERM EXIT
+
+start_service() {
+  local name=$1 port=$2 var
+  var="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')_LISTEN_ADDR"
+  export "$var=${!var:-127.0.0.1:$port}"
+  "target/release/$name" &
+  pids+=($!)
+  echo "socsec: $name listening on ${!var} (pid $!)" >&2
+}
+
+start_service identity 50051
+
+echo "socsec: running; press Ctrl-C to stop" >&2
+wait -n "${pids[@]}" || true
+echo "socsec: a service exited; stopping the rest" >&2

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against a real PostgreSQL.
+#
+# Unless DATABASE_URL is set (a server whose user may create databases), a
+# private throwaway cluster is started and removed afterwards. Each test makes
+# its own database on it. Arguments are passed to `cargo test`.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+. deploy/lib/postgres.sh
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  data=$(mktemp -d /tmp/socsec-test-pg.XXXXXX)
+  chmod 755 "$data"
+  port=$(pg_free_port 55432)
+  cleanup() { pg_stop "$data"; rm -rf "$data"; }
+  trap cleanup EXIT
+  pg_start "$data" "$port" fast
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+fi
+
+cargo test --workspace --locked "$@"

@@ -1,0 +1,181 @@
+//! Helpers for the system tests: a fresh database per test on the Postgres
+//! that `deploy/test.sh` started, services spawned on port 0, generated gRPC
+//! clients, and a capture of every log line the services write.
+
+pub mod ids;
+pub mod logs;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use chrono::{DateTime, TimeZone, Utc};
+use platform::{
+    auth::DEV_CALLER_HEADER,
+    clock::{Clock, ManualClock},
+};
+use socsec_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::oneshot;
+use tonic::{
+    Request,
+    metadata::MetadataValue,
+    transport::{Channel, Endpoint},
+};
+
+/// The session token key the tests configure.
+pub const SESSION_SECRET: &str = "test-session-secret-of-at-least-32-bytes";
+
+/// The server that `deploy/test.sh` started (or the one `DATABASE_URL` names).
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL is not set: run the tests with deploy/test.sh, which starts Postgres")
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = admin_url();
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test Postgres");
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("DATABASE_URL ends in /DATABASE");
+    format!("{base}/{name}")
+}
+
+/// A clock fixed at a known instant, moved by the test.
+pub fn test_clock() -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap())
+}
+
+/// A running service; it stops when this is dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl Running {
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect to service")
+    }
+
+    /// Asks the service to stop and waits until it has.
+    pub async fn stop(mut self) -> Result<(), tonic::transport::Error> {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.expect("server task")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn spawn<F>(addr: SocketAddr, run: impl FnOnce(oneshot::Receiver<()>) -> F) -> Running
+where
+    F: Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
+{
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(run(stopped));
+    Running {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// Identity's configuration for a test against `database_url`.
+pub fn identity_config(database_url: &str) -> identity::Config {
+    let mut config = identity::Config::default();
+    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.platform.database_url = database_url.to_owned();
+    config.platform.session_token_secret = Some(SESSION_SECRET.into());
+    config.platform.health_check_interval_ms = 200;
+    config.platform.drain_timeout_ms = 2_000;
+    config
+}
+
+pub async fn spawn_identity_with(config: identity::Config, clock: Arc<dyn Clock>) -> Running {
+    logs::capture();
+    let app = identity::Application::build(config, clock)
+        .await
+        .expect("identity starts");
+    let addr = app.local_addr();
+    spawn(addr, move |stopped| {
+        app.run_until_stopped(async move {
+            let _ = stopped.await;
+        })
+    })
+}
+
+/// Identity on a fresh database, with `clock`.
+pub async fn spawn_identity(clock: Arc<dyn Clock>) -> Running {
+    let database = fresh_database().await;
+    spawn_identity_with(identity_config(&database), clock).await
+}
+
+pub async fn identity_client(running: &Running) -> IdentityServiceClient<Channel> {
+    IdentityServiceClient::new(running.channel().await)
+}
+
+/// `message` sent with the development credential of `caller` (`KIND:CODE`).
+pub fn as_caller<T>(caller: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert(DEV_CALLER_HEADER, MetadataValue::try_from(caller).unwrap());
+    request
+}
+
+pub fn operator<T>(message: T) -> Request<T> {
+    as_caller("operator:OP0001", message)
+}
+
+/// `message` sent with a person's session token.
+pub fn with_token<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {token}")).unwrap(),
+    );
+    request
+}
+
+/// The `ErrorInfo.reason` and the bad fields of a refused call.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+pub fn bad_fields(status: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.reason))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn at(clock: &ManualClock) -> DateTime<Utc> {
+    clock.now()
+}

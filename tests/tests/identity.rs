@@ -1,0 +1,1035 @@
+//! The identity service over gRPC, on a real Postgres.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use socsec_proto::{
+    common::v1::{EventCursor, Gender, PageRequest, PartnerKind},
+    identity::v1::{self as pb, identity_event::Event},
+};
+use system_tests::{
+    as_caller, bad_fields, fresh_database, identity_client, identity_config, ids, logs, operator,
+    reason, spawn_identity, spawn_identity_with, test_clock, with_token,
+};
+use tonic::Code;
+
+fn info(name: &str, gender: Gender) -> pb::BasicInfo {
+    pb::BasicInfo {
+        name: name.into(),
+        gender: gender as i32,
+        ethnicity: "汉".into(),
+        phone: "13800138000".into(),
+        address: "北京市西城区复兴门内大街".into(),
+    }
+}
+
+fn registration(
+    request_id: &str,
+    id_number: &str,
+    info: pb::BasicInfo,
+) -> pb::RegisterPersonRequest {
+    pb::RegisterPersonRequest {
+        request_id: request_id.into(),
+        id_number: id_number.into(),
+        basic_info: Some(info),
+    }
+}
+
+type Client = pb::identity_service_client::IdentityServiceClient<tonic::transport::Channel>;
+
+async fn register(client: &mut Client, name: &str) -> pb::Person {
+    let id = ids::id_number(true);
+    client
+        .register_person(operator(registration(
+            &format!("reg-{id}"),
+            &id,
+            info(name, Gender::Male),
+        )))
+        .await
+        .expect("registration succeeds")
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_valid_person_registers_unconfirmed_with_a_masked_number() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let id = ids::id_number(false);
+
+    let person = client
+        .register_person(operator(registration(
+            "r-1",
+            &id,
+            info("王芳", Gender::Female),
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+
+    assert_eq!(person.id_number, id);
+    assert_eq!(
+        person.masked_id_number.unwrap().masked,
+        format!("{}********{}", &id[..6], &id[14..])
+    );
+    assert_eq!(person.status, pb::BasicInfoStatus::Unconfirmed as i32);
+    assert_eq!(person.version, 1);
+    assert_eq!(person.region_code, &id[..6]);
+    assert_eq!(person.birth_date.unwrap().year, 1990);
+    assert_eq!(person.basic_info.unwrap().name, "王芳");
+}
+
+#[tokio::test]
+async fn each_kind_of_bad_input_names_its_field_and_reason() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let good = ids::id_number(true);
+    let body = &good[..17];
+    let cases = [
+        (
+            ids::with_wrong_check_character(body),
+            info("张三", Gender::Male),
+            "id_number",
+            "ID_NUMBER_CHECK_CHARACTER",
+        ),
+        (
+            ids::with_check_character("11010219900230001"),
+            info("张三", Gender::Male),
+            "id_number",
+            "ID_NUMBER_BIRTH_DATE_INVALID",
+        ),
+        (
+            ids::with_check_character("11010220990101001"),
+            info("张三", Gender::Male),
+            "id_number",
+            "ID_NUMBER_BIRTH_DATE_IN_FUTURE",
+        ),
+        (
+            good.clone(),
+            info("张三", Gender::Female),
+            "basic_info.gender",
+            "GENDER_MISMATCH",
+        ),
+        (
+            good.clone(),
+            info("", Gender::Male),
+            "basic_info.name",
+            "NAME_EMPTY",
+        ),
+    ];
+    for (i, (id_number, info, field, expected)) in cases.into_iter().enumerate() {
+        let status = client
+            .register_person(operator(registration(
+                &format!("bad-{i}"),
+                &id_number,
+                info,
+            )))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert_eq!(reason(&status), expected);
+        assert_eq!(
+            bad_fields(&status),
+            vec![(field.to_owned(), expected.to_owned())]
+        );
+        assert!(
+            !status.message().contains(&id_number),
+            "the error repeats the ID number"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_bad_field_is_reported_at_once() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let mut bad = info("", Gender::Unspecified);
+    bad.phone = "12".into();
+    bad.ethnicity = String::new();
+    let status = client
+        .register_person(operator(registration("", "123", bad)))
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = bad_fields(&status).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "request_id",
+            "id_number",
+            "basic_info.name",
+            "basic_info.gender",
+            "basic_info.ethnicity",
+            "basic_info.phone"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_second_registration_of_the_same_number_is_refused() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let id = ids::id_number(true);
+    client
+        .register_person(operator(registration(
+            "first",
+            &id,
+            info("李雷", Gender::Male),
+        )))
+        .await
+        .unwrap();
+    let status = client
+        .register_person(operator(registration(
+            "second",
+            &id,
+            info("李雷", Gender::Male),
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert_eq!(reason(&status), "PERSON_ALREADY_REGISTERED");
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_first_answer_and_a_reused_id_is_refused() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let id = ids::id_number(true);
+    let request = registration("serial-0001", &id, info("韩梅梅", Gender::Male));
+
+    let first = client
+        .register_person(operator(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let retry = client
+        .register_person(operator(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first, retry);
+
+    let other = registration(
+        "serial-0001",
+        &ids::id_number(true),
+        info("韩梅梅", Gender::Male),
+    );
+    let status = client.register_person(operator(other)).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&status), "REQUEST_ID_REUSED");
+
+    // The same serial from another caller is that caller's own.
+    let status = client
+        .register_person(as_caller("operator:OP0002", request))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "PERSON_ALREADY_REGISTERED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_register_one_person() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let client = identity_client(&service).await;
+    let request = registration(
+        "burst-1",
+        &ids::id_number(false),
+        info("赵敏", Gender::Female),
+    );
+    let calls = (0..16).map(|_| {
+        let mut client = client.clone();
+        let request = request.clone();
+        tokio::spawn(async move { client.register_person(operator(request)).await })
+    });
+    let answers: Vec<pb::Person> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| {
+            r.unwrap()
+                .expect("every retry gets the answer")
+                .into_inner()
+        })
+        .collect();
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test]
+async fn corrections_keep_every_version_and_need_a_new_confirmation() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "张伟").await;
+
+    let confirmed = client
+        .confirm_basic_info(operator(pb::ConfirmBasicInfoRequest {
+            request_id: "c-1".into(),
+            person_id: person.person_id.clone(),
+            version: 1,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(confirmed.status, pb::BasicInfoStatus::Confirmed as i32);
+
+    let mut corrected_info = info("张玮", Gender::Male);
+    corrected_info.phone = "010-66012345".into();
+    let corrected = client
+        .correct_basic_info(operator(pb::CorrectBasicInfoRequest {
+            request_id: "fix-1".into(),
+            person_id: person.person_id.clone(),
+            basic_info: Some(corrected_info),
+            reason: "name misspelt at registration".into(),
+            evidence_ref: "HUKOU-2026-0042".into(),
+            version: 1,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(corrected.version, 2);
+    assert_eq!(corrected.status, pb::BasicInfoStatus::Unconfirmed as i32);
+    assert_eq!(corrected.basic_info.unwrap().name, "张玮");
+
+    let versions = client
+        .list_basic_info_versions(operator(pb::ListBasicInfoVersionsRequest {
+            person_id: person.person_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .versions;
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].version, 2);
+    assert_eq!(versions[0].reason, "name misspelt at registration");
+    assert_eq!(versions[0].evidence_ref, "HUKOU-2026-0042");
+    assert_eq!(versions[0].changed_by, "operator:OP0001");
+    assert_eq!(versions[1].basic_info.as_ref().unwrap().name, "张伟");
+
+    // Confirming the old version is refused; the new one is accepted.
+    let stale = client
+        .confirm_basic_info(operator(pb::ConfirmBasicInfoRequest {
+            request_id: "c-2".into(),
+            person_id: person.person_id.clone(),
+            version: 1,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&stale), "VERSION_MISMATCH");
+    let again = client
+        .confirm_basic_info(operator(pb::ConfirmBasicInfoRequest {
+            request_id: "c-3".into(),
+            person_id: person.person_id.clone(),
+            version: 2,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.status, pb::BasicInfoStatus::Confirmed as i32);
+}
+
+#[tokio::test]
+async fn a_correction_cannot_contradict_the_id_number() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "刘洋").await;
+    let status = client
+        .correct_basic_info(operator(pb::CorrectBasicInfoRequest {
+            request_id: "fix-g".into(),
+            person_id: person.person_id,
+            basic_info: Some(info("刘洋", Gender::Female)),
+            reason: "gender".into(),
+            evidence_ref: "E-1".into(),
+            version: 1,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        vec![("basic_info.gender".into(), "GENDER_MISMATCH".into())]
+    );
+}
+
+#[tokio::test]
+async fn the_audit_trail_shows_every_read_and_change() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "陈静").await;
+
+    client
+        .get_person(as_caller(
+            "service:card-issuance",
+            pb::GetPersonRequest {
+                person_id: person.person_id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    client
+        .lookup_person(operator(pb::LookupPersonRequest {
+            id_number: person.id_number.clone(),
+        }))
+        .await
+        .unwrap();
+    client
+        .verify_identity(as_caller(
+            "bank_outlet:ICBC-0101",
+            pb::VerifyIdentityRequest {
+                id_number: person.id_number.clone(),
+                name: "陈静".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let records = client
+        .list_audit_records(operator(pb::ListAuditRecordsRequest {
+            person_id: person.person_id.clone(),
+            page: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let seen: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| (r.actor.as_str(), r.action.as_str(), r.access.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("operator:OP0001", "RegisterPerson", "CHANGE"),
+            ("service:card-issuance", "GetPerson", "READ"),
+            ("operator:OP0001", "LookupPerson", "READ"),
+            ("bank_outlet:ICBC-0101", "VerifyIdentity", "READ"),
+        ]
+    );
+    assert!(records.iter().all(|r| r.person_id == person.person_id));
+    assert_eq!(records[0].request_id, format!("reg-{}", person.id_number));
+}
+
+#[tokio::test]
+async fn the_audit_trail_pages() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "孙丽").await;
+    for _ in 0..4 {
+        client
+            .get_person(operator(pb::GetPersonRequest {
+                person_id: person.person_id.clone(),
+            }))
+            .await
+            .unwrap();
+    }
+    let mut token = String::new();
+    let mut total = 0;
+    for expected in [2, 2, 1] {
+        let page = client
+            .list_audit_records(operator(pb::ListAuditRecordsRequest {
+                person_id: person.person_id.clone(),
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: token.clone(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.records.len(), expected);
+        total += page.records.len();
+        token = page.page.unwrap().next_page_token;
+    }
+    assert_eq!(total, 5);
+    assert!(token.is_empty());
+}
+
+#[tokio::test]
+async fn verify_identity_answers_match_or_no_match_and_nothing_else() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "周杰").await;
+    let ask = |name: &str, id_number: &str| {
+        as_caller(
+            "hotline_center:12333-BJ",
+            pb::VerifyIdentityRequest {
+                id_number: id_number.into(),
+                name: name.into(),
+            },
+        )
+    };
+    let yes = client
+        .verify_identity(ask("周杰", &person.id_number))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(yes.r#match);
+    assert_eq!(yes.person_id, person.person_id);
+    let no = client
+        .verify_identity(ask("周洁", &person.id_number))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(no, pb::VerifyIdentityResponse::default());
+    let unknown = client
+        .verify_identity(ask("周杰", &ids::id_number(true)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown, pb::VerifyIdentityResponse::default());
+}
+
+#[tokio::test]
+async fn callers_may_only_call_what_their_kind_is_for() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let request = registration("x-1", &ids::id_number(true), info("吴磊", Gender::Male));
+
+    let status = client
+        .register_person(as_caller("bank_outlet:ICBC-0101", request.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(reason(&status), "CALLER_KIND_NOT_ALLOWED");
+
+    let status = client
+        .register_person(tonic::Request::new(request.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "CREDENTIAL_MISSING");
+
+    let status = client
+        .register_person(as_caller("nobody:x", request.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "CREDENTIAL_INVALID");
+
+    let status = client
+        .list_audit_records(as_caller(
+            "hospital:H-001",
+            pb::ListAuditRecordsRequest::default(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn development_credentials_can_be_switched_off() {
+    let mut config = identity_config(&fresh_database().await);
+    config.platform.dev_credentials = false;
+    let service = spawn_identity_with(config, Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let status = client
+        .register_person(operator(registration(
+            "d-1",
+            &ids::id_number(true),
+            info("郑爽", Gender::Male),
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "DEV_CREDENTIALS_DISABLED");
+}
+
+#[tokio::test]
+async fn a_person_signs_in_and_sees_only_their_own_record() {
+    let clock = test_clock();
+    let service = spawn_identity(Arc::new(clock.clone())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "林峰").await;
+    let other = register(&mut client, "林木").await;
+
+    client
+        .set_online_password(operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-1".into(),
+            id_number: person.id_number.clone(),
+            password: "Spring2026".into(),
+        }))
+        .await
+        .unwrap();
+    let session = client
+        .sign_in(pb::SignInRequest {
+            id_number: person.id_number.clone(),
+            password: "Spring2026".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(session.person_id, person.person_id);
+
+    let own = client
+        .get_person(with_token(
+            &session.token,
+            pb::GetPersonRequest {
+                person_id: person.person_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(own.id_number, person.id_number);
+
+    let status = client
+        .get_person(with_token(
+            &session.token,
+            pb::GetPersonRequest {
+                person_id: other.person_id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(reason(&status), "NOT_OWN_RECORD");
+
+    // The person confirms their own information with the token.
+    let confirmed = client
+        .confirm_basic_info(with_token(
+            &session.token,
+            pb::ConfirmBasicInfoRequest {
+                request_id: "self-confirm".into(),
+                person_id: person.person_id.clone(),
+                version: 1,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(confirmed.status, pb::BasicInfoStatus::Confirmed as i32);
+
+    // A person may not register anyone.
+    let status = client
+        .register_person(with_token(
+            &session.token,
+            registration("p-1", &ids::id_number(true), info("林森", Gender::Male)),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "CALLER_KIND_NOT_ALLOWED");
+
+    // The token expires.
+    clock.advance(chrono::Duration::minutes(16));
+    let status = client
+        .get_person(with_token(
+            &session.token,
+            pb::GetPersonRequest {
+                person_id: person.person_id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "SESSION_EXPIRED");
+}
+
+#[tokio::test]
+async fn repeated_sign_in_failures_lock_the_account_for_a_while() {
+    let clock = test_clock();
+    let service = spawn_identity(Arc::new(clock.clone())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "马超").await;
+    client
+        .set_online_password(operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-2".into(),
+            id_number: person.id_number.clone(),
+            password: "Autumn2026".into(),
+        }))
+        .await
+        .unwrap();
+    let attempt = |password: &str| pb::SignInRequest {
+        id_number: person.id_number.clone(),
+        password: password.into(),
+    };
+
+    for _ in 0..4 {
+        let status = client.sign_in(attempt("wrong-1")).await.unwrap_err();
+        assert_eq!(reason(&status), "SIGN_IN_FAILED");
+    }
+    let status = client.sign_in(attempt("wrong-1")).await.unwrap_err();
+    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
+    // Even the right password is refused while locked.
+    let status = client.sign_in(attempt("Autumn2026")).await.unwrap_err();
+    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
+
+    clock.advance(chrono::Duration::minutes(15));
+    client
+        .sign_in(attempt("Autumn2026"))
+        .await
+        .expect("unlocked after the lockout");
+
+    // An unknown ID number fails the same way as a wrong password.
+    let status = client
+        .sign_in(pb::SignInRequest {
+            id_number: ids::id_number(true),
+            password: "Autumn2026".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "SIGN_IN_FAILED");
+}
+
+fn partner(request_id: &str, code: &str, kind: PartnerKind) -> pb::RegisterPartnerRequest {
+    pb::RegisterPartnerRequest {
+        request_id: request_id.into(),
+        code: code.into(),
+        kind: kind as i32,
+        name: format!("{code} 名称"),
+        region_code: "110000".into(),
+        designation_in_force: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_partner_registry_checks_what_each_kind_must_hold() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+
+    client
+        .register_partner(operator(partner("p-1", "ICBC", PartnerKind::Bank)))
+        .await
+        .unwrap();
+    let outlet = client
+        .register_partner(operator(pb::RegisterPartnerRequest {
+            parent_code: "ICBC".into(),
+            ..partner("p-2", "ICBC-0101", PartnerKind::BankOutlet)
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(outlet.parent_code, "ICBC");
+    client
+        .register_partner(operator(partner("p-3", "H-001", PartnerKind::Hospital)))
+        .await
+        .unwrap();
+
+    let status = client
+        .register_partner(operator(pb::RegisterPartnerRequest {
+            parent_code: "H-001".into(),
+            ..partner("p-4", "H-OUTLET", PartnerKind::BankOutlet)
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "PARENT_NOT_A_BANK");
+
+    let status = client
+        .register_partner(operator(partner("p-5", "EMP-1", PartnerKind::Employer)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        vec![("credit_code".into(), "FIELD_REQUIRED".into())]
+    );
+
+    let status = client
+        .register_partner(operator(pb::RegisterPartnerRequest {
+            credit_code: "914403001922038217".into(),
+            ..partner("p-6", "EMP-1", PartnerKind::Employer)
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        vec![("credit_code".into(), "CREDIT_CODE_CHECK_CHARACTER".into())]
+    );
+
+    let employer = client
+        .register_partner(operator(pb::RegisterPartnerRequest {
+            credit_code: "914403001922038216".into(),
+            ..partner("p-7", "EMP-1", PartnerKind::Employer)
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(employer.kind, PartnerKind::Employer as i32);
+
+    let status = client
+        .register_partner(operator(partner("p-8", "ICBC", PartnerKind::Bank)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "PARTNER_ALREADY_REGISTERED");
+
+    let withdrawn = client
+        .set_partner_designation(operator(pb::SetPartnerDesignationRequest {
+            request_id: "d-1".into(),
+            code: "H-001".into(),
+            designation_in_force: false,
+            reason: "designation agreement ended".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!withdrawn.designation_in_force);
+
+    let seen = client
+        .get_partner(as_caller(
+            "hospital:H-001",
+            pb::GetPartnerRequest {
+                code: "H-001".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!seen.designation_in_force);
+
+    let mut codes = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_partners(operator(pb::ListPartnersRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: token,
+                }),
+                kind: 0,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        codes.extend(page.partners.into_iter().map(|p| p.code));
+        token = page.page.unwrap().next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(codes, ["EMP-1", "H-001", "ICBC", "ICBC-0101"]);
+}
+
+#[tokio::test]
+async fn the_event_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let watcher = as_caller(
+        "service:activation",
+        pb::WatchIdentityEventsRequest { after: None },
+    );
+
+    let first = register(&mut client, "甲一").await;
+    client
+        .register_partner(operator(partner("e-1", "CCB", PartnerKind::Bank)))
+        .await
+        .unwrap();
+
+    let mut stream = client
+        .watch_identity_events(watcher)
+        .await
+        .unwrap()
+        .into_inner();
+    let a = stream.next().await.unwrap().unwrap();
+    let b = stream.next().await.unwrap().unwrap();
+    assert!(matches!(&a.event, Some(Event::PersonRegistered(e)) if e.person_id == first.person_id));
+    assert!(
+        matches!(&b.event, Some(Event::PartnerChanged(e)) if e.partner.as_ref().unwrap().code == "CCB")
+    );
+    // A change while connected arrives live.
+    let second = register(&mut client, "乙二").await;
+    let c = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&c.event, Some(Event::PersonRegistered(e)) if e.person_id == second.person_id)
+    );
+    drop(stream);
+
+    // Changes made while disconnected.
+    let confirmed = client
+        .confirm_basic_info(operator(pb::ConfirmBasicInfoRequest {
+            request_id: "ev-c".into(),
+            person_id: second.person_id.clone(),
+            version: 1,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let third = register(&mut client, "丙三").await;
+
+    let mut resumed = client
+        .watch_identity_events(as_caller(
+            "service:activation",
+            pb::WatchIdentityEventsRequest {
+                after: Some(EventCursor {
+                    cursor: c.cursor.clone(),
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let d = resumed.next().await.unwrap().unwrap();
+    let e = resumed.next().await.unwrap().unwrap();
+    assert!(
+        matches!(&d.event, Some(Event::BasicInfoConfirmed(x)) if x.person_id == confirmed.person_id && x.version == 1)
+    );
+    assert!(matches!(&e.event, Some(Event::PersonRegistered(x)) if x.person_id == third.person_id));
+    // Nothing more: the stream waits for new events.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), resumed.next())
+            .await
+            .is_err()
+    );
+
+    let cursors = [&a, &b, &c, &d, &e].map(|ev| ev.cursor.clone());
+    let mut sorted = cursors.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5, "every event has its own cursor");
+    assert!(
+        [&a, &b, &c, &d, &e]
+            .iter()
+            .all(|ev| ev.occurred_at.is_some())
+    );
+}
+
+#[tokio::test]
+async fn a_bad_cursor_is_refused() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let status = client
+        .watch_identity_events(as_caller(
+            "service:activation",
+            pb::WatchIdentityEventsRequest {
+                after: Some(EventCursor {
+                    cursor: "not-a-cursor".into(),
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        vec![("after.cursor".into(), "CURSOR_INVALID".into())]
+    );
+}
+
+#[tokio::test]
+async fn health_answers_serving_and_reflection_lists_the_service() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let channel = service.channel().await;
+
+    let mut health = HealthClient::new(channel.clone());
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..50 {
+        let answer = health
+            .check(HealthCheckRequest {
+                service: identity::SERVICE_NAME.into(),
+            })
+            .await;
+        if let Ok(response) = answer {
+            status = response.into_inner().status();
+            if status == ServingStatus::Serving {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, ServingStatus::Serving);
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        responses.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a list of services");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&identity::SERVICE_NAME.to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_stops_gracefully() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    register(&mut client, "钱七").await;
+    service.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_before_any_port_opens() {
+    let mut config = identity_config("mysql://nope");
+    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    let err = identity::Application::build(config, Arc::new(test_clock()))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("database_url"), "{err}");
+
+    let mut config = identity_config(&fresh_database().await);
+    config.platform.session_token_secret = None;
+    let err = identity::Application::build(config, Arc::new(test_clock()))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("session_token_secret"), "{err}");
+}
+
+#[tokio::test]
+async fn no_full_id_number_appears_in_the_logs() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "冯宁").await;
+    client
+        .lookup_person(operator(pb::LookupPersonRequest {
+            id_number: person.id_number.clone(),
+        }))
+        .await
+        .unwrap();
+    let wrong = ids::with_wrong_check_character(&person.id_number[..17]);
+    let _ = client
+        .lookup_person(operator(pb::LookupPersonRequest {
+            id_number: wrong.clone(),
+        }))
+        .await;
+    let _ = client
+        .register_person(operator(registration(
+            &format!("reg-{}", person.id_number),
+            &person.id_number,
+            info("冯宁", Gender::Male),
+        )))
+        .await;
+    client
+        .sign_in(pb::SignInRequest {
+            id_number: person.id_number.clone(),
+            password: "nope-123".into(),
+        })
+        .await
+        .unwrap_err();
+
+    let logs = logs::captured();
+    assert!(logs.contains(&format!(
+        "{}********{}",
+        &person.id_number[..6],
+        &person.id_number[14..]
+    )));
+    for secret in [
+        &person.id_number,
+        &wrong,
+        &person.id_number[6..14].to_owned(),
+    ] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a log line contains {}",
+            &secret[..4]
+        );
+    }
+}
