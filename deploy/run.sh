@@ -56,6 +56,7 @@ start_service() {
 }
 
 start_service identity 50051
+start_service card-issuance 50052
 
 echo "socsec: running; press Ctrl-C to stop" >&2
 wait -n "${pids[@]}" || true

@@ -19,4 +19,15 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 fi
 
-cargo test --workspace --locked "$@"
+# cargo prints one result line per test target; the last line sums them all.
+log=$(mktemp /tmp/socsec-test-log.XXXXXX)
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^test result:' "$log" | awk '
+  { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  END { printf "%d passed, %d failed", p, f }')
+rm -f "$log"
+echo "tests: $summary"
+exit "$status"

@@ -8,6 +8,7 @@ use protox::prost::Message;
 const FILES: &[&str] = &[
     "socsec/common/v1/common.proto",
     "socsec/identity/v1/identity.proto",
+    "socsec/card/v1/card.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -3,16 +3,20 @@
 //! clients, and a capture of every log line the services write.
 
 pub mod ids;
+pub mod journeys;
 pub mod logs;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use platform::{
     auth::DEV_CALLER_HEADER,
     clock::{Clock, ManualClock},
 };
-use socsec_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use socsec_proto::{
+    card::v1::card_service_client::CardServiceClient,
+    identity::v1::identity_service_client::IdentityServiceClient,
+};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use tonic::{
@@ -131,6 +135,68 @@ pub async fn identity_client(running: &Running) -> IdentityServiceClient<Channel
     IdentityServiceClient::new(running.channel().await)
 }
 
+/// Card-issuance's configuration for a test against `database_url`, calling
+/// identity at `identity`.
+pub fn card_config(database_url: &str, identity: SocketAddr) -> card_issuance::Config {
+    let mut config = card_issuance::Config::default();
+    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.platform.database_url = database_url.to_owned();
+    config.platform.health_check_interval_ms = 200;
+    config.platform.drain_timeout_ms = 2_000;
+    config.identity_url = format!("http://{identity}");
+    config
+}
+
+pub async fn spawn_cards_with(config: card_issuance::Config, clock: Arc<dyn Clock>) -> Running {
+    logs::capture();
+    let app = card_issuance::Application::build(config, clock)
+        .await
+        .expect("card-issuance starts");
+    let addr = app.local_addr();
+    spawn(addr, move |stopped| {
+        app.run_until_stopped(async move {
+            let _ = stopped.await;
+        })
+    })
+}
+
+/// Identity and card-issuance on one fresh database (each in its own
+/// schema), sharing `clock`.
+pub struct System {
+    pub database_url: String,
+    pub clock: ManualClock,
+    pub identity: Running,
+    pub cards: Running,
+}
+
+impl System {
+    pub async fn start() -> Self {
+        let database_url = fresh_database().await;
+        let clock = test_clock();
+        let identity =
+            spawn_identity_with(identity_config(&database_url), Arc::new(clock.clone())).await;
+        let cards = spawn_cards_with(
+            card_config(&database_url, identity.addr),
+            Arc::new(clock.clone()),
+        )
+        .await;
+        Self {
+            database_url,
+            clock,
+            identity,
+            cards,
+        }
+    }
+
+    pub async fn identity_client(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::new(self.identity.channel().await)
+    }
+
+    pub async fn card_client(&self) -> CardServiceClient<Channel> {
+        CardServiceClient::new(self.cards.channel().await)
+    }
+}
+
 /// `message` sent with the development credential of `caller` (`KIND:CODE`).
 pub fn as_caller<T>(caller: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
@@ -174,8 +240,4 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-pub fn at(clock: &ManualClock) -> DateTime<Utc> {
-    clock.now()
 }

@@ -8,19 +8,13 @@ use socsec_proto::{
     identity::v1::{self as pb, identity_event::Event},
 };
 use system_tests::{
-    as_caller, bad_fields, fresh_database, identity_client, identity_config, ids, logs, operator,
-    reason, spawn_identity, spawn_identity_with, test_clock, with_token,
+    as_caller, bad_fields, fresh_database, identity_client, identity_config, ids, journeys, logs,
+    operator, reason, spawn_identity, spawn_identity_with, test_clock, with_token,
 };
 use tonic::Code;
 
 fn info(name: &str, gender: Gender) -> pb::BasicInfo {
-    pb::BasicInfo {
-        name: name.into(),
-        gender: gender as i32,
-        ethnicity: "汉".into(),
-        phone: "13800138000".into(),
-        address: "北京市西城区复兴门内大街".into(),
-    }
+    journeys::basic_info(name, gender)
 }
 
 fn registration(
@@ -35,19 +29,8 @@ fn registration(
     }
 }
 
-type Client = pb::identity_service_client::IdentityServiceClient<tonic::transport::Channel>;
-
-async fn register(client: &mut Client, name: &str) -> pb::Person {
-    let id = ids::id_number(true);
-    client
-        .register_person(operator(registration(
-            &format!("reg-{id}"),
-            &id,
-            info(name, Gender::Male),
-        )))
-        .await
-        .expect("registration succeeds")
-        .into_inner()
+async fn register(client: &mut journeys::Identity, name: &str) -> pb::Person {
+    journeys::register(client, name).await
 }
 
 #[tokio::test]

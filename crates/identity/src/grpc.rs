@@ -1,18 +1,17 @@
 //! The tonic implementation of `socsec.identity.v1.IdentityService`: parse the
 //! request into domain types, do the work in one transaction, map the result.
 
-use std::{pin::Pin, sync::Arc};
+use std::sync::Arc;
 
 use chrono::Duration;
-use futures::{Stream, StreamExt};
-use pii::{IdNumber, PersonName, Secret, mask_middle};
+use pii::{IdNumber, PartnerCode, PersonName, Secret, mask_middle};
 use platform::{
     audit::{self, Access},
     auth::{Caller, CallerKind},
     clock::{Clock, date, timestamp},
     error::{FieldViolations, required},
     idempotency::{self, Claim, RequestId},
-    outbox::{self, Cursor},
+    outbox,
     paging::Page,
 };
 use prost::Message;
@@ -23,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        BasicInfo, BasicInfoStatus, NewPartner, OnlinePassword, PartnerCode, PartnerKind,
+        BasicInfo, BasicInfoStatus, NewPartner, OnlinePassword, PartnerKind,
         basic_info::{gender_from_db, gender_to_proto},
         password,
     },
@@ -693,7 +692,7 @@ impl IdentityApi {
     ) -> Result<pb::Partner> {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
-        let code = PartnerCode::parse(&mut v, "code", &req.code);
+        let code = v.check("code", PartnerCode::parse(&req.code));
         let reason = required(&mut v, "reason", &req.reason);
         let (request_id, code, _) = accept(v, platform::all_some!(request_id, code, reason))?;
         let mut tx = self.pool.begin().await?;
@@ -728,7 +727,7 @@ impl IdentityApi {
 
     async fn get_partner(&self, req: pb::GetPartnerRequest) -> Result<pb::Partner> {
         let mut v = FieldViolations::new();
-        let code = PartnerCode::parse(&mut v, "code", &req.code);
+        let code = v.check("code", PartnerCode::parse(&req.code));
         let code = accept(v, code)?;
         let row = store::partner_by_code(&self.pool, code.as_str())
             .await?
@@ -824,7 +823,7 @@ impl IdentityApi {
     }
 }
 
-type EventStream = Pin<Box<dyn Stream<Item = Result<pb::IdentityEvent, Status>> + Send>>;
+type EventStream = futures::stream::BoxStream<'static, Result<pb::IdentityEvent, Status>>;
 
 fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
@@ -953,26 +952,16 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::WatchIdentityEventsRequest>,
     ) -> Result<Response<Self::WatchIdentityEventsStream>, Status> {
         let after = request.into_inner().after.unwrap_or_default().cursor;
-        let Some(cursor) = Cursor::parse(&after) else {
-            let mut v = FieldViolations::new();
-            v.add(
-                "after.cursor",
-                "CURSOR_INVALID",
-                "is not a cursor this stream issued",
-            );
-            return Err(v.into_status());
-        };
-        let events = outbox::watch(self.pool.clone(), &self.schema, cursor).await?;
-        let stream = events.map(|item| {
-            let stored = item?;
-            let mut event = pb::IdentityEvent::decode(stored.payload.as_slice()).map_err(|e| {
-                tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
-                platform::error::internal()
-            })?;
-            event.cursor = stored.cursor.to_string();
-            event.occurred_at = Some(timestamp(stored.occurred_at));
-            Ok(event)
-        });
-        Ok(Response::new(Box::pin(stream)))
+        let stream = outbox::event_stream(
+            self.pool.clone(),
+            &self.schema,
+            &after,
+            |event: &mut pb::IdentityEvent, cursor, at| {
+                event.cursor = cursor;
+                event.occurred_at = Some(at);
+            },
+        )
+        .await?;
+        Ok(Response::new(stream))
     }
 }

@@ -46,6 +46,30 @@ pub async fn record(
     Ok(())
 }
 
+/// Records one access per subject, in one statement (for batch operations).
+pub async fn record_many(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    action: &str,
+    access: Access,
+    subject_ids: &[String],
+    request_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
+         SELECT $1, $2, $3, $4, s, $6 FROM UNNEST($5::text[]) AS u(s)",
+    )
+    .bind(caller.kind.as_str())
+    .bind(&caller.code)
+    .bind(action)
+    .bind(access.as_str())
+    .bind(subject_ids)
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,

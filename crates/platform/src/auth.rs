@@ -132,6 +132,38 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Methods of `service` (`socsec.card.v1.CardService`) in the compiled
+    /// descriptors without a rule, and rules naming no such method. Empty
+    /// when the table covers the service exactly; each service tests this.
+    pub fn coverage_gaps(&self, service: &str) -> Vec<String> {
+        let set = <prost_types::FileDescriptorSet as prost::Message>::decode(
+            socsec_proto::FILE_DESCRIPTOR_SET,
+        )
+        .expect("compiled descriptors decode");
+        let (package, name) = service.rsplit_once('.').unwrap_or(("", service));
+        let methods: Vec<String> = set
+            .file
+            .iter()
+            .filter(|f| f.package() == package)
+            .flat_map(|f| &f.service)
+            .filter(|s| s.name() == name)
+            .flat_map(|s| &s.method)
+            .map(|m| format!("/{service}/{}", m.name()))
+            .collect();
+        let mut gaps: Vec<String> = methods
+            .iter()
+            .filter(|m| !self.rules.iter().any(|(rule, _)| rule == m))
+            .map(|m| format!("no rule for {m}"))
+            .collect();
+        gaps.extend(
+            self.rules
+                .iter()
+                .filter(|(rule, _)| !methods.iter().any(|m| m == rule))
+                .map(|(rule, _)| format!("rule for unknown method {rule}")),
+        );
+        gaps
+    }
+
     fn access(&self, path: &str) -> Option<Access> {
         if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
             return Some(Access::Anyone);

@@ -118,7 +118,9 @@ macro_rules! reason_for {
 reason_for!(
     pii::IdNumberError,
     pii::CreditCodeError,
-    pii::PersonNameError
+    pii::PersonNameError,
+    pii::PartnerCodeError,
+    pii::CardIdError
 );
 
 /// Reads a required string field: trimmed, non-empty.

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -13,6 +14,7 @@ pub mod host;
 pub mod idempotency;
 pub mod outbox;
 pub mod paging;
+pub mod service;
 pub mod session;
 pub mod telemetry;
 

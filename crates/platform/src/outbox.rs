@@ -74,6 +74,30 @@ pub async fn append(
     Ok(())
 }
 
+/// Writes many events in one statement, in slice order.
+pub async fn append_many(
+    conn: &mut PgConnection,
+    events: &[(&str, Vec<u8>)],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let types: Vec<&str> = events.iter().map(|(t, _)| *t).collect();
+    let payloads: Vec<&[u8]> = events.iter().map(|(_, p)| p.as_slice()).collect();
+    sqlx::query(
+        "WITH e AS (
+             INSERT INTO outbox (event_type, payload)
+             SELECT t, p FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, p, n)
+             ORDER BY n)
+         SELECT pg_notify(current_schema() || '.outbox', '')",
+    )
+    .bind(&types)
+    .bind(&payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Committed events after `after`, at most `limit`, in stream order.
 pub async fn read_after(
     pool: &PgPool,
@@ -161,6 +185,47 @@ pub async fn watch(
         }
     });
     Ok(ReceiverStream::new(receiver))
+}
+
+/// A `Watch…Events` stream of decoded events `E`, after the consumer's
+/// cursor (refused as `after.cursor` if it is not one of ours). `stamp` sets
+/// each event's cursor and commit time.
+pub async fn event_stream<E>(
+    pool: PgPool,
+    schema: &str,
+    after: &str,
+    stamp: fn(&mut E, String, prost_types::Timestamp),
+) -> Result<futures::stream::BoxStream<'static, Result<E, Status>>, Status>
+where
+    E: prost::Message + Default + 'static,
+{
+    use futures::StreamExt;
+
+    let Some(cursor) = Cursor::parse(after) else {
+        let mut violations = error::FieldViolations::new();
+        violations.add(
+            "after.cursor",
+            "CURSOR_INVALID",
+            "is not a cursor this stream issued",
+        );
+        return Err(violations.into_status());
+    };
+    let events = watch(pool, schema, cursor).await?;
+    Ok(events
+        .map(move |item| {
+            let stored = item?;
+            let mut event = E::decode(stored.payload.as_slice()).map_err(|e| {
+                tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
+                error::internal()
+            })?;
+            stamp(
+                &mut event,
+                stored.cursor.to_string(),
+                crate::clock::timestamp(stored.occurred_at),
+            );
+            Ok(event)
+        })
+        .boxed())
 }
 
 fn database(e: sqlx::Error) -> Status {

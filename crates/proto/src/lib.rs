@@ -16,3 +16,12 @@ pub mod identity {
         tonic::include_proto!("socsec.identity.v1");
     }
 }
+
+pub mod card {
+    // Events carry a whole card in one oneof arm; boxing it would only
+    // complicate every producer and consumer.
+    #[allow(clippy::large_enum_variant)]
+    pub mod v1 {
+        tonic::include_proto!("socsec.card.v1");
+    }
+}

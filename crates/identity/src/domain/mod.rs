@@ -5,5 +5,5 @@ pub mod partner;
 pub mod password;
 
 pub use basic_info::{BasicInfo, BasicInfoStatus};
-pub use partner::{NewPartner, PartnerCode, PartnerKind};
+pub use partner::{NewPartner, PartnerKind};
 pub use password::OnlinePassword;

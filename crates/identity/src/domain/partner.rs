@@ -1,6 +1,6 @@
 //! Organisations that call the system, and what a registration must hold.
 
-use pii::CreditCode;
+use pii::{CreditCode, PartnerCode};
 use platform::{auth::CallerKind, error::FieldViolations};
 use socsec_proto::common::v1 as common;
 
@@ -78,33 +78,6 @@ impl PartnerKind {
     }
 }
 
-/// 2 to 32 characters of `A-Z 0-9 -`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartnerCode(String);
-
-impl PartnerCode {
-    pub fn parse(violations: &mut FieldViolations, field: &str, value: &str) -> Option<Self> {
-        let valid = (2..=32).contains(&value.len())
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            Some(Self(value.to_owned()))
-        } else {
-            violations.add(
-                field,
-                "PARTNER_CODE_INVALID",
-                "must be 2 to 32 characters of A-Z, 0-9 and -",
-            );
-            None
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A validated partner registration.
 #[derive(Clone, Debug)]
 pub struct NewPartner {
@@ -129,7 +102,7 @@ impl NewPartner {
         credit_code: &str,
         designation_in_force: bool,
     ) -> Option<Self> {
-        let code = PartnerCode::parse(violations, "code", code);
+        let code = violations.check("code", PartnerCode::parse(code));
         let kind = PartnerKind::from_proto(kind);
         if kind.is_none() {
             violations.add("kind", "PARTNER_KIND_REQUIRED", "must be a partner kind");
@@ -155,7 +128,7 @@ impl NewPartner {
                 None
             }
             (Some(PartnerKind::BankOutlet), false) => {
-                PartnerCode::parse(violations, "parent_code", parent_code)
+                violations.check("parent_code", PartnerCode::parse(parent_code))
             }
             (_, false) => {
                 violations.add(

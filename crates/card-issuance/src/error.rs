@@ -1,0 +1,140 @@
+//! The card-issuance service's errors and the gRPC status each becomes.
+
+use std::collections::HashMap;
+
+use platform::{error, idempotency::IdempotencyError};
+use tonic::{Code, Status};
+
+use crate::domain::TransitionRefused;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
+    #[error("invalid request")]
+    Invalid(Status),
+    /// `FAILED_PRECONDITION` / `BASIC_INFO_NOT_CONFIRMED`.
+    #[error("the person's basic information is not confirmed")]
+    BasicInfoNotConfirmed,
+    /// `NOT_FOUND` / `PERSON_NOT_FOUND`.
+    #[error("no such person")]
+    PersonNotFound,
+    /// `NOT_FOUND` / `BANK_NOT_FOUND`.
+    #[error("no such bank")]
+    BankNotFound,
+    /// `FAILED_PRECONDITION` / `BANK_NOT_COOPERATING`: not a bank, or not in force.
+    #[error("the partner is not a co-operating bank in force")]
+    BankNotCooperating,
+    /// `ALREADY_EXISTS` / `APPLICATION_ALREADY_PENDING`.
+    #[error("the person already has a pending application")]
+    ApplicationAlreadyPending,
+    /// `FAILED_PRECONDITION` / `PERSON_ALREADY_HAS_CARD`.
+    #[error("the person already holds a usable card; replace it instead")]
+    PersonAlreadyHasCard,
+    /// `NOT_FOUND` / `APPLICATION_NOT_FOUND`.
+    #[error("no such application")]
+    ApplicationNotFound,
+    /// `FAILED_PRECONDITION` / `APPLICATION_ALREADY_ISSUED`.
+    #[error("the application's card was already issued")]
+    ApplicationAlreadyIssued,
+    /// `NOT_FOUND` / `CARD_NOT_FOUND`.
+    #[error("no such card")]
+    CardNotFound,
+    /// `FAILED_PRECONDITION` / `CARD_STATE_<STATE>`, with `current_state`
+    /// and `change` in the metadata.
+    #[error(transparent)]
+    Transition(#[from] TransitionRefused),
+    /// `PERMISSION_DENIED` / `CARD_OF_ANOTHER_BANK`.
+    #[error("the card carries another bank's financial function")]
+    CardOfAnotherBank,
+    /// `PERMISSION_DENIED` / `NOT_OWN_RECORD`.
+    #[error("a person may only see and report their own cards")]
+    NotOwnRecord,
+    /// `ALREADY_EXISTS` / `LEGACY_CARD_ALREADY_REGISTERED`.
+    #[error("this old medical insurance card is already registered")]
+    LegacyCardAlreadyRegistered,
+    /// `NOT_FOUND` / `LEGACY_CARD_NOT_FOUND`.
+    #[error("no such old medical insurance card")]
+    LegacyCardNotFound,
+    /// `FAILED_PRECONDITION` / `LEGACY_CARD_RETIRED`.
+    #[error("the old medical insurance card is already retired")]
+    LegacyCardRetired,
+    /// `FAILED_PRECONDITION` / `LEGACY_CARD_OF_ANOTHER_PERSON`.
+    #[error("the old medical insurance card belongs to someone else")]
+    LegacyCardOfAnotherPerson,
+    /// `ALREADY_EXISTS` / `BANK_CARD_NUMBER_IN_USE`.
+    #[error("the bank card number is already linked to a card")]
+    BankCardNumberInUse,
+    /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`: retry later.
+    #[error("the identity service is unavailable")]
+    IdentityUnavailable,
+    /// `RESOURCE_EXHAUSTED` / `CARD_NUMBERS_EXHAUSTED`.
+    #[error("card identifiers are exhausted")]
+    NumbersExhausted,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// `INTERNAL`; the cause is logged, never sent.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<CardError> for Status {
+    fn from(e: CardError) -> Self {
+        use CardError::*;
+        let plain = |code, reason: &str, e: &CardError| error::status(code, reason, e.to_string());
+        match e {
+            Invalid(status) => status,
+            BasicInfoNotConfirmed => {
+                plain(Code::FailedPrecondition, "BASIC_INFO_NOT_CONFIRMED", &e)
+            }
+            PersonNotFound => plain(Code::NotFound, "PERSON_NOT_FOUND", &e),
+            BankNotFound => plain(Code::NotFound, "BANK_NOT_FOUND", &e),
+            BankNotCooperating => plain(Code::FailedPrecondition, "BANK_NOT_COOPERATING", &e),
+            ApplicationAlreadyPending => {
+                plain(Code::AlreadyExists, "APPLICATION_ALREADY_PENDING", &e)
+            }
+            PersonAlreadyHasCard => plain(Code::FailedPrecondition, "PERSON_ALREADY_HAS_CARD", &e),
+            ApplicationNotFound => plain(Code::NotFound, "APPLICATION_NOT_FOUND", &e),
+            ApplicationAlreadyIssued => {
+                plain(Code::FailedPrecondition, "APPLICATION_ALREADY_ISSUED", &e)
+            }
+            CardNotFound => plain(Code::NotFound, "CARD_NOT_FOUND", &e),
+            Transition(refused) => error::status_with_metadata(
+                Code::FailedPrecondition,
+                &refused.reason(),
+                refused.to_string(),
+                HashMap::from([
+                    ("current_state".to_owned(), refused.from.as_str().to_owned()),
+                    ("change".to_owned(), refused.change.as_str().to_owned()),
+                ]),
+            ),
+            CardOfAnotherBank => plain(Code::PermissionDenied, "CARD_OF_ANOTHER_BANK", &e),
+            NotOwnRecord => plain(Code::PermissionDenied, "NOT_OWN_RECORD", &e),
+            LegacyCardAlreadyRegistered => {
+                plain(Code::AlreadyExists, "LEGACY_CARD_ALREADY_REGISTERED", &e)
+            }
+            LegacyCardNotFound => plain(Code::NotFound, "LEGACY_CARD_NOT_FOUND", &e),
+            LegacyCardRetired => plain(Code::FailedPrecondition, "LEGACY_CARD_RETIRED", &e),
+            LegacyCardOfAnotherPerson => plain(
+                Code::FailedPrecondition,
+                "LEGACY_CARD_OF_ANOTHER_PERSON",
+                &e,
+            ),
+            BankCardNumberInUse => plain(Code::AlreadyExists, "BANK_CARD_NUMBER_IN_USE", &e),
+            IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
+            NumbersExhausted => plain(Code::ResourceExhausted, "CARD_NUMBERS_EXHAUSTED", &e),
+            Idempotency(e) => e.into_status(),
+            Database(e) => {
+                tracing::error!(error = %e, "database error");
+                error::internal()
+            }
+        }
+    }
+}
+
+/// The name of the unique constraint a database error violated, if any.
+pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
+        _ => None,
+    }
+}

@@ -1,0 +1,40 @@
+//! Who may call which card RPC. Object-level checks (a bank sees only cards
+//! carrying its financial function; a person only their own cards) are in
+//! the handlers.
+
+use platform::auth::{Access, CallerKind::*, Policy};
+
+macro_rules! rules {
+    ($($method:literal => $access:expr),* $(,)?) => {
+        &[$((concat!("/socsec.card.v1.CardService/", $method), $access)),*]
+    };
+}
+
+pub static POLICY: Policy = Policy {
+    rules: rules![
+        "ApplyForCard" => Access::Only(&[Operator]),
+        "IssueCard" => Access::Only(&[Operator]),
+        "IssueCards" => Access::Only(&[Operator]),
+        "RecordReceipt" => Access::Only(&[Operator]),
+        "ReportLoss" => Access::Only(&[Operator, Person]),
+        "ReplaceCard" => Access::Only(&[Operator]),
+        "CancelCard" => Access::Only(&[Operator]),
+        "GetCard" => Access::Only(&[Operator, Service, Bank]),
+        "ListPersonCards" => Access::Only(&[Operator, Service, Person]),
+        "RegisterLegacyMedicalCard" => Access::Only(&[Operator]),
+        "RetireLegacyMedicalCard" => Access::Only(&[Operator, Service]),
+        "GetLegacyMedicalCard" => Access::Only(&[Operator, Service]),
+        "WatchCardEvents" => Access::Only(&[Operator, Service]),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_covers_every_rpc_exactly() {
+        assert_eq!(
+            super::POLICY.coverage_gaps("socsec.card.v1.CardService"),
+            Vec::<String>::new()
+        );
+    }
+}
