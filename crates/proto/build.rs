@@ -9,6 +9,7 @@ const FILES: &[&str] = &[
     "socsec/common/v1/common.proto",
     "socsec/identity/v1/identity.proto",
     "socsec/card/v1/card.proto",
+    "socsec/activation/v1/activation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -2,6 +2,7 @@
 //! them over gRPC, shared by the tests.
 
 use socsec_proto::{
+    activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
     card::v1::{self as card, card_service_client::CardServiceClient},
     common::v1::{Gender, PartnerKind},
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
@@ -11,6 +12,7 @@ use tonic::transport::Channel;
 use crate::{ids, operator};
 
 pub type Identity = IdentityServiceClient<Channel>;
+pub type Activation = ActivationServiceClient<Channel>;
 pub type Cards = CardServiceClient<Channel>;
 
 pub fn basic_info(name: &str, gender: Gender) -> identity::BasicInfo {
@@ -136,4 +138,43 @@ pub async fn person_with_received_card(
     let card = issue(cards, &application).await;
     let card = receive(cards, &card).await;
     (person, card)
+}
+
+/// Waits until activation's projection shows `card` in `status` (events
+/// travel asynchronously from card-issuance).
+pub async fn projected(
+    activation: &mut Activation,
+    card_number: &str,
+    status: &str,
+) -> activation::CardActivation {
+    for _ in 0..200 {
+        if let Ok(state) = activation
+            .get_card_activation(operator(activation::GetCardActivationRequest {
+                card_number: card_number.into(),
+            }))
+            .await
+            && state.get_ref().card_status == status
+        {
+            return state.into_inner();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("card {card_number} never reached {status} in activation's projection");
+}
+
+pub async fn register_legacy_card(
+    cards: &mut Cards,
+    person: &identity::Person,
+    number: &str,
+) -> card::LegacyMedicalCard {
+    cards
+        .register_legacy_medical_card(operator(card::RegisterLegacyMedicalCardRequest {
+            request_id: format!("legacy-{number}"),
+            card_number: number.into(),
+            person_id: person.person_id.clone(),
+            region_code: person.region_code.clone(),
+        }))
+        .await
+        .expect("legacy card registration succeeds")
+        .into_inner()
 }

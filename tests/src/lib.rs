@@ -14,6 +14,7 @@ use platform::{
     clock::{Clock, ManualClock},
 };
 use socsec_proto::{
+    activation::v1::activation_service_client::ActivationServiceClient,
     card::v1::card_service_client::CardServiceClient,
     identity::v1::identity_service_client::IdentityServiceClient,
 };
@@ -160,13 +161,43 @@ pub async fn spawn_cards_with(config: card_issuance::Config, clock: Arc<dyn Cloc
     })
 }
 
-/// Identity and card-issuance on one fresh database (each in its own
+/// Activation's configuration for a test against `database_url`.
+pub fn activation_config(
+    database_url: &str,
+    identity: SocketAddr,
+    cards: SocketAddr,
+) -> activation::Config {
+    let mut config = activation::Config::default();
+    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.platform.database_url = database_url.to_owned();
+    config.platform.health_check_interval_ms = 200;
+    config.platform.drain_timeout_ms = 2_000;
+    config.identity_url = format!("http://{identity}");
+    config.card_issuance_url = format!("http://{cards}");
+    config
+}
+
+pub async fn spawn_activation_with(config: activation::Config, clock: Arc<dyn Clock>) -> Running {
+    logs::capture();
+    let app = activation::Application::build(config, clock)
+        .await
+        .expect("activation starts");
+    let addr = app.local_addr();
+    spawn(addr, move |stopped| {
+        app.run_until_stopped(async move {
+            let _ = stopped.await;
+        })
+    })
+}
+
+/// Identity, card-issuance and activation on one fresh database (each in its own
 /// schema), sharing `clock`.
 pub struct System {
     pub database_url: String,
     pub clock: ManualClock,
     pub identity: Running,
     pub cards: Running,
+    pub activation: Running,
 }
 
 impl System {
@@ -180,11 +211,17 @@ impl System {
             Arc::new(clock.clone()),
         )
         .await;
+        let activation = spawn_activation_with(
+            activation_config(&database_url, identity.addr, cards.addr),
+            Arc::new(clock.clone()),
+        )
+        .await;
         Self {
             database_url,
             clock,
             identity,
             cards,
+            activation,
         }
     }
 
@@ -194,6 +231,10 @@ impl System {
 
     pub async fn card_client(&self) -> CardServiceClient<Channel> {
         CardServiceClient::new(self.cards.channel().await)
+    }
+
+    pub async fn activation_client(&self) -> ActivationServiceClient<Channel> {
+        ActivationServiceClient::new(self.activation.channel().await)
     }
 }
 

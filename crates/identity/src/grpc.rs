@@ -331,6 +331,37 @@ impl IdentityApi {
         })
     }
 
+    async fn verify_holder(
+        &self,
+        caller: Caller,
+        req: pb::VerifyHolderRequest,
+    ) -> Result<pb::VerifyHolderResponse> {
+        let mut v = FieldViolations::new();
+        let person_id = parse_person_id(&mut v, &req.person_id);
+        let id_number = v.check(
+            "id_number",
+            IdNumber::parse(&req.id_number, self.clock.today()),
+        );
+        let (person_id, id_number) = accept(v, platform::all_some!(person_id, id_number))?;
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = store::person_by_id(&mut *tx, person_id).await? else {
+            return Ok(pb::VerifyHolderResponse::default());
+        };
+        audit::record(
+            &mut tx,
+            &caller,
+            "VerifyHolder",
+            Access::Read,
+            &req.person_id,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(pb::VerifyHolderResponse {
+            r#match: row.id_number == id_number.expose(),
+        })
+    }
+
     async fn confirm_basic_info(
         &self,
         caller: Caller,
@@ -861,6 +892,14 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     ) -> Result<Response<pb::VerifyIdentityResponse>, Status> {
         let caller = Caller::of(&request)?;
         respond(self.verify_identity(caller, request.into_inner()).await)
+    }
+
+    async fn verify_holder(
+        &self,
+        request: Request<pb::VerifyHolderRequest>,
+    ) -> Result<Response<pb::VerifyHolderResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        respond(self.verify_holder(caller, request.into_inner()).await)
     }
 
     async fn confirm_basic_info(

@@ -15,6 +15,7 @@ pub static POLICY: Policy = Policy {
         "GetPerson" => Access::Only(&[Operator, Service, Person]),
         "LookupPerson" => Access::Only(&[Operator, Service]),
         "VerifyIdentity" => Access::Only(&[Operator, Service, Bank, BankOutlet, HotlineCenter]),
+        "VerifyHolder" => Access::Only(&[Operator, Service]),
         "ConfirmBasicInfo" => Access::Only(&[Operator, Person]),
         "CorrectBasicInfo" => Access::Only(&[Operator]),
         "ListBasicInfoVersions" => Access::Only(&[Operator, Person]),

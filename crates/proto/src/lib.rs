@@ -25,3 +25,9 @@ pub mod card {
         tonic::include_proto!("socsec.card.v1");
     }
 }
+
+pub mod activation {
+    pub mod v1 {
+        tonic::include_proto!("socsec.activation.v1");
+    }
+}

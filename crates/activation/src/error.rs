@@ -1,0 +1,112 @@
+//! The activation service's errors and the gRPC status each becomes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use platform::{error, idempotency::IdempotencyError};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
+    #[error("invalid request")]
+    Invalid(Status),
+    /// `NOT_FOUND` / `CARD_NOT_FOUND` (also while card-issuance's latest
+    /// events are still on their way: retry shortly).
+    #[error("no such card")]
+    CardNotFound,
+    /// `NOT_FOUND` / `LEGACY_CARD_NOT_FOUND`.
+    #[error("no such old medical insurance card")]
+    LegacyCardNotFound,
+    /// `FAILED_PRECONDITION` / `CARD_ALREADY_ACTIVE`, with the original
+    /// `channel`, `partner_code` and `activated_at`.
+    #[error("the card is already active")]
+    AlreadyActive {
+        channel: String,
+        partner_code: String,
+        at: DateTime<Utc>,
+    },
+    /// `FAILED_PRECONDITION` / `CARD_LOST`, `CARD_REPLACED`, `CARD_CANCELLED`.
+    #[error("the card can no longer be used")]
+    CardUnusable { reason: &'static str },
+    /// `PERMISSION_DENIED` / `PARTNER_NOT_DESIGNATED`.
+    #[error("the partner is not designated, or its designation is not in force")]
+    PartnerNotDesignated,
+    /// `PERMISSION_DENIED` / `CARD_OF_ANOTHER_BANK`.
+    #[error("the card carries another bank's financial function")]
+    CardOfAnotherBank,
+    /// `FAILED_PRECONDITION` / `HOLDER_MISMATCH`: the ID number (or name) is
+    /// not the card holder's.
+    #[error("the ID certificate presented is not the card holder's")]
+    HolderMismatch,
+    /// `FAILED_PRECONDITION` / `CARD_IDENTIFICATION_MISMATCH`.
+    #[error("the card identification code is not this card's")]
+    IdentificationMismatch,
+    /// `FAILED_PRECONDITION` / `FINANCIAL_DETAILS_MISMATCH`: serial number,
+    /// ID number and bank card number do not all belong to one card.
+    #[error("serial number, ID number and bank card number do not match one card")]
+    FinancialDetailsMismatch,
+    /// `FAILED_PRECONDITION` / `LEGACY_CARD_OF_ANOTHER_PERSON`.
+    #[error("the old medical insurance card and the new card belong to different persons")]
+    LegacyCardOfAnotherPerson,
+    /// `FAILED_PRECONDITION` / `LEGACY_CARD_RETIRED`.
+    #[error("the old medical insurance card is already retired")]
+    LegacyCardRetired,
+    /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`.
+    #[error("the identity service is unavailable; retry")]
+    IdentityUnavailable,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// `INTERNAL`; the cause is logged, never sent.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ActivationError> for Status {
+    fn from(e: ActivationError) -> Self {
+        use ActivationError::*;
+        let plain =
+            |code, reason: &str, e: &ActivationError| error::status(code, reason, e.to_string());
+        match e {
+            Invalid(status) => status,
+            CardNotFound => plain(Code::NotFound, "CARD_NOT_FOUND", &e),
+            LegacyCardNotFound => plain(Code::NotFound, "LEGACY_CARD_NOT_FOUND", &e),
+            AlreadyActive {
+                ref channel,
+                ref partner_code,
+                at,
+            } => error::status_with_metadata(
+                Code::FailedPrecondition,
+                "CARD_ALREADY_ACTIVE",
+                e.to_string(),
+                HashMap::from([
+                    ("channel".to_owned(), channel.clone()),
+                    ("partner_code".to_owned(), partner_code.clone()),
+                    ("activated_at".to_owned(), at.to_rfc3339()),
+                ]),
+            ),
+            CardUnusable { reason } => plain(Code::FailedPrecondition, reason, &e),
+            PartnerNotDesignated => plain(Code::PermissionDenied, "PARTNER_NOT_DESIGNATED", &e),
+            CardOfAnotherBank => plain(Code::PermissionDenied, "CARD_OF_ANOTHER_BANK", &e),
+            HolderMismatch => plain(Code::FailedPrecondition, "HOLDER_MISMATCH", &e),
+            IdentificationMismatch => {
+                plain(Code::FailedPrecondition, "CARD_IDENTIFICATION_MISMATCH", &e)
+            }
+            FinancialDetailsMismatch => {
+                plain(Code::FailedPrecondition, "FINANCIAL_DETAILS_MISMATCH", &e)
+            }
+            LegacyCardOfAnotherPerson => plain(
+                Code::FailedPrecondition,
+                "LEGACY_CARD_OF_ANOTHER_PERSON",
+                &e,
+            ),
+            LegacyCardRetired => plain(Code::FailedPrecondition, "LEGACY_CARD_RETIRED", &e),
+            IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
+            Idempotency(e) => e.into_status(),
+            Database(e) => {
+                tracing::error!(error = %e, "database error");
+                error::internal()
+            }
+        }
+    }
+}

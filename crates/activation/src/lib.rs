@@ -1,0 +1,244 @@
+//! The activation service: activates social security cards through bank
+//! outlets, designated hospitals and pharmacies, the bank's financial
+//! function and the 12333 hotline; keeps the activation deadline and its
+//! consequence exact at any instant; answers eligibility on every visit.
+//!
+//! Its hot paths read local projections of cards and partners, kept from
+//! card-issuance's and identity's event streams (see `projection`).
+
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod partners;
+pub mod policy;
+pub mod projection;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use platform::{
+    client,
+    clock::Clock,
+    config::{self, ConfigError, PlatformConfig},
+    host::{Host, StartupError},
+};
+use serde::{Deserialize, Serialize};
+use socsec_proto::activation::v1::activation_service_server::ActivationServiceServer;
+use tokio::task::JoinHandle;
+use tonic::service::Routes;
+
+use crate::domain::{Consequence, RegionPolicy, Window};
+
+pub const SERVICE_NAME: &str = "socsec.activation.v1.ActivationService";
+pub const DEFAULT_PORT: u16 = 50053;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(flatten)]
+    pub platform: PlatformConfig,
+    pub identity_url: String,
+    pub card_issuance_url: String,
+    /// Deadline of each call to another service.
+    pub call_deadline_ms: u64,
+    /// The activation window of regions without a policy of their own:
+    /// months (China calendar) or, if months is 0, days.
+    pub default_window_months: u32,
+    pub default_window_days: u32,
+    /// `RESTRICT_LEGACY_CARD` or `NONE`.
+    pub default_consequence: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            platform: PlatformConfig::defaults(DEFAULT_PORT, "activation"),
+            identity_url: "http://127.0.0.1:50051".into(),
+            card_issuance_url: "http://127.0.0.1:50052".into(),
+            call_deadline_ms: 5_000,
+            default_window_months: 6,
+            default_window_days: 0,
+            default_consequence: "RESTRICT_LEGACY_CARD".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment (`SOCSEC_ACTIVATION_*`).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = config::load("activation", file, Self::default())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.platform.validate()?;
+        for (key, url) in [
+            ("identity_url", &self.identity_url),
+            ("card_issuance_url", &self.card_issuance_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if self.call_deadline_ms == 0 {
+            return Err(ConfigError::invalid(
+                "call_deadline_ms",
+                "must be at least 1",
+            ));
+        }
+        self.default_policy().map(|_| ())
+    }
+
+    pub fn default_policy(&self) -> Result<RegionPolicy, ConfigError> {
+        let window = match (self.default_window_months, self.default_window_days) {
+            (0, 0) => {
+                return Err(ConfigError::invalid(
+                    "default_window_months",
+                    "a window of months or days is needed",
+                ));
+            }
+            (0, days) => Window::Days(days),
+            (months, 0) => Window::Months(months),
+            _ => {
+                return Err(ConfigError::invalid(
+                    "default_window_days",
+                    "give months or days, not both",
+                ));
+            }
+        };
+        let consequence = match self.default_consequence.as_str() {
+            "RESTRICT_LEGACY_CARD" => Consequence::RestrictLegacyCard,
+            "NONE" => Consequence::None,
+            _ => {
+                return Err(ConfigError::invalid(
+                    "default_consequence",
+                    "must be RESTRICT_LEGACY_CARD or NONE",
+                ));
+            }
+        };
+        Ok(RegionPolicy {
+            window,
+            consequence,
+        })
+    }
+}
+
+/// A started activation service: migrated, projections following, bound.
+pub struct Application {
+    host: Host,
+    routes: Routes,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        config.validate()?;
+        let deadline = Duration::from_millis(config.call_deadline_ms);
+        let identity =
+            client::service_channel("identity_url", &config.identity_url, "activation", deadline)
+                .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
+        let cards = client::service_channel(
+            "card_issuance_url",
+            &config.card_issuance_url,
+            "activation",
+            deadline,
+        )
+        .map_err(|e| ConfigError::invalid("card_issuance_url", e.to_string()))?;
+        // Event streams stay open: no per-call deadline on them.
+        let identity_events = client::service_channel(
+            "identity_url",
+            &config.identity_url,
+            "activation",
+            Duration::MAX,
+        )
+        .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
+        let card_events = client::service_channel(
+            "card_issuance_url",
+            &config.card_issuance_url,
+            "activation",
+            Duration::MAX,
+        )
+        .map_err(|e| ConfigError::invalid("card_issuance_url", e.to_string()))?;
+
+        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
+        let pool = host.pool().clone();
+        let partners = partners::Partners::default();
+        partners.load(store::all_partners(&pool).await?);
+        let directory = directory::Directory::new(identity, cards);
+        let retirements = Arc::new(tokio::sync::Notify::new());
+        let background = vec![
+            tokio::spawn(projection::follow_cards(pool.clone(), card_events)),
+            tokio::spawn(projection::follow_identity(
+                pool.clone(),
+                identity_events,
+                partners.clone(),
+            )),
+            tokio::spawn(projection::relay_retirements(
+                pool.clone(),
+                directory.clone(),
+                retirements.clone(),
+            )),
+        ];
+        let api = grpc::ActivationApi::new(
+            pool,
+            host.config().database_schema.clone(),
+            host.clock(),
+            directory,
+            partners,
+            config.default_policy()?,
+            retirements,
+        );
+        let routes = Routes::new(ActivationServiceServer::new(api));
+        Ok(Self {
+            host,
+            routes,
+            background,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        let result = self
+            .host
+            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .await;
+        self.background.iter().for_each(JoinHandle::abort);
+        result
+    }
+}
+
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "activation";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}
