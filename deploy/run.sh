@@ -58,6 +58,7 @@ start_service() {
 start_service identity 50051
 start_service card-issuance 50052
 start_service activation 50053
+start_service contribution 50054
 
 echo "socsec: running; press Ctrl-C to stop" >&2
 wait -n "${pids[@]}" || true

@@ -10,6 +10,7 @@ const FILES: &[&str] = &[
     "socsec/identity/v1/identity.proto",
     "socsec/card/v1/card.proto",
     "socsec/activation/v1/activation.proto",
+    "socsec/contribution/v1/contribution.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -63,9 +63,17 @@ pub async fn register_partner(
     kind: PartnerKind,
     parent: &str,
 ) {
+    // Employers and agencies carry a (valid, distinct) unified social credit code.
     let credit_code = match kind {
-        PartnerKind::Employer | PartnerKind::HrAgency => "914403001922038216",
-        _ => "",
+        PartnerKind::Employer | PartnerKind::HrAgency => {
+            let digits: String = code.bytes().map(|b| format!("{:02}", b % 100)).collect();
+            let tail = &digits[digits.len().saturating_sub(9)..];
+            pii::CreditCode::from_body(&format!("91110000{tail:0>9}"))
+                .unwrap()
+                .as_str()
+                .to_owned()
+        }
+        _ => String::new(),
     };
     identity
         .register_partner(operator(identity::RegisterPartnerRequest {
@@ -75,7 +83,7 @@ pub async fn register_partner(
             name: format!("{code} 名称"),
             region_code: "110000".into(),
             parent_code: parent.into(),
-            credit_code: credit_code.into(),
+            credit_code,
             designation_in_force: true,
         }))
         .await

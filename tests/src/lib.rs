@@ -16,6 +16,7 @@ use platform::{
 use socsec_proto::{
     activation::v1::activation_service_client::ActivationServiceClient,
     card::v1::card_service_client::CardServiceClient,
+    contribution::v1::contribution_service_client::ContributionServiceClient,
     identity::v1::identity_service_client::IdentityServiceClient,
 };
 use sqlx::{Connection, PgConnection};
@@ -190,7 +191,35 @@ pub async fn spawn_activation_with(config: activation::Config, clock: Arc<dyn Cl
     })
 }
 
-/// Identity, card-issuance and activation on one fresh database (each in its own
+/// Contribution's configuration for a test against `database_url`.
+pub fn contribution_config(database_url: &str, identity: SocketAddr) -> contribution::Config {
+    let mut config = contribution::Config::default();
+    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.platform.database_url = database_url.to_owned();
+    config.platform.session_token_secret = Some(SESSION_SECRET.into());
+    config.platform.health_check_interval_ms = 200;
+    config.platform.drain_timeout_ms = 2_000;
+    config.identity_url = format!("http://{identity}");
+    config
+}
+
+pub async fn spawn_contribution_with(
+    config: contribution::Config,
+    clock: Arc<dyn Clock>,
+) -> Running {
+    logs::capture();
+    let app = contribution::Application::build(config, clock)
+        .await
+        .expect("contribution starts");
+    let addr = app.local_addr();
+    spawn(addr, move |stopped| {
+        app.run_until_stopped(async move {
+            let _ = stopped.await;
+        })
+    })
+}
+
+/// All four services on one fresh database (each in its own
 /// schema), sharing `clock`.
 pub struct System {
     pub database_url: String,
@@ -198,6 +227,7 @@ pub struct System {
     pub identity: Running,
     pub cards: Running,
     pub activation: Running,
+    pub contribution: Running,
 }
 
 impl System {
@@ -216,12 +246,18 @@ impl System {
             Arc::new(clock.clone()),
         )
         .await;
+        let contribution = spawn_contribution_with(
+            contribution_config(&database_url, identity.addr),
+            Arc::new(clock.clone()),
+        )
+        .await;
         Self {
             database_url,
             clock,
             identity,
             cards,
             activation,
+            contribution,
         }
     }
 
@@ -231,6 +267,10 @@ impl System {
 
     pub async fn card_client(&self) -> CardServiceClient<Channel> {
         CardServiceClient::new(self.cards.channel().await)
+    }
+
+    pub async fn contribution_client(&self) -> ContributionServiceClient<Channel> {
+        ContributionServiceClient::new(self.contribution.channel().await)
     }
 
     pub async fn activation_client(&self) -> ActivationServiceClient<Channel> {

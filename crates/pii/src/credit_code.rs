@@ -49,6 +49,21 @@ impl CreditCode {
         Ok(Self(value))
     }
 
+    /// The code with these 17 characters and the check character they call for.
+    pub fn from_body(body: &str) -> Result<Self, CreditCodeError> {
+        let body = body.trim().to_ascii_uppercase();
+        if body.chars().count() != 17 {
+            return Err(CreditCodeError::Length);
+        }
+        let values: Vec<u32> = body
+            .bytes()
+            .map(value_of)
+            .collect::<Option<_>>()
+            .ok_or(CreditCodeError::Characters)?;
+        let check = ALPHABET[check_value(&values) as usize] as char;
+        Ok(Self(format!("{body}{check}")))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -106,6 +121,14 @@ mod tests {
         assert_eq!(
             CreditCode::parse("914403001922038217"),
             Err(CreditCodeError::CheckCharacter)
+        );
+    }
+
+    #[test]
+    fn from_body_appends_the_check_character() {
+        assert_eq!(
+            CreditCode::from_body("91440300192203821").unwrap().as_str(),
+            "914403001922038216"
         );
     }
 

@@ -31,3 +31,9 @@ pub mod activation {
         tonic::include_proto!("socsec.activation.v1");
     }
 }
+
+pub mod contribution {
+    pub mod v1 {
+        tonic::include_proto!("socsec.contribution.v1");
+    }
+}

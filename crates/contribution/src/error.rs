@@ -1,0 +1,108 @@
+//! The contribution service's errors and the gRPC status each becomes.
+
+use std::collections::HashMap;
+
+use platform::{error, idempotency::IdempotencyError};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContributionError {
+    /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
+    #[error("invalid request")]
+    Invalid(Status),
+    /// `NOT_FOUND` / `PERSON_NOT_FOUND`: not registered in identity.
+    #[error("no such registered person")]
+    PersonNotFound,
+    /// `FAILED_PRECONDITION` / `PAYER_NOT_REGISTERED`: the employer or agency
+    /// is not a registered partner of that kind in force.
+    #[error("the employer or agency is not a registered partner in force")]
+    PayerNotRegistered,
+    /// `FAILED_PRECONDITION` / `REGION_UNKNOWN`: no rate table for the region.
+    #[error("the region has no rate tables")]
+    RegionUnknown,
+    /// `FAILED_PRECONDITION` / `RATE_TABLE_MISSING`, with `insurance_type` and `year`.
+    #[error("no rate table for an enrolled insurance type that year")]
+    RateTableMissing { insurance_type: String, year: i32 },
+    /// `ALREADY_EXISTS` / `ENROLMENT_OVERLAPS`, with `insurance_type`.
+    #[error("the person is already enrolled in this insurance type for an overlapping period")]
+    EnrolmentOverlaps { insurance_type: String },
+    /// `NOT_FOUND` / `CONTRACT_NOT_FOUND`.
+    #[error("no such agency contract")]
+    ContractNotFound,
+    /// `FAILED_PRECONDITION` / `CONTRACT_MISMATCH`: the contract is another
+    /// person's or another agency's, or does not cover the start month.
+    #[error("the agency contract does not cover this enrolment")]
+    ContractMismatch,
+    /// `FAILED_PRECONDITION` / `PERIOD_BEFORE_ENROLMENT`.
+    #[error("the person is not enrolled in that month")]
+    PeriodBeforeEnrolment,
+    /// `PERMISSION_DENIED` / `NOT_OWN_RECORD`: another person's record, or a
+    /// person not employed by / contracted to the calling partner.
+    #[error("the caller may not act on this person's record")]
+    NotOwnRecord,
+    /// `FAILED_PRECONDITION` / `PAYMENT_EXCEEDS_OWED`, with `outstanding_fen`.
+    #[error("the payment is more than is owed")]
+    PaymentExceedsOwed { outstanding: i64 },
+    /// `NOT_FOUND` / `BILL_NOT_FOUND`: nothing computed for that payer and month.
+    #[error("nothing is billed to this payer for that month")]
+    BillNotFound,
+    /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`.
+    #[error("the identity service is unavailable; retry")]
+    IdentityUnavailable,
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// `INTERNAL`; the cause is logged, never sent.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ContributionError> for Status {
+    fn from(e: ContributionError) -> Self {
+        use ContributionError::*;
+        let message = e.to_string();
+        let plain = |code, reason: &str| error::status(code, reason, message.clone());
+        let with = |code, reason: &str, pairs: Vec<(&str, String)>| {
+            let metadata: HashMap<String, String> =
+                pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            error::status_with_metadata(code, reason, message.clone(), metadata)
+        };
+        match e {
+            Invalid(status) => status,
+            PersonNotFound => plain(Code::NotFound, "PERSON_NOT_FOUND"),
+            PayerNotRegistered => plain(Code::FailedPrecondition, "PAYER_NOT_REGISTERED"),
+            RegionUnknown => plain(Code::FailedPrecondition, "REGION_UNKNOWN"),
+            RateTableMissing {
+                insurance_type,
+                year,
+            } => with(
+                Code::FailedPrecondition,
+                "RATE_TABLE_MISSING",
+                vec![
+                    ("insurance_type", insurance_type),
+                    ("year", year.to_string()),
+                ],
+            ),
+            EnrolmentOverlaps { insurance_type } => with(
+                Code::AlreadyExists,
+                "ENROLMENT_OVERLAPS",
+                vec![("insurance_type", insurance_type)],
+            ),
+            ContractNotFound => plain(Code::NotFound, "CONTRACT_NOT_FOUND"),
+            ContractMismatch => plain(Code::FailedPrecondition, "CONTRACT_MISMATCH"),
+            PeriodBeforeEnrolment => plain(Code::FailedPrecondition, "PERIOD_BEFORE_ENROLMENT"),
+            NotOwnRecord => plain(Code::PermissionDenied, "NOT_OWN_RECORD"),
+            PaymentExceedsOwed { outstanding } => with(
+                Code::FailedPrecondition,
+                "PAYMENT_EXCEEDS_OWED",
+                vec![("outstanding_fen", outstanding.to_string())],
+            ),
+            BillNotFound => plain(Code::NotFound, "BILL_NOT_FOUND"),
+            IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE"),
+            Idempotency(inner) => inner.into_status(),
+            Database(db) => {
+                tracing::error!(error = %db, "database error");
+                error::internal()
+            }
+        }
+    }
+}

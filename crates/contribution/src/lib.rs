@@ -1,0 +1,139 @@
+//! The contribution service: enrolment into social insurance, rate tables
+//! as data, wage declarations, the monthly run into the pooling fund and
+//! individual accounts (Social Insurance Law, Article 12), bills, payments,
+//! late fees and statements. Money is integer fen throughout.
+
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod policy;
+pub mod store;
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use platform::{
+    client,
+    clock::Clock,
+    config::{self, ConfigError, PlatformConfig},
+    host::{Host, StartupError},
+};
+use serde::{Deserialize, Serialize};
+use socsec_proto::contribution::v1::contribution_service_server::ContributionServiceServer;
+use tonic::service::Routes;
+
+pub const SERVICE_NAME: &str = "socsec.contribution.v1.ContributionService";
+pub const DEFAULT_PORT: u16 = 50054;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(flatten)]
+    pub platform: PlatformConfig,
+    /// Where the identity service listens.
+    pub identity_url: String,
+    /// Deadline of each call to another service.
+    pub call_deadline_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            platform: PlatformConfig::defaults(DEFAULT_PORT, "contribution"),
+            identity_url: "http://127.0.0.1:50051".into(),
+            call_deadline_ms: 5_000,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment (`SOCSEC_CONTRIBUTION_*`).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = config::load("contribution", file, Self::default())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.platform.validate()?;
+        if !(self.identity_url.starts_with("http://") || self.identity_url.starts_with("https://"))
+        {
+            return Err(ConfigError::invalid(
+                "identity_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if self.call_deadline_ms == 0 {
+            return Err(ConfigError::invalid(
+                "call_deadline_ms",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A started contribution service: migrated, bound, ready to serve.
+pub struct Application {
+    host: Host,
+    routes: Routes,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        config.validate()?;
+        let identity = client::service_channel(
+            "identity_url",
+            &config.identity_url,
+            "contribution",
+            Duration::from_millis(config.call_deadline_ms),
+        )
+        .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
+        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
+        let api = grpc::ContributionApi::new(
+            host.pool().clone(),
+            host.clock(),
+            directory::Directory::new(identity),
+        );
+        let routes = Routes::new(ContributionServiceServer::new(api));
+        Ok(Self { host, routes })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        self.host
+            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .await
+    }
+}
+
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "contribution";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    platform::service::main::<contribution::Application>().await
+}

@@ -1,0 +1,38 @@
+//! Who may call which contribution RPC. Object-level checks (a person only
+//! their own record; an employer only its employees; an agency only its
+//! clients; a payer only its own bills) are in the handlers.
+
+use platform::auth::{Access, CallerKind::*, Policy};
+
+macro_rules! rules {
+    ($($method:literal => $access:expr),* $(,)?) => {
+        &[$((concat!("/socsec.contribution.v1.ContributionService/", $method), $access)),*]
+    };
+}
+
+pub static POLICY: Policy = Policy {
+    rules: rules![
+        "Enrol" => Access::Only(&[Operator, HrAgency, Person]),
+        "RegisterAgencyContract" => Access::Only(&[Operator, HrAgency]),
+        "SetRateTable" => Access::Only(&[Operator]),
+        "GetRateTable" => Access::Only(&[Operator, Service, Employer, HrAgency, Person]),
+        "DeclareWage" => Access::Only(&[Operator, Employer, HrAgency, Person]),
+        "RunMonth" => Access::Only(&[Operator]),
+        "GetBill" => Access::Only(&[Operator, Employer, HrAgency, Person]),
+        "RecordPayment" => Access::Only(&[Operator, Employer, HrAgency, Person]),
+        "ListArrears" => Access::Only(&[Operator]),
+        "GetStatement" => Access::Only(&[Operator, Person, HrAgency]),
+        "StreamStatement" => Access::Only(&[Operator, Person, HrAgency]),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_covers_every_rpc_exactly() {
+        assert_eq!(
+            super::POLICY.coverage_gaps("socsec.contribution.v1.ContributionService"),
+            Vec::<String>::new()
+        );
+    }
+}
