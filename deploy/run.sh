@@ -60,6 +60,19 @@ start_service card-issuance 50052
 start_service activation 50053
 start_service contribution 50054
 
-echo "socsec: running; press Ctrl-C to stop" >&2
+# Demo partners and this year's rates, once every service answers (idempotent).
+for _ in $(seq 1 60); do
+  if target/release/socsec partner list >/dev/null 2>&1 && target/release/socsec seed-demo >/dev/null 2>&1; then
+    echo "socsec: demo partners and rates for region 110100 are in place" >&2
+    break
+  fi
+  sleep 1
+done
+
+cat >&2 <<'TXT'
+socsec: running; press Ctrl-C to stop. Try, in another terminal:
+  target/release/socsec demo
+  target/release/socsec --help
+TXT
 wait -n "${pids[@]}" || true
 echo "socsec: a service exited; stopping the rest" >&2

@@ -85,6 +85,15 @@ impl IdNumber {
         Ok(Self(normalized))
     }
 
+    /// The number made of 17 digits and the check character they call for.
+    pub fn from_body(body: &str, today: NaiveDate) -> Result<Self, IdNumberError> {
+        if body.len() != 17 || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdNumberError::Characters);
+        }
+        let check = check_character(body.as_bytes()) as char;
+        Self::parse(&format!("{body}{check}"), today)
+    }
+
     /// The full number. Call only where the full number is needed (storage,
     /// an authorised response), never to log.
     pub fn expose(&self) -> &str {
@@ -168,6 +177,16 @@ mod tests {
         assert_eq!(id.gender(), Gender::Female);
         assert_eq!(id.to_string(), "110105********002X");
         assert_eq!(format!("{id:?}"), "IdNumber(110105********002X)");
+    }
+
+    #[test]
+    fn from_body_appends_the_check_character() {
+        assert_eq!(
+            IdNumber::from_body("11010519491231002", today())
+                .unwrap()
+                .expose(),
+            "11010519491231002X"
+        );
     }
 
     #[test]

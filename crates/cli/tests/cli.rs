@@ -1,0 +1,120 @@
+//! The `socsec` binary against the four services really running.
+
+use std::process::Command;
+
+use system_tests::System;
+
+fn socsec(system: &System, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_socsec"))
+        .args(["--identity", &format!("http://{}", system.identity.addr)])
+        .args(["--cards", &format!("http://{}", system.cards.addr)])
+        .args([
+            "--activation",
+            &format!("http://{}", system.activation.addr),
+        ])
+        .args([
+            "--contribution",
+            &format!("http://{}", system.contribution.addr),
+        ])
+        .args(args)
+        .output()
+        .expect("socsec runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_walks_journeys_one_three_and_seven() {
+    let system = System::start().await;
+    let seeded = tokio::task::block_in_place(|| socsec(&system, &["seed-demo"]));
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    // Seeding twice is harmless.
+    let again = tokio::task::block_in_place(|| socsec(&system, &["seed-demo"]));
+    assert!(again.status.success(), "{}", text(&again.stderr));
+
+    let demo = tokio::task::block_in_place(|| socsec(&system, &["demo"]));
+    let stdout = text(&demo.stdout);
+    assert!(demo.status.success(), "{stdout}\n{}", text(&demo.stderr));
+    for expected in [
+        "activated at outlet ICBC-0101",
+        "at the hospital the card is eligible (ELIGIBLE)",
+        "retired",
+        "the old card is now not eligible (LEGACY_CARD_RETIRED)",
+        "this month's bill: 1600.00 yuan",
+        "FLEXIBLE_INDIVIDUAL",
+        "individual account total: 640.00   pooling fund total: 960.00",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing `{expected}` in:\n{stdout}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_show_the_reason_and_the_field_and_set_the_exit_code() {
+    let system = System::start().await;
+    let out = tokio::task::block_in_place(|| {
+        socsec(
+            &system,
+            &[
+                "person",
+                "register",
+                "--id-number",
+                "110105194912310021",
+                "--name",
+                "王芳",
+                "--gender",
+                "female",
+                "--phone",
+                "13800138000",
+                "--address",
+                "北京",
+            ],
+        )
+    });
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ID_NUMBER_CHECK_CHARACTER"), "{stderr}");
+    assert!(stderr.contains("id_number"), "{stderr}");
+    assert!(
+        !stderr.contains("110105194912310021"),
+        "the error repeats the ID number"
+    );
+
+    let out = tokio::task::block_in_place(|| {
+        socsec(
+            &system,
+            &["--json", "--as", "hospital:H-1", "partner", "list"],
+        )
+    });
+    assert_eq!(out.status.code(), Some(5));
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(error["reason"], "CALLER_KIND_NOT_ALLOWED");
+
+    let out = tokio::task::block_in_place(|| {
+        socsec(
+            &system,
+            &[
+                "--json",
+                "person",
+                "register",
+                "--id-number",
+                "11010519491231002X",
+                "--name",
+                "王芳",
+                "--gender",
+                "female",
+                "--phone",
+                "13800138000",
+                "--address",
+                "北京",
+            ],
+        )
+    });
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let person: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(person["maskedIdNumber"]["masked"], "110105********002X");
+}
