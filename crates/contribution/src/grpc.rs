@@ -707,7 +707,7 @@ impl ContributionApi {
             Claim::Fresh(ticket) => ticket,
         };
         let month = period.first_day();
-        store::lock_run(&mut tx, region, month).await?;
+        store::begin_run(&mut tx, region, month).await?;
         store::pin_rates(&mut tx, region, month, period.year()).await?;
         if let Some(missing) = store::type_without_rates(&mut tx, region, month, payer).await? {
             return Err(ContributionError::RateTableMissing {

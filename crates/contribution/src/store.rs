@@ -336,8 +336,12 @@ pub async fn declare_wages(
 
 // ---- the monthly run ----
 
-/// One run at a time per region and month.
-pub async fn lock_run(
+/// One run at a time per region and month. The run's statements each touch
+/// every enrolment of a chunk: nested loops are never the right plan for
+/// them, and on freshly loaded tables (no statistics yet) the planner has
+/// been seen to pick one and take a minute instead of a second, so they are
+/// off for the run's transaction.
+pub async fn begin_run(
     conn: &mut PgConnection,
     region: &str,
     period: NaiveDate,
@@ -345,6 +349,9 @@ pub async fn lock_run(
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('run:' || $1 || $2::text, 0))")
         .bind(region)
         .bind(period)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET LOCAL enable_nestloop = off")
         .execute(conn)
         .await?;
     Ok(())
@@ -488,7 +495,7 @@ pub async fn run_chunk(
              ) AS p(part, account, rate_bp)
              WHERE p.rate_bp > 0
          ),
-         booked AS (
+         booked AS MATERIALIZED (
              SELECT l.enrolment_id, l.part, sum(l.amount_fen) AS amount_fen
              FROM ledger_entries l
              WHERE l.period = $2 AND l.region_code = $1

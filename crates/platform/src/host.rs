@@ -7,8 +7,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -130,11 +132,14 @@ impl Host {
         let local_addr = self.local_addr();
         let drain = Duration::from_millis(self.config.drain_timeout_ms);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // Small gRPC frames must not wait for Nagle's algorithm (40 ms with
+        // delayed ACKs).
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let server = Server::builder()
             .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
             .layer(auth)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async {
+            .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;
             });
         let mut server = tokio::spawn(server);
