@@ -923,14 +923,13 @@ async fn sql_and_rust_rounding_agree() {
         let numerator = i128::from(next() % 10_000_000_000);
         let denominator = i128::from(next() % 100_000 + 1);
         for (rule, name) in [(Rule::HalfUpFen, "HALF_UP_FEN"), (Rule::UpJiao, "UP_JIAO")] {
-            let sql: i64 =
-                sqlx::query_scalar("SELECT contribution.round_fen($1::numeric / $2::numeric, $3)")
-                    .bind(numerator.to_string())
-                    .bind(denominator.to_string())
-                    .bind(name)
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
+            let sql: i64 = sqlx::query_scalar("SELECT contribution.round_fen($1, $2, $3)")
+                .bind(numerator as i64)
+                .bind(denominator as i64)
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
             assert_eq!(
                 sql,
                 rule.apply(numerator, denominator),

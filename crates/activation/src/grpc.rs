@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
 use platform::{
     all_some,
-    audit::{self, Access},
+    audit::{self, Access, AuditNote},
     auth::{Caller, CallerKind},
     clock::{Clock, timestamp},
     error::{FieldViolations, required},
@@ -195,17 +195,20 @@ impl ActivationApi {
             )),
             ..Default::default()
         };
-        outbox::append(conn, "CardActivated", &event.encode_to_vec()).await?;
-        audit::record(
-            conn,
-            attempt.caller,
-            attempt.rpc,
-            Access::Change,
-            &card.person_id.to_string(),
-            Some(attempt.request_id.as_str()),
-        )
-        .await?;
-        ticket.complete(conn, &activation).await?;
+        let person = card.person_id.to_string();
+        ticket
+            .complete_with(
+                conn,
+                &activation,
+                Some(("CardActivated", &event.encode_to_vec())),
+                Some(AuditNote {
+                    caller: attempt.caller,
+                    action: attempt.rpc,
+                    access: Access::Change,
+                    subject_id: &person,
+                }),
+            )
+            .await?;
         tracing::info!(card = %card.card_number, channel = attempt.channel.as_str(), partner = %activation.partner_code, "card activated");
         Ok(activation)
     }

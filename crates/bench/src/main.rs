@@ -396,53 +396,39 @@ fn pgbench(args: &Args, url: &str, extra: &[&str]) -> f64 {
         })
 }
 
-/// Seconds to COPY `rows` ledger-shaped rows into a fresh table.
-async fn copy_baseline(url: &str, rows: i64) -> f64 {
+/// Seconds to COPY the very rows the run wrote into a fresh table shaped
+/// and indexed like the ledger.
+async fn copy_baseline(url: &str) -> (i64, f64) {
     let mut conn = PgConnection::connect(url).await.expect("connect");
     sqlx::query("DROP TABLE IF EXISTS bench_copy")
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::query(
-        "CREATE TABLE bench_copy (entry_id bigserial PRIMARY KEY, person_id uuid NOT NULL,
-             enrolment_id uuid, contract_id uuid, region_code text NOT NULL, period date NOT NULL,
-             insurance_type text, part text NOT NULL, account text NOT NULL, payer text NOT NULL,
-             base_fen bigint NOT NULL, rate_bp integer NOT NULL, amount_fen bigint NOT NULL,
-             kind text NOT NULL, run_request_id text NOT NULL, created_at timestamptz NOT NULL)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    for index in [
-        "CREATE INDEX ON bench_copy (person_id, period)",
-        "CREATE INDEX ON bench_copy (payer, period)",
-        "CREATE INDEX ON bench_copy (enrolment_id, period, part)",
-    ] {
-        sqlx::query(index).execute(&mut conn).await.unwrap();
+    sqlx::query("CREATE TABLE bench_copy (LIKE contribution.ledger_entries INCLUDING ALL)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let columns = "person_id, enrolment_id, contract_id, region_code, period, insurance_type, part, account, \
+                   payer, base_fen, rate_bp, amount_fen, kind, run_request_id, created_at";
+    let mut data = Vec::new();
+    {
+        let mut out = conn
+            .copy_out_raw(&format!(
+                "COPY contribution.ledger_entries ({columns}) TO STDOUT"
+            ))
+            .await
+            .expect("copy out");
+        while let Some(chunk) = out.next().await {
+            data.extend_from_slice(&chunk.expect("copy out data"));
+        }
     }
-    let mut data = String::with_capacity(rows as usize * 160);
-    for i in 0..rows {
-        let person = uuid::Uuid::from_u128(i as u128 / 2 + 1);
-        let (part, account, amount) = if i % 2 == 0 {
-            ("EMPLOYER", "POOLING_FUND", 114_595)
-        } else {
-            ("EMPLOYEE", "INDIVIDUAL_ACCOUNT", 57_298)
-        };
-        let _ = writeln!(
-            data,
-            "{person}\t{person}\t110100\t2026-01-01\tOLD_AGE\t{part}\t{account}\temployer:EMP-{}\t716220\t800\t{amount}\tCONTRIBUTION\tbench\t2026-01-31 00:00:00+00",
-            i % 1000
-        );
-    }
+    let rows = data.iter().filter(|b| **b == b'\n').count() as i64;
     let started = Instant::now();
     let mut copy = conn
-        .copy_in_raw(
-            "COPY bench_copy (person_id, enrolment_id, region_code, period, insurance_type, part, account,
-                 payer, base_fen, rate_bp, amount_fen, kind, run_request_id, created_at) FROM STDIN",
-        )
+        .copy_in_raw(&format!("COPY bench_copy ({columns}) FROM STDIN"))
         .await
-        .expect("copy");
-    for chunk in data.as_bytes().chunks(1 << 20) {
+        .expect("copy in");
+    for chunk in data.chunks(1 << 20) {
         copy.send(chunk).await.expect("copy data");
     }
     copy.finish().await.expect("copy done");
@@ -451,7 +437,7 @@ async fn copy_baseline(url: &str, rows: i64) -> f64 {
         .execute(&mut conn)
         .await
         .unwrap();
-    seconds
+    (rows, seconds)
 }
 
 /// Seeds `persons` employees (old-age, with a declared wage) straight into
@@ -486,6 +472,60 @@ async fn seed_enrolments(url: &str, persons: i64) {
         .execute(&mut conn)
         .await
         .unwrap();
+}
+
+/// CPU seconds used so far by each component: this load generator, each
+/// service process and all Postgres processes together.
+fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
+    fn of(stat: &str) -> Option<(String, f64)> {
+        let (comm, rest) = stat.rsplit_once(") ")?;
+        let name = comm.split_once(" (")?.1.to_owned();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100/s).
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((name, ticks / 100.0))
+    }
+    let read = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| of(&s))
+    };
+    let mut out = vec![(
+        "load generator".to_owned(),
+        read("self").map_or(0.0, |(_, s)| s),
+    )];
+    for (name, child) in ["identity", "card-issuance", "activation", "contribution"]
+        .iter()
+        .zip(&services.children)
+    {
+        out.push((
+            (*name).to_owned(),
+            read(&child.id().to_string()).map_or(0.0, |(_, s)| s),
+        ));
+    }
+    let postgres: f64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| read(&e.file_name().to_string_lossy()))
+        .filter(|(name, _)| name == "postgres")
+        .map(|(_, s)| s)
+        .sum();
+    out.push(("postgres".to_owned(), postgres));
+    out
+}
+
+/// CPU milliseconds per call spent in each component between two snapshots.
+fn cpu_per_call(before: &[(String, f64)], after: &[(String, f64)], calls: usize) -> String {
+    before
+        .iter()
+        .zip(after)
+        .map(|((name, b), (_, a))| (name, (a - b) * 1000.0 / calls.max(1) as f64))
+        .filter(|(_, ms)| *ms >= 0.005)
+        .map(|(name, ms)| format!("{name} {ms:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn machine() -> String {
@@ -581,6 +621,7 @@ async fn main() {
     );
 
     println!("activation at bank outlets, {} clients", args.clients);
+    let cpu_before = cpu_seconds(&services);
     let (a, f) = (activation.clone(), full.clone());
     let activate = load::closed_loop(args.clients, full.len(), None, move |n| {
         let (mut a, request) = (a.clone(), outlet_request(n, &f[n]));
@@ -594,6 +635,8 @@ async fn main() {
         ms(activate.p99),
         activate.errors
     );
+    let activation_cpu = cpu_per_call(&cpu_before, &cpu_seconds(&services), activate.calls);
+    println!("  CPU ms per call: {activation_cpu}");
 
     let (a, h) = (activation.clone(), half.clone());
     let offset = full.len();
@@ -620,6 +663,7 @@ async fn main() {
         ms(replay.p99)
     );
 
+    let cpu_before = cpu_seconds(&services);
     let (a, f) = (activation.clone(), full.clone());
     let eligibility = load::closed_loop(
         args.clients,
@@ -655,6 +699,8 @@ async fn main() {
         ms(eligibility.p50),
         ms(eligibility.p99)
     );
+    let eligibility_cpu = cpu_per_call(&cpu_before, &cpu_seconds(&services), eligibility.calls);
+    println!("  CPU ms per call: {eligibility_cpu}");
 
     println!("monthly run: seeding {} enrolled persons", args.persons);
     let mut contribution =
@@ -684,6 +730,7 @@ async fn main() {
         .await
         .expect("rates");
     seed_enrolments(&url, args.persons).await;
+    let cpu_before = cpu_seconds(&services);
     let started = Instant::now();
     let mut stream = contribution
         .run_month(as_caller(
@@ -706,11 +753,13 @@ async fn main() {
         entries = progress.expect("run progress").entries;
     }
     let run_seconds = started.elapsed().as_secs_f64();
+    let run_cpu = cpu_per_call(&cpu_before, &cpu_seconds(&services), 1);
     let run_rows = entries as f64 / run_seconds;
     println!("  {entries} ledger rows in {run_seconds:.1} s: {run_rows:.0} rows/s");
-    let copy_seconds = copy_baseline(&url, entries).await;
-    let copy_rows = entries as f64 / copy_seconds;
+    let (copied, copy_seconds) = copy_baseline(&url).await;
+    let copy_rows = copied as f64 / copy_seconds;
     println!("  COPY of the same rows: {copy_seconds:.1} s, {copy_rows:.0} rows/s");
+    println!("  CPU ms for the whole run: {run_cpu}");
     drop(services);
 
     let mut report = String::new();
@@ -789,6 +838,20 @@ async fn main() {
         "\nErrors: activation {}, half load {}, replay {}, eligibility {}.",
         activate.errors, half_load.errors, replay.errors, eligibility.errors
     );
+    let _ = writeln!(
+        report,
+        "\n## Where the CPU goes\n\nCPU milliseconds per call, by process, read from /proc around each load \
+         (2 cores: at most 2,000 CPU ms per second in all).\n"
+    );
+    let _ = writeln!(report, "- activation: {activation_cpu}");
+    let _ = writeln!(report, "- eligibility: {eligibility_cpu}");
+    let _ = writeln!(report, "- monthly run (whole run, ms): {run_cpu}");
+    // The hand-written analysis below the figures survives a new run.
+    if let Ok(previous) = std::fs::read_to_string(&args.out)
+        && let Some(at) = previous.find("\n## Analysis")
+    {
+        report.push_str(&previous[at..]);
+    }
     std::fs::write(&args.out, report).expect("write report");
     println!("wrote {}", args.out.display());
 }

@@ -32,7 +32,7 @@ use crate::{
 type Result<T, E = ContributionError> = std::result::Result<T, E>;
 
 /// Enrolments computed per statement of the monthly run.
-const RUN_CHUNK: i64 = 50_000;
+const RUN_CHUNK: i64 = 200_000;
 /// A declared monthly wage above this (10 million yuan) is refused as absurd.
 const MAX_MONTHLY_WAGE_FEN: i64 = 1_000_000_000;
 

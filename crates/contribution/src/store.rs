@@ -503,7 +503,7 @@ pub async fn run_chunk(
              GROUP BY l.enrolment_id, l.part
          ),
          computed AS (
-             SELECT p.*, round_fen(p.base_fen::numeric * p.rate_bp / 10000, p.rounding) AS due_fen,
+             SELECT p.*, round_fen(p.base_fen * p.rate_bp, 10000, p.rounding) AS due_fen,
                  b.amount_fen AS booked_fen
              FROM parts p LEFT JOIN booked b ON b.enrolment_id = p.enrolment_id AND b.part = p.part
          ),

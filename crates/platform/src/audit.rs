@@ -14,12 +14,22 @@ pub enum Access {
 }
 
 impl Access {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Read => "READ",
             Self::Change => "CHANGE",
         }
     }
+}
+
+/// One audit entry, for writing together with other effects
+/// (`Ticket::complete_with`).
+#[derive(Clone, Copy, Debug)]
+pub struct AuditNote<'a> {
+    pub caller: &'a Caller,
+    pub action: &'a str,
+    pub access: Access,
+    pub subject_id: &'a str,
 }
 
 /// Records that `caller` read or changed `subject_id`'s data through `action`.

@@ -14,6 +14,7 @@ use sqlx::PgConnection;
 use tonic::{Code, Status};
 
 use crate::{
+    audit::AuditNote,
     auth::Caller,
     error::{self, FieldViolations},
 };
@@ -133,6 +134,43 @@ pub async fn claim<Req: Message, Resp: Message + Default>(
 }
 
 impl Ticket {
+    /// Stores the answer and, in the same statement, the change's event in
+    /// the outbox (waking its watchers at commit) and its audit entry: one
+    /// round trip where three would do the same. Commit afterwards.
+    pub async fn complete_with<Resp: Message>(
+        self,
+        conn: &mut PgConnection,
+        response: &Resp,
+        event: Option<(&str, &[u8])>,
+        audit: Option<AuditNote<'_>>,
+    ) -> Result<(), sqlx::Error> {
+        let (event_type, payload) = event.unzip();
+        sqlx::query(
+            "WITH answer AS (
+                 UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
+             event AS (
+                 INSERT INTO outbox (event_type, payload) SELECT $4, $5 WHERE $4::text IS NOT NULL),
+             audit AS (
+                 INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
+                 SELECT $6, $7, $8, $9, $10, $2 WHERE $8::text IS NOT NULL)
+             SELECT CASE WHEN $4::text IS NOT NULL
+                 THEN pg_notify(current_schema() || '.outbox', '') END",
+        )
+        .bind(&self.caller)
+        .bind(&self.request_id)
+        .bind(response.encode_to_vec())
+        .bind(event_type)
+        .bind(payload)
+        .bind(audit.map(|a| a.caller.kind.as_str()))
+        .bind(audit.map(|a| a.caller.code.as_str()))
+        .bind(audit.map(|a| a.action))
+        .bind(audit.map(|a| a.access.as_str()))
+        .bind(audit.map(|a| a.subject_id))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     /// Stores the answer; commit the transaction afterwards.
     pub async fn complete<Resp: Message>(
         self,
