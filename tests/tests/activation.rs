@@ -698,3 +698,76 @@ async fn concurrent_activations_through_every_channel_end_with_exactly_one() {
         .into_inner();
     assert_eq!(state.activation.unwrap(), answers[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_cut_off_mid_way_leave_nothing_half_done() {
+    use futures::StreamExt;
+    let mut w = world().await;
+    let (person, card) = w.holder("陈断").await;
+    // The partner's deadline is so short that most attempts are cut off
+    // while the activation is under way; each is rolled back whole.
+    let mut cut_off = 0;
+    for attempt in 0..30 {
+        let mut request = tonic::Request::new(at_outlet("cut-1", &card, &person.id_number));
+        request.set_timeout(Duration::from_micros(200 + attempt * 150));
+        if w.activation
+            .activate_at_bank_outlet(as_caller_request("bank_outlet:ICBC-0101", request))
+            .await
+            .is_err()
+        {
+            cut_off += 1;
+        }
+    }
+    assert!(
+        cut_off > 0,
+        "no attempt was cut off; the test proves nothing"
+    );
+    // A retry with time to finish gets one answer, and exactly one
+    // activation event exists for the card.
+    let answer = w
+        .activation
+        .activate_at_bank_outlet(as_caller(
+            "bank_outlet:ICBC-0101",
+            at_outlet("cut-1", &card, &person.id_number),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let state = w
+        .activation
+        .get_card_activation(operator(pb::GetCardActivationRequest {
+            card_number: card.card_number.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state.activation.unwrap(), answer);
+    let mut events = w
+        .activation
+        .watch_activation_events(as_caller(
+            "service:test",
+            pb::WatchActivationEventsRequest { after: None },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut activated = 0;
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(1500), events.next()).await
+    {
+        if let Some(pb::activation_event::Event::CardActivated(a)) = event.unwrap().event
+            && a.activation.unwrap().card_number == card.card_number
+        {
+            activated += 1;
+        }
+    }
+    assert_eq!(activated, 1);
+}
+
+/// A prepared request with the development credential of `caller` added.
+fn as_caller_request<T>(caller: &str, mut request: tonic::Request<T>) -> tonic::Request<T> {
+    request
+        .metadata_mut()
+        .insert(platform::auth::DEV_CALLER_HEADER, caller.parse().unwrap());
+    request
+}

@@ -114,26 +114,4 @@ impl Application {
     }
 }
 
-impl platform::service::Service for Application {
-    type Config = Config;
-    const NAME: &'static str = "contribution";
-
-    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Config::load(file)
-    }
-
-    fn platform_config(config: &Config) -> &PlatformConfig {
-        &config.platform
-    }
-
-    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        Application::build(config, clock).await
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), tonic::transport::Error> {
-        Application::run_until_stopped(self, shutdown).await
-    }
-}
+platform::service_binary!(Application, Config, "contribution");
