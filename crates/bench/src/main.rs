@@ -528,6 +528,14 @@ fn cpu_per_call(before: &[(String, f64)], after: &[(String, f64)], calls: usize)
         .join(", ")
 }
 
+/// Flushes dirty pages now, so a timed load does not pay for the writes of
+/// the phase before it (a checkpoint in the middle of a few-second load
+/// shows up as its p99).
+async fn checkpoint(url: &str) {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::query("CHECKPOINT").execute(&mut conn).await.expect("checkpoint");
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -621,6 +629,7 @@ async fn main() {
     );
 
     println!("activation at bank outlets, {} clients", args.clients);
+    checkpoint(&url).await;
     let cpu_before = cpu_seconds(&services);
     let (a, f) = (activation.clone(), full.clone());
     let activate = load::closed_loop(args.clients, full.len(), None, move |n| {
@@ -638,6 +647,7 @@ async fn main() {
     let activation_cpu = cpu_per_call(&cpu_before, &cpu_seconds(&services), activate.calls);
     println!("  CPU ms per call: {activation_cpu}");
 
+    checkpoint(&url).await;
     let (a, h) = (activation.clone(), half.clone());
     let offset = full.len();
     let half_load = load::open_loop(activate.per_second() / 2.0, half.len(), move |n| {
@@ -651,6 +661,7 @@ async fn main() {
         ms(half_load.p99)
     );
 
+    checkpoint(&url).await;
     let (a, f) = (activation.clone(), full.clone());
     let replay = load::closed_loop(args.clients, full.len(), None, move |n| {
         let (mut a, request) = (a.clone(), outlet_request(n, &f[n]));
@@ -663,6 +674,7 @@ async fn main() {
         ms(replay.p99)
     );
 
+    checkpoint(&url).await;
     let cpu_before = cpu_seconds(&services);
     let (a, f) = (activation.clone(), full.clone());
     let eligibility = load::closed_loop(
@@ -730,6 +742,7 @@ async fn main() {
         .await
         .expect("rates");
     seed_enrolments(&url, args.persons).await;
+    checkpoint(&url).await;
     let cpu_before = cpu_seconds(&services);
     let started = Instant::now();
     let mut stream = contribution
