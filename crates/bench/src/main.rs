@@ -533,7 +533,10 @@ fn cpu_per_call(before: &[(String, f64)], after: &[(String, f64)], calls: usize)
 /// shows up as its p99).
 async fn checkpoint(url: &str) {
     let mut conn = PgConnection::connect(url).await.expect("connect");
-    sqlx::query("CHECKPOINT").execute(&mut conn).await.expect("checkpoint");
+    sqlx::query("CHECKPOINT")
+        .execute(&mut conn)
+        .await
+        .expect("checkpoint");
 }
 
 fn machine() -> String {
