@@ -611,12 +611,8 @@ impl ActivationApi {
         }
         let region = if req.region_code.is_empty() {
             Some(None)
-        } else if req.region_code.len() == 6 && req.region_code.bytes().all(|b| b.is_ascii_digit())
-        {
-            Some(Some(req.region_code.clone()))
         } else {
-            v.add("region_code", "REGION_CODE_INVALID", "must be 6 digits");
-            None
+            platform::error::region_code(&mut v, "region_code", &req.region_code).map(Some)
         };
         let page_request = req.page.unwrap_or_default();
         let page = Page::parse(
@@ -684,16 +680,7 @@ impl ActivationApi {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
         let given = req.policy.clone().unwrap_or_default();
-        let region = (given.region_code.len() == 6
-            && given.region_code.bytes().all(|b| b.is_ascii_digit()))
-        .then_some(());
-        if region.is_none() {
-            v.add(
-                "policy.region_code",
-                "REGION_CODE_INVALID",
-                "must be 6 digits",
-            );
-        }
+        let region = platform::error::region_code(&mut v, "policy.region_code", &given.region_code);
         let window = match (given.window_months, given.window_days) {
             (m, 0) if (1..=60).contains(&m) => Some(Window::Months(m as u32)),
             (0, d) if (1..=1830).contains(&d) => Some(Window::Days(d as u32)),
@@ -764,9 +751,7 @@ impl ActivationApi {
     }
 }
 
-fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
+use platform::error::respond;
 
 type EventStream = futures::stream::BoxStream<'static, Result<pb::ActivationEvent, Status>>;
 

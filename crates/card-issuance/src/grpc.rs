@@ -62,23 +62,6 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
     violations.finish(parsed).map_err(CardError::Invalid)
 }
 
-fn parse_uuid(violations: &mut FieldViolations, field: &str, value: &str) -> Option<Uuid> {
-    let parsed = Uuid::parse_str(value).ok();
-    if parsed.is_none() {
-        violations.add(field, "ID_INVALID", "must be a UUID");
-    }
-    parsed
-}
-
-fn parse_region(violations: &mut FieldViolations, field: &str, value: &str) -> Option<String> {
-    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Some(value.to_owned())
-    } else {
-        violations.add(field, "REGION_CODE_INVALID", "must be 6 digits");
-        None
-    }
-}
-
 /// An old medical insurance card number: 6 to 20 characters of A-Z and 0-9.
 fn parse_legacy_number(violations: &mut FieldViolations, value: &str) -> Option<String> {
     let value = value.trim().to_ascii_uppercase();
@@ -317,12 +300,13 @@ impl CardApi {
     ) -> Result<pb::CardApplication> {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
         let bank = v.check("bank_code", PartnerCode::parse(&req.bank_code));
         let region = if req.issuing_region_code.is_empty() {
             Some(None)
         } else {
-            parse_region(&mut v, "issuing_region_code", &req.issuing_region_code).map(Some)
+            platform::error::region_code(&mut v, "issuing_region_code", &req.issuing_region_code)
+                .map(Some)
         };
         let (request_id, person_id, bank, region) =
             accept(v, all_some!(request_id, person_id, bank, region))?;
@@ -381,7 +365,7 @@ impl CardApi {
     async fn issue_card(&self, caller: Caller, req: pb::IssueCardRequest) -> Result<pb::Card> {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
-        let application_id = parse_uuid(&mut v, "application_id", &req.application_id);
+        let application_id = platform::error::uuid(&mut v, "application_id", &req.application_id);
         let generation = Generation::parse(&mut v, req.generation);
         let numbering = NumberingSpec::parse_single(&mut v, &req.bank_card_number, &req.bank_bin);
         let (request_id, application_id, generation, numbering) = accept(
@@ -750,7 +734,7 @@ impl CardApi {
         req: pb::ListPersonCardsRequest,
     ) -> Result<pb::ListPersonCardsResponse> {
         let mut v = FieldViolations::new();
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
         let person_id = accept(v, person_id)?;
         if caller.is(CallerKind::Person) && caller.code != person_id.to_string() {
             return Err(CardError::NotOwnRecord);
@@ -779,8 +763,8 @@ impl CardApi {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
         let number = parse_legacy_number(&mut v, &req.card_number);
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
-        let region = parse_region(&mut v, "region_code", &req.region_code);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
+        let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let (request_id, number, person_id, region) =
             accept(v, all_some!(request_id, number, person_id, region))?;
 
@@ -919,9 +903,7 @@ impl CardApi {
 type EventStream = futures::stream::BoxStream<'static, Result<pb::CardEvent, Status>>;
 type ProgressStream = ReceiverStream<Result<pb::IssueCardsProgress, Status>>;
 
-fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
+use platform::error::respond;
 
 #[tonic::async_trait]
 impl pb::card_service_server::CardService for CardApi {

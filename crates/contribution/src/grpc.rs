@@ -49,23 +49,6 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
         .map_err(ContributionError::Invalid)
 }
 
-fn parse_uuid(v: &mut FieldViolations, field: &str, value: &str) -> Option<Uuid> {
-    let parsed = Uuid::parse_str(value).ok();
-    if parsed.is_none() {
-        v.add(field, "ID_INVALID", "must be a UUID");
-    }
-    parsed
-}
-
-fn parse_region(v: &mut FieldViolations, field: &str, value: &str) -> Option<String> {
-    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Some(value.to_owned())
-    } else {
-        v.add(field, "REGION_CODE_INVALID", "must be 6 digits");
-        None
-    }
-}
-
 fn parse_money(
     v: &mut FieldViolations,
     field: &str,
@@ -202,8 +185,8 @@ impl ContributionApi {
     async fn enrol(&self, caller: Caller, req: pb::EnrolRequest) -> Result<pb::EnrolResponse> {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
-        let region = parse_region(&mut v, "region_code", &req.region_code);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
+        let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let mut types: Vec<InsuranceType> = Vec::new();
         for (i, t) in req.insurance_types.iter().enumerate() {
             match InsuranceType::from_proto(*t) {
@@ -372,7 +355,7 @@ impl ContributionApi {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
         let agency = v.check("agency_code", pii::PartnerCode::parse(&req.agency_code));
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
         let fee = parse_money(
             &mut v,
             "monthly_service_fee",
@@ -450,7 +433,7 @@ impl ContributionApi {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
         let t = req.table.clone().unwrap_or_default();
-        let region = parse_region(&mut v, "table.region_code", &t.region_code);
+        let region = platform::error::region_code(&mut v, "table.region_code", &t.region_code);
         let insurance_type = InsuranceType::from_proto(t.insurance_type);
         if insurance_type.is_none() {
             v.add(
@@ -554,7 +537,7 @@ impl ContributionApi {
 
     async fn get_rate_table(&self, req: pb::GetRateTableRequest) -> Result<pb::RateTable> {
         let mut v = FieldViolations::new();
-        let region = parse_region(&mut v, "region_code", &req.region_code);
+        let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let insurance_type = InsuranceType::from_proto(req.insurance_type);
         if insurance_type.is_none() {
             v.add(
@@ -578,7 +561,7 @@ impl ContributionApi {
         use pb::declare_wage_request::Period as Which;
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
-        let person_id = parse_uuid(&mut v, "person_id", &req.person_id);
+        let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
         let periods: Option<Vec<Period>> = match &req.period {
             Some(Which::Month(month)) => {
                 Period::parse(&mut v, "month", Some(month)).map(|p| vec![p])
@@ -658,7 +641,7 @@ impl ContributionApi {
         let mut v = FieldViolations::new();
         let request_id = RequestId::parse(&mut v, &req.request_id);
         let period = Period::parse(&mut v, "period", req.period.as_ref());
-        let region = parse_region(&mut v, "region_code", &req.region_code);
+        let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let payer = if req.payer_code.is_empty() {
             Some(None)
         } else {
@@ -893,7 +876,7 @@ impl ContributionApi {
 
     async fn list_arrears(&self, req: pb::ListArrearsRequest) -> Result<pb::ListArrearsResponse> {
         let mut v = FieldViolations::new();
-        let region = parse_region(&mut v, "region_code", &req.region_code);
+        let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let as_of = self.as_of(&mut v, req.as_of.as_ref(), "as_of");
         let page_request = req.page.unwrap_or_default();
         let page = Page::parse(
@@ -955,7 +938,7 @@ impl ContributionApi {
         from: Option<&common::YearMonth>,
         to: Option<&common::YearMonth>,
     ) -> Option<(Uuid, Period, Period)> {
-        let person_id = parse_uuid(v, "person_id", person);
+        let person_id = platform::error::uuid(v, "person_id", person);
         let from = Period::parse(v, "from", from);
         let to = Period::parse(v, "to", to);
         if let (Some(f), Some(t)) = (from, to)
@@ -1105,9 +1088,7 @@ impl ContributionApi {
     }
 }
 
-fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
+use platform::error::respond;
 
 #[tonic::async_trait]
 impl pb::contribution_service_server::ContributionService for ContributionApi {

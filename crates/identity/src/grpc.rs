@@ -857,9 +857,7 @@ impl IdentityApi {
 
 type EventStream = futures::stream::BoxStream<'static, Result<pb::IdentityEvent, Status>>;
 
-fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
-}
+use platform::error::respond;
 
 #[tonic::async_trait]
 impl pb::identity_service_server::IdentityService for IdentityApi {

@@ -12,6 +12,7 @@ mod luhn;
 mod mask;
 mod name;
 mod partner_code;
+mod region_code;
 mod secret;
 
 pub use card::{
@@ -22,4 +23,5 @@ pub use id_number::{Gender, IdNumber, IdNumberError};
 pub use mask::mask_middle;
 pub use name::{PersonName, PersonNameError};
 pub use partner_code::{PartnerCode, PartnerCodeError};
+pub use region_code::{RegionCode, RegionCodeError};
 pub use secret::Secret;

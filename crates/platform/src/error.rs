@@ -120,8 +120,30 @@ reason_for!(
     pii::CreditCodeError,
     pii::PersonNameError,
     pii::PartnerCodeError,
+    pii::RegionCodeError,
     pii::CardIdError
 );
+
+/// Reads a UUID identifier field (reason `ID_INVALID`).
+pub fn uuid(violations: &mut FieldViolations, field: &str, value: &str) -> Option<uuid::Uuid> {
+    let parsed = uuid::Uuid::parse_str(value).ok();
+    if parsed.is_none() {
+        violations.add(field, "ID_INVALID", "must be a UUID");
+    }
+    parsed
+}
+
+/// Reads a 6-digit region code field.
+pub fn region_code(violations: &mut FieldViolations, field: &str, value: &str) -> Option<String> {
+    violations
+        .check(field, pii::RegionCode::parse(value))
+        .map(String::from)
+}
+
+/// A handler's result as tonic wants it.
+pub fn respond<T, E: Into<Status>>(result: Result<T, E>) -> Result<tonic::Response<T>, Status> {
+    result.map(tonic::Response::new).map_err(Into::into)
+}
 
 /// Reads a required string field: trimmed, non-empty.
 pub fn required<'a>(

@@ -115,9 +115,7 @@ impl NewPartner {
                 "must be 1 to 100 characters",
             );
         }
-        if !(region_code.len() == 6 && region_code.bytes().all(|b| b.is_ascii_digit())) {
-            violations.add("region_code", "REGION_CODE_INVALID", "must be 6 digits");
-        }
+        let region_code = violations.check("region_code", pii::RegionCode::parse(region_code));
         let parent_code = match (kind, parent_code.is_empty()) {
             (Some(PartnerKind::BankOutlet), true) => {
                 violations.add(
@@ -156,7 +154,7 @@ impl NewPartner {
             code: code?,
             kind: kind?,
             name: name.to_owned(),
-            region_code: region_code.to_owned(),
+            region_code: region_code?.into(),
             parent_code,
             credit_code,
             designation_in_force,
