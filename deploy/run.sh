@@ -32,6 +32,20 @@ export SOCSEC_SESSION_TOKEN_SECRET=${SOCSEC_SESSION_TOKEN_SECRET:-$(cat "$secret
 echo "socsec: building the services (release)" >&2
 cargo build --release --locked --bins
 
+# Mutual TLS with development certificates (a CA, one per service, one per
+# demo partner), made once and kept in the data directory. Set
+# SOCSEC_TLS_CA_FILE and SOCSEC_<SERVICE>_TLS_CERT_FILE/_KEY_FILE to use
+# your own instead.
+export SOCSEC_CERTS=${SOCSEC_CERTS:-$data_dir/pki}
+target/release/socsec certs >&2
+export SOCSEC_TLS_CA_FILE=${SOCSEC_TLS_CA_FILE:-$SOCSEC_CERTS/ca.pem}
+for name in identity card-issuance activation contribution; do
+  prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
+  cert_var="${prefix}_TLS_CERT_FILE" key_var="${prefix}_TLS_KEY_FILE"
+  export "$cert_var=${!cert_var:-$SOCSEC_CERTS/$name.pem}"
+  export "$key_var=${!key_var:-$SOCSEC_CERTS/$name-key.pem}"
+done
+
 pids=()
 stop_all() {
   trap - INT TERM EXIT
@@ -69,10 +83,10 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-cat >&2 <<'TXT'
-socsec: running; press Ctrl-C to stop. Try, in another terminal:
-  target/release/socsec demo
-  target/release/socsec --help
+cat >&2 <<TXT
+socsec: running over mutual TLS; press Ctrl-C to stop. Try, in another terminal:
+  target/release/socsec --certs $SOCSEC_CERTS demo
+  target/release/socsec --certs $SOCSEC_CERTS --help
 TXT
 wait -n "${pids[@]}" || true
 echo "socsec: a service exited; stopping the rest" >&2

@@ -22,7 +22,7 @@ fi
 # cargo prints one result line per test target; the last line sums them all.
 log=$(mktemp /tmp/socsec-test-log.XXXXXX)
 set +e
-cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^test result:' "$log" | awk '

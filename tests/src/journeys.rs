@@ -1,13 +1,13 @@
 //! Steps of the seed's journeys, as a bureau operator or partner performs
 //! them over gRPC, shared by the tests.
 
+use crate::CallerChannel as Channel;
 use socsec_proto::{
     activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
     card::v1::{self as card, card_service_client::CardServiceClient},
     common::v1::{Gender, PartnerKind},
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
 };
-use tonic::transport::Channel;
 
 use crate::{ids, operator};
 

@@ -5,14 +5,12 @@
 pub mod ids;
 pub mod journeys;
 pub mod logs;
+pub mod pki;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use chrono::{TimeZone, Utc};
-use platform::{
-    auth::DEV_CALLER_HEADER,
-    clock::{Clock, ManualClock},
-};
+use platform::clock::{Clock, ManualClock};
 use socsec_proto::{
     activation::v1::activation_service_client::ActivationServiceClient,
     card::v1::card_service_client::CardServiceClient,
@@ -21,11 +19,9 @@ use socsec_proto::{
 };
 use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
-use tonic::{
-    Request,
-    metadata::MetadataValue,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Request, metadata::MetadataValue};
+
+pub use pki::{AsCaller, CallerChannel, caller_channel, pki};
 
 /// The session token key the tests configure.
 pub const SESSION_SECRET: &str = "test-session-secret-of-at-least-32-bytes";
@@ -67,12 +63,15 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn channel(&self) -> Channel {
-        Endpoint::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect to service")
+    /// A channel to the service over mutual TLS, with the certificate of
+    /// each request's caller ([`as_caller`]).
+    pub async fn channel(&self) -> CallerChannel {
+        caller_channel(self.addr)
+    }
+
+    /// The service's URL.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
     }
 
     /// Asks the service to stop and waits until it has.
@@ -103,14 +102,29 @@ where
     }
 }
 
+/// The settings every service gets in a test: port 0, the database, mutual
+/// TLS with the test CA and the service's certificate, quick health checks
+/// and drain.
+pub fn platform_config(
+    platform: &mut platform::config::PlatformConfig,
+    service: &str,
+    database_url: &str,
+) {
+    let pki = pki();
+    platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    platform.database_url = database_url.to_owned();
+    platform.tls_ca_file = Some(pki.ca_file());
+    platform.tls_cert_file = Some(pki.cert_file(service));
+    platform.tls_key_file = Some(pki.key_file(service));
+    platform.session_token_secret = Some(SESSION_SECRET.into());
+    platform.health_check_interval_ms = 200;
+    platform.drain_timeout_ms = 2_000;
+}
+
 /// Identity's configuration for a test against `database_url`.
 pub fn identity_config(database_url: &str) -> identity::Config {
     let mut config = identity::Config::default();
-    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
-    config.platform.database_url = database_url.to_owned();
-    config.platform.session_token_secret = Some(SESSION_SECRET.into());
-    config.platform.health_check_interval_ms = 200;
-    config.platform.drain_timeout_ms = 2_000;
+    platform_config(&mut config.platform, "identity", database_url);
     config
 }
 
@@ -133,7 +147,7 @@ pub async fn spawn_identity(clock: Arc<dyn Clock>) -> Running {
     spawn_identity_with(identity_config(&database), clock).await
 }
 
-pub async fn identity_client(running: &Running) -> IdentityServiceClient<Channel> {
+pub async fn identity_client(running: &Running) -> IdentityServiceClient<CallerChannel> {
     IdentityServiceClient::new(running.channel().await)
 }
 
@@ -141,11 +155,8 @@ pub async fn identity_client(running: &Running) -> IdentityServiceClient<Channel
 /// identity at `identity`.
 pub fn card_config(database_url: &str, identity: SocketAddr) -> card_issuance::Config {
     let mut config = card_issuance::Config::default();
-    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
-    config.platform.database_url = database_url.to_owned();
-    config.platform.health_check_interval_ms = 200;
-    config.platform.drain_timeout_ms = 2_000;
-    config.identity_url = format!("http://{identity}");
+    platform_config(&mut config.platform, "card-issuance", database_url);
+    config.identity_url = format!("https://{identity}");
     config
 }
 
@@ -169,12 +180,9 @@ pub fn activation_config(
     cards: SocketAddr,
 ) -> activation::Config {
     let mut config = activation::Config::default();
-    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
-    config.platform.database_url = database_url.to_owned();
-    config.platform.health_check_interval_ms = 200;
-    config.platform.drain_timeout_ms = 2_000;
-    config.identity_url = format!("http://{identity}");
-    config.card_issuance_url = format!("http://{cards}");
+    platform_config(&mut config.platform, "activation", database_url);
+    config.identity_url = format!("https://{identity}");
+    config.card_issuance_url = format!("https://{cards}");
     config
 }
 
@@ -194,12 +202,8 @@ pub async fn spawn_activation_with(config: activation::Config, clock: Arc<dyn Cl
 /// Contribution's configuration for a test against `database_url`.
 pub fn contribution_config(database_url: &str, identity: SocketAddr) -> contribution::Config {
     let mut config = contribution::Config::default();
-    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
-    config.platform.database_url = database_url.to_owned();
-    config.platform.session_token_secret = Some(SESSION_SECRET.into());
-    config.platform.health_check_interval_ms = 200;
-    config.platform.drain_timeout_ms = 2_000;
-    config.identity_url = format!("http://{identity}");
+    platform_config(&mut config.platform, "contribution", database_url);
+    config.identity_url = format!("https://{identity}");
     config
 }
 
@@ -261,29 +265,28 @@ impl System {
         }
     }
 
-    pub async fn identity_client(&self) -> IdentityServiceClient<Channel> {
+    pub async fn identity_client(&self) -> IdentityServiceClient<CallerChannel> {
         IdentityServiceClient::new(self.identity.channel().await)
     }
 
-    pub async fn card_client(&self) -> CardServiceClient<Channel> {
+    pub async fn card_client(&self) -> CardServiceClient<CallerChannel> {
         CardServiceClient::new(self.cards.channel().await)
     }
 
-    pub async fn contribution_client(&self) -> ContributionServiceClient<Channel> {
+    pub async fn contribution_client(&self) -> ContributionServiceClient<CallerChannel> {
         ContributionServiceClient::new(self.contribution.channel().await)
     }
 
-    pub async fn activation_client(&self) -> ActivationServiceClient<Channel> {
+    pub async fn activation_client(&self) -> ActivationServiceClient<CallerChannel> {
         ActivationServiceClient::new(self.activation.channel().await)
     }
 }
 
-/// `message` sent with the development credential of `caller` (`KIND:CODE`).
+/// `message` sent as `caller` (`KIND:CODE`): over a TLS connection with a
+/// client certificate naming that caller.
 pub fn as_caller<T>(caller: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert(DEV_CALLER_HEADER, MetadataValue::try_from(caller).unwrap());
+    request.extensions_mut().insert(AsCaller(caller.to_owned()));
     request
 }
 

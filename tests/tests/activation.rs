@@ -764,10 +764,10 @@ async fn calls_cut_off_mid_way_leave_nothing_half_done() {
     assert_eq!(activated, 1);
 }
 
-/// A prepared request with the development credential of `caller` added.
+/// A prepared request sent as `caller`.
 fn as_caller_request<T>(caller: &str, mut request: tonic::Request<T>) -> tonic::Request<T> {
     request
-        .metadata_mut()
-        .insert(platform::auth::DEV_CALLER_HEADER, caller.parse().unwrap());
+        .extensions_mut()
+        .insert(system_tests::AsCaller(caller.to_owned()));
     request
 }

@@ -1,33 +1,65 @@
 //! Every RPC of every service, called with every caller kind and with no
-//! credential, against the services' authorization tables: allowed calls get
-//! past authorization, every other call is refused with a reason.
+//! credential, over mutual TLS, against the services' authorization tables:
+//! allowed calls get past authorization, every other call is refused with a
+//! reason. Partners' certificates name registered partners; a person calls
+//! with a session token. A certificate from another CA, an expired one, one
+//! naming no caller, and one naming an unregistered partner get nothing.
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
+use devpki::{Authority, Validity};
 use http::uri::PathAndQuery;
-use platform::auth::{Access, CallerKind, Policy};
-use system_tests::{System, reason};
-use tonic::{Code, Request, client::Grpc, transport::Channel};
+use platform::{
+    auth::{Access, CallerKind, Policy},
+    clock::Clock,
+    session::SessionKeys,
+};
+use socsec_proto::common::v1::PartnerKind;
+use system_tests::{
+    AsCaller, CallerChannel, SESSION_SECRET, System, journeys, pki, pki::tls_channel, reason,
+    with_token,
+};
+use tonic::{Code, Request, client::Grpc};
 use tonic_prost::ProstCodec;
 
-/// Calls `path` with an empty message as `caller` (none: no credential).
-async fn call(channel: Channel, path: &'static str, caller: Option<String>) -> tonic::Status {
+/// Who calls: no one, a certificate naming `KIND:CODE`, or a person's token.
+#[derive(Clone)]
+enum Credential {
+    None,
+    Certificate(String),
+    Token(String),
+}
+
+/// Calls `path` with an empty message with `credential`.
+async fn call<C>(channel: C, path: &'static str, credential: Credential) -> tonic::Status
+where
+    C: tonic::client::GrpcService<tonic::body::Body>,
+    C::Error: Into<tonic::codegen::StdError>,
+    C::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <C::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
     let mut grpc = Grpc::new(channel);
-    let mut request = Request::new(());
-    request.set_timeout(Duration::from_millis(500));
-    if let Some(caller) = caller {
-        request
-            .metadata_mut()
-            .insert(platform::auth::DEV_CALLER_HEADER, caller.parse().unwrap());
+    let mut request = match credential {
+        Credential::None => Request::new(()),
+        Credential::Certificate(caller) => {
+            let mut request = Request::new(());
+            request.extensions_mut().insert(AsCaller(caller));
+            request
+        }
+        Credential::Token(token) => with_token(&token, ()),
+    };
+    request.set_timeout(Duration::from_millis(1500));
+    if let Err(e) = grpc.ready().await {
+        return tonic::Status::unavailable(e.into().to_string());
     }
-    grpc.ready().await.unwrap();
     let answer = grpc.unary::<(), (), _>(
         request,
         PathAndQuery::from_static(path),
         ProstCodec::default(),
     );
     // A watch stream that got past authorization stays open: that is an answer too.
-    match tokio::time::timeout(Duration::from_secs(1), answer).await {
+    match tokio::time::timeout(Duration::from_secs(2), answer).await {
         Ok(Ok(_)) | Err(_) => tonic::Status::ok(""),
         Ok(Err(status)) => status,
     }
@@ -44,10 +76,51 @@ fn refused_by_policy(status: &tonic::Status) -> bool {
     )
 }
 
-async fn check(channel: Channel, policy: &'static Policy) -> usize {
+/// The code of the registered partner of `kind` these tests call as.
+fn code_of(kind: CallerKind) -> String {
+    format!("{}-1", kind.as_str().replace('_', "-").to_uppercase())
+}
+
+/// How a caller of `kind` proves who it is.
+fn credential(kind: CallerKind, person_token: &str) -> Credential {
+    match kind {
+        CallerKind::Person => Credential::Token(person_token.to_owned()),
+        kind => Credential::Certificate(format!("{}:{}", kind.as_str(), code_of(kind))),
+    }
+}
+
+/// Registers one partner of every kind, named as [`code_of`] says.
+async fn register_partners(system: &System) {
+    let mut identity = system.identity_client().await;
+    for (kind, partner_kind) in [
+        (CallerKind::Bank, PartnerKind::Bank),
+        (CallerKind::BankOutlet, PartnerKind::BankOutlet),
+        (CallerKind::Hospital, PartnerKind::Hospital),
+        (CallerKind::Pharmacy, PartnerKind::Pharmacy),
+        (CallerKind::HrAgency, PartnerKind::HrAgency),
+        (CallerKind::Employer, PartnerKind::Employer),
+        (CallerKind::HotlineCenter, PartnerKind::HotlineCenter),
+    ] {
+        let parent = if kind == CallerKind::BankOutlet {
+            code_of(CallerKind::Bank)
+        } else {
+            String::new()
+        };
+        journeys::register_partner(&mut identity, &code_of(kind), partner_kind, &parent).await;
+    }
+}
+
+fn person_token(system: &System) -> String {
+    SessionKeys::new(SESSION_SECRET).issue(
+        &uuid::Uuid::new_v4().to_string(),
+        system.clock.now() + TimeDelta::minutes(10),
+    )
+}
+
+async fn check(channel: CallerChannel, policy: &'static Policy, token: &str) -> usize {
     let mut checked = 0;
     for (path, access) in policy.rules {
-        let missing = call(channel.clone(), path, None).await;
+        let missing = call(channel.clone(), path, Credential::None).await;
         match access {
             Access::Anyone => assert!(
                 !refused_by_policy(&missing),
@@ -63,12 +136,7 @@ async fn check(channel: Channel, policy: &'static Policy) -> usize {
             }
         }
         for kind in CallerKind::ALL {
-            let status = call(
-                channel.clone(),
-                path,
-                Some(format!("{}:CALLER-1", kind.as_str())),
-            )
-            .await;
+            let status = call(channel.clone(), path, credential(kind, token)).await;
             let allowed = match access {
                 Access::Anyone => true,
                 Access::Only(kinds) => kinds.contains(&kind),
@@ -102,17 +170,31 @@ async fn check(channel: Channel, policy: &'static Policy) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_of_every_service_with_every_caller_kind() {
     let system = System::start().await;
+    register_partners(&system).await;
+    let token = person_token(&system);
     let mut checked = 0;
-    checked += check(system.identity.channel().await, &identity::policy::POLICY).await;
-    checked += check(system.cards.channel().await, &card_issuance::policy::POLICY).await;
+    checked += check(
+        system.identity.channel().await,
+        &identity::policy::POLICY,
+        &token,
+    )
+    .await;
+    checked += check(
+        system.cards.channel().await,
+        &card_issuance::policy::POLICY,
+        &token,
+    )
+    .await;
     checked += check(
         system.activation.channel().await,
         &activation::policy::POLICY,
+        &token,
     )
     .await;
     checked += check(
         system.contribution.channel().await,
         &contribution::policy::POLICY,
+        &token,
     )
     .await;
     // 16 + 13 + 11 + 11 RPCs, ten caller kinds each.
@@ -125,9 +207,130 @@ async fn a_method_missing_from_the_table_is_refused() {
     let status = call(
         system.identity.channel().await,
         "/socsec.identity.v1.IdentityService/NoSuchMethod",
-        Some("operator:OP0001".into()),
+        Credential::Certificate("operator:OP0001".into()),
     )
     .await;
     assert_eq!(status.code(), Code::PermissionDenied);
     assert_eq!(reason(&status), "METHOD_NOT_ALLOWED");
+}
+
+const GET_PERSON: &str = "/socsec.identity.v1.IdentityService/GetPerson";
+const GET_CARD: &str = "/socsec.card.v1.CardService/GetCard";
+
+/// Every service, for checks that hold on each.
+fn every_service(system: &System) -> [(&'static str, std::net::SocketAddr); 4] {
+    [
+        (GET_PERSON, system.identity.addr),
+        (GET_CARD, system.cards.addr),
+        (
+            "/socsec.activation.v1.ActivationService/GetCardActivation",
+            system.activation.addr,
+        ),
+        (
+            "/socsec.contribution.v1.ContributionService/GetStatement",
+            system.contribution.addr,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn certificates_from_another_ca_or_expired_get_no_connection() {
+    let system = System::start().await;
+    let stranger = Authority::new("someone else's CA")
+        .unwrap()
+        .client_for_uri("spiffe://socsec/operator/OP0001", Validity::DEVELOPMENT)
+        .unwrap();
+    let expired = pki().issue("operator:OP0001", Validity::EXPIRED);
+    for (path, addr) in every_service(&system) {
+        for (what, certificate, alert) in [
+            ("another CA", &stranger, "UnknownCA"),
+            ("expired", &expired, "CertificateExpired"),
+        ] {
+            let status = call(tls_channel(addr, Some(certificate)), path, Credential::None).await;
+            // The handshake fails with the server's alert, so no call
+            // reaches the service at all.
+            assert!(
+                matches!(status.code(), Code::Unavailable | Code::Unknown)
+                    && format!("{status:?}").contains(alert),
+                "{path} with a certificate ({what}): {status:?}"
+            );
+            assert!(reason(&status).is_empty(), "{what}: {status:?}");
+        }
+        // The same call with a good operator certificate gets past
+        // authentication (to a handler answer).
+        let status = call(
+            system_tests::caller_channel(addr),
+            path,
+            Credential::Certificate("operator:OP0001".into()),
+        )
+        .await;
+        assert!(
+            !matches!(
+                status.code(),
+                Code::Unauthenticated | Code::PermissionDenied | Code::Unavailable
+            ),
+            "{path}: {status:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_must_name_a_caller_and_a_partner_must_be_registered() {
+    let system = System::start().await;
+    for (path, addr) in every_service(&system) {
+        let channel = system_tests::caller_channel(addr);
+        let status = call(
+            channel.clone(),
+            path,
+            Credential::Certificate("nobody:X".into()),
+        )
+        .await;
+        assert_eq!(status.code(), Code::Unauthenticated, "{path}: {status:?}");
+        assert_eq!(reason(&status), "CERTIFICATE_IDENTITY_INVALID", "{path}");
+
+        // A valid certificate for a bank nobody registered.
+        let status = call(
+            channel.clone(),
+            GET_CARD,
+            Credential::Certificate("bank:UNKNOWN-BANK".into()),
+        )
+        .await;
+        if addr == system.cards.addr {
+            assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+            assert_eq!(reason(&status), "PARTNER_NOT_REGISTERED");
+        }
+    }
+    // Registered as a hospital, calling with a bank's certificate.
+    let mut identity = system.identity_client().await;
+    journeys::register_partner(&mut identity, "H-009", PartnerKind::Hospital, "").await;
+    let status = call(
+        system.cards.channel().await,
+        GET_CARD,
+        Credential::Certificate("bank:H-009".into()),
+    )
+    .await;
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(reason(&status), "PARTNER_NOT_REGISTERED");
+}
+
+#[tokio::test]
+async fn the_development_credential_is_refused_unless_enabled() {
+    let system = System::start().await;
+    let mut request = Request::new(());
+    request.metadata_mut().insert(
+        platform::auth::DEV_CALLER_HEADER,
+        "operator:OP0001".parse().unwrap(),
+    );
+    let mut grpc = Grpc::new(system.identity.channel().await);
+    grpc.ready().await.unwrap();
+    let status = grpc
+        .unary::<(), (), _>(
+            request,
+            PathAndQuery::from_static(GET_PERSON),
+            ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "DEV_CREDENTIALS_DISABLED");
 }

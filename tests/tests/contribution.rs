@@ -7,12 +7,13 @@ use socsec_proto::{
     contribution::v1::{self as pb, InsuranceType, Rounding, Scheme},
     identity::v1 as identity,
 };
+use system_tests::CallerChannel as Channel;
 use system_tests::{
     System, as_caller, bad_fields,
     journeys::{self, Identity},
     operator, reason, with_token,
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 type Contribution = pb::contribution_service_client::ContributionServiceClient<Channel>;
 

@@ -331,6 +331,8 @@ async fn a_correction_cannot_contradict_the_id_number() {
 async fn the_audit_trail_shows_every_read_and_change() {
     let service = spawn_identity(Arc::new(test_clock())).await;
     let mut client = identity_client(&service).await;
+    journeys::register_partner(&mut client, "ICBC", PartnerKind::Bank, "").await;
+    journeys::register_partner(&mut client, "ICBC-0101", PartnerKind::BankOutlet, "ICBC").await;
     let person = register(&mut client, "陈静").await;
 
     client
@@ -424,6 +426,7 @@ async fn the_audit_trail_pages() {
 async fn verify_identity_answers_match_or_no_match_and_nothing_else() {
     let service = spawn_identity(Arc::new(test_clock())).await;
     let mut client = identity_client(&service).await;
+    journeys::register_partner(&mut client, "12333-BJ", PartnerKind::HotlineCenter, "").await;
     let person = register(&mut client, "周杰").await;
     let ask = |name: &str, id_number: &str| {
         as_caller(
@@ -480,7 +483,7 @@ async fn callers_may_only_call_what_their_kind_is_for() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(reason(&status), "CREDENTIAL_INVALID");
+    assert_eq!(reason(&status), "CERTIFICATE_IDENTITY_INVALID");
 
     let status = client
         .list_audit_records(as_caller(
@@ -493,21 +496,46 @@ async fn callers_may_only_call_what_their_kind_is_for() {
 }
 
 #[tokio::test]
-async fn development_credentials_can_be_switched_off() {
-    let mut config = identity_config(&fresh_database().await);
-    config.platform.dev_credentials = false;
-    let service = spawn_identity_with(config, Arc::new(test_clock())).await;
-    let mut client = identity_client(&service).await;
-    let status = client
-        .register_person(operator(registration(
-            "d-1",
+async fn plaintext_and_development_credentials_only_when_configured() {
+    use tonic::{metadata::MetadataValue, transport::Endpoint};
+
+    let database = fresh_database().await;
+    let plaintext = |dev_credentials: bool| {
+        let mut config = identity_config(&database);
+        config.platform.plaintext = true;
+        config.platform.dev_credentials = dev_credentials;
+        config
+    };
+    let as_operator = |request_id: &str| {
+        let mut request = tonic::Request::new(registration(
+            request_id,
             &ids::id_number(true),
             info("郑爽", Gender::Male),
-        )))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(reason(&status), "DEV_CREDENTIALS_DISABLED");
+        ));
+        request.metadata_mut().insert(
+            platform::auth::DEV_CALLER_HEADER,
+            MetadataValue::from_static("operator:OP0001"),
+        );
+        request
+    };
+    for (dev_credentials, request_id) in [(true, "d-1"), (false, "d-2")] {
+        let service = spawn_identity_with(plaintext(dev_credentials), Arc::new(test_clock())).await;
+        let channel = Endpoint::from_shared(format!("http://{}", service.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let answer = pb::identity_service_client::IdentityServiceClient::new(channel)
+            .register_person(as_operator(request_id))
+            .await;
+        if dev_credentials {
+            answer.expect("accepted with dev_credentials on");
+        } else {
+            let status = answer.unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert_eq!(reason(&status), "DEV_CREDENTIALS_DISABLED");
+        }
+    }
 }
 
 #[tokio::test]
@@ -892,7 +920,9 @@ async fn health_answers_serving_and_reflection_lists_the_service() {
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
 
-    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut config = identity_config(&fresh_database().await);
+    config.platform.reflection = true;
+    let service = spawn_identity_with(config, Arc::new(test_clock())).await;
     let channel = service.channel().await;
 
     let mut health = HealthClient::new(channel.clone());
@@ -1015,4 +1045,22 @@ async fn no_full_id_number_appears_in_the_logs() {
             &secret[..4]
         );
     }
+}
+
+#[tokio::test]
+async fn reflection_is_off_unless_enabled() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest,
+    };
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let status = ServerReflectionClient::new(service.channel().await)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
 }

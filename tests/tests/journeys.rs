@@ -16,8 +16,9 @@ use system_tests::{
     operator, with_token,
 };
 
-type Contribution =
-    contribution::contribution_service_client::ContributionServiceClient<tonic::transport::Channel>;
+type Contribution = contribution::contribution_service_client::ContributionServiceClient<
+    system_tests::CallerChannel,
+>;
 
 struct World {
     system: System,

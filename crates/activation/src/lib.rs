@@ -22,6 +22,7 @@ use platform::{
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
     host::{Host, StartupError},
+    registry::{PARTNER_CACHE, RemoteRegistry},
 };
 use serde::{Deserialize, Serialize};
 use socsec_proto::activation::v1::activation_service_server::ActivationServiceServer;
@@ -55,8 +56,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             platform: PlatformConfig::defaults(DEFAULT_PORT, "activation"),
-            identity_url: "http://127.0.0.1:50051".into(),
-            card_issuance_url: "http://127.0.0.1:50052".into(),
+            identity_url: "https://127.0.0.1:50051".into(),
+            card_issuance_url: "https://127.0.0.1:50052".into(),
             call_deadline_ms: 5_000,
             default_window_months: 6,
             default_window_days: 0,
@@ -75,23 +76,10 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.platform.validate()?;
-        for (key, url) in [
-            ("identity_url", &self.identity_url),
-            ("card_issuance_url", &self.card_issuance_url),
-        ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::invalid(
-                    key,
-                    "must be an http:// or https:// URL",
-                ));
-            }
-        }
-        if self.call_deadline_ms == 0 {
-            return Err(ConfigError::invalid(
-                "call_deadline_ms",
-                "must be at least 1",
-            ));
-        }
+        let plaintext = self.platform.plaintext;
+        client::check_url("identity_url", &self.identity_url, plaintext)?;
+        client::check_url("card_issuance_url", &self.card_issuance_url, plaintext)?;
+        client::check_deadline(self.call_deadline_ms)?;
         self.default_policy().map(|_| ())
     }
 
@@ -133,38 +121,28 @@ impl Config {
 pub struct Application {
     host: Host,
     routes: Routes,
+    registry: Arc<RemoteRegistry>,
     background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
-        let deadline = Duration::from_millis(config.call_deadline_ms);
-        let identity =
-            client::service_channel("identity_url", &config.identity_url, "activation", deadline)
-                .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
-        let cards = client::service_channel(
-            "card_issuance_url",
-            &config.card_issuance_url,
+        let upstreams = client::Upstreams::from_config(
+            &config.platform,
             "activation",
-            deadline,
-        )
-        .map_err(|e| ConfigError::invalid("card_issuance_url", e.to_string()))?;
+            Duration::from_millis(config.call_deadline_ms),
+        )?;
+        let identity = upstreams.channel("identity_url", &config.identity_url)?;
+        let cards = upstreams.channel("card_issuance_url", &config.card_issuance_url)?;
         // Event streams stay open: no per-call deadline on them.
-        let identity_events = client::service_channel(
-            "identity_url",
-            &config.identity_url,
-            "activation",
-            Duration::MAX,
-        )
-        .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
-        let card_events = client::service_channel(
-            "card_issuance_url",
-            &config.card_issuance_url,
-            "activation",
-            Duration::MAX,
-        )
-        .map_err(|e| ConfigError::invalid("card_issuance_url", e.to_string()))?;
+        let streams = client::Upstreams {
+            deadline: Duration::MAX,
+            ..upstreams
+        };
+        let identity_events = streams.channel("identity_url", &config.identity_url)?;
+        let card_events = streams.channel("card_issuance_url", &config.card_issuance_url)?;
+        let registry = RemoteRegistry::new(identity.clone(), PARTNER_CACHE);
 
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let pool = host.pool().clone();
@@ -194,10 +172,16 @@ impl Application {
             config.default_policy()?,
             retirements,
         );
-        let routes = Routes::new(ActivationServiceServer::new(api));
+        let limit = host.config().max_message_bytes;
+        let routes = Routes::new(
+            ActivationServiceServer::new(api)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
         Ok(Self {
             host,
             routes,
+            registry,
             background,
         })
     }
@@ -212,7 +196,13 @@ impl Application {
     ) -> Result<(), tonic::transport::Error> {
         let result = self
             .host
-            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .serve(
+                SERVICE_NAME,
+                &policy::POLICY,
+                Arc::new(self.registry),
+                self.routes,
+                shutdown,
+            )
             .await;
         self.background.iter().for_each(JoinHandle::abort);
         result

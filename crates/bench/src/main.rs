@@ -104,6 +104,10 @@ fn start_services(args: &Args, database_url: &str) -> Services {
                     "SOCSEC_SESSION_TOKEN_SECRET",
                     "benchmark-session-secret-of-32-bytes-at-least",
                 )
+                // Measured without TLS, as before mutual TLS came; see
+                // BENCHMARKS.md.
+                .env("SOCSEC_PLAINTEXT", "true")
+                .env("SOCSEC_DEV_CREDENTIALS", "true")
                 .env("SOCSEC_LOG_FILTER", "warn")
                 .env("SOCSEC_DATABASE_MAX_CONNECTIONS", "24")
                 .env("SOCSEC_ACTIVATION_IDENTITY_URL", url(ports[0]))

@@ -16,6 +16,7 @@ use platform::{
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
     host::{Host, StartupError},
+    registry::{PARTNER_CACHE, RemoteRegistry},
 };
 use serde::{Deserialize, Serialize};
 use socsec_proto::card::v1::card_service_server::CardServiceServer;
@@ -40,7 +41,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             platform: PlatformConfig::defaults(DEFAULT_PORT, "card_issuance"),
-            identity_url: "http://127.0.0.1:50051".into(),
+            identity_url: "https://127.0.0.1:50051".into(),
             call_deadline_ms: 5_000,
         }
     }
@@ -56,20 +57,8 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.platform.validate()?;
-        if !(self.identity_url.starts_with("http://") || self.identity_url.starts_with("https://"))
-        {
-            return Err(ConfigError::invalid(
-                "identity_url",
-                "must be an http:// or https:// URL",
-            ));
-        }
-        if self.call_deadline_ms == 0 {
-            return Err(ConfigError::invalid(
-                "call_deadline_ms",
-                "must be at least 1",
-            ));
-        }
-        Ok(())
+        client::check_url("identity_url", &self.identity_url, self.platform.plaintext)?;
+        client::check_deadline(self.call_deadline_ms)
     }
 }
 
@@ -77,18 +66,19 @@ impl Config {
 pub struct Application {
     host: Host,
     routes: Routes,
+    registry: Arc<RemoteRegistry>,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
-        let identity = client::service_channel(
-            "identity_url",
-            &config.identity_url,
+        let upstreams = client::Upstreams::from_config(
+            &config.platform,
             "card-issuance",
             Duration::from_millis(config.call_deadline_ms),
-        )
-        .map_err(|e| ConfigError::invalid("identity_url", e.to_string()))?;
+        )?;
+        let identity = upstreams.channel("identity_url", &config.identity_url)?;
+        let identity_for_registry = identity.clone();
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let api = grpc::CardApi::new(
             host.pool().clone(),
@@ -96,8 +86,18 @@ impl Application {
             host.clock(),
             directory::Directory::new(identity),
         );
-        let routes = Routes::new(CardServiceServer::new(api));
-        Ok(Self { host, routes })
+        let limit = host.config().max_message_bytes;
+        let routes = Routes::new(
+            CardServiceServer::new(api)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
+        let registry = RemoteRegistry::new(identity_for_registry, PARTNER_CACHE);
+        Ok(Self {
+            host,
+            routes,
+            registry,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -109,7 +109,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
         self.host
-            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .serve(
+                SERVICE_NAME,
+                &policy::POLICY,
+                Arc::new(self.registry),
+                self.routes,
+                shutdown,
+            )
             .await
     }
 }

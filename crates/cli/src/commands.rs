@@ -12,7 +12,14 @@ use socsec_proto::{
     },
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
 };
-use tonic::{Request, Status, metadata::MetadataValue, transport::Channel};
+use std::path::PathBuf;
+
+use devpki::channel::{AsCaller, CallerChannel};
+use tonic::{
+    Request, Status,
+    metadata::MetadataValue,
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
+};
 
 use crate::output::{Printer, yuan};
 
@@ -34,28 +41,28 @@ pub struct Connection {
     #[arg(
         long,
         env = "SOCSEC_IDENTITY_URL",
-        default_value = "http://127.0.0.1:50051",
+        default_value = "https://127.0.0.1:50051",
         global = true
     )]
     pub identity: String,
     #[arg(
         long,
         env = "SOCSEC_CARDS_URL",
-        default_value = "http://127.0.0.1:50052",
+        default_value = "https://127.0.0.1:50052",
         global = true
     )]
     pub cards: String,
     #[arg(
         long,
         env = "SOCSEC_ACTIVATION_URL",
-        default_value = "http://127.0.0.1:50053",
+        default_value = "https://127.0.0.1:50053",
         global = true
     )]
     pub activation: String,
     #[arg(
         long,
         env = "SOCSEC_CONTRIBUTION_URL",
-        default_value = "http://127.0.0.1:50054",
+        default_value = "https://127.0.0.1:50054",
         global = true
     )]
     pub contribution: String,
@@ -70,34 +77,61 @@ pub struct Connection {
     /// Call as the person signed in with this token (from `person sign-in`).
     #[arg(long, env = "SOCSEC_TOKEN", global = true)]
     pub token: Option<String>,
+    /// Directory with `ca.pem` and the caller's certificate,
+    /// `<kind>-<code>.pem` and `<kind>-<code>-key.pem` (as `socsec certs` makes them).
+    #[arg(long, env = "SOCSEC_CERTS", default_value = ".data/pki", global = true)]
+    pub certs: PathBuf,
+    /// Call over plaintext with the development credential (only services
+    /// configured with `plaintext` and `dev_credentials` accept it).
+    #[arg(long, env = "SOCSEC_PLAINTEXT", global = true)]
+    pub plaintext: bool,
 }
 
 impl Connection {
-    async fn channel(&self, url: &str) -> Result<Channel, Failure> {
-        Channel::from_shared(url.to_owned())
-            .map_err(|e| Failure::Usage(format!("{url}: {e}")))?
-            .connect()
-            .await
-            .map_err(|e| Failure::Call(Status::unavailable(format!("cannot reach {url}: {e}"))))
+    /// A channel to `url` calling each request over mutual TLS with the
+    /// certificate of the caller it names (from `--certs`).
+    async fn channel(&self, url: &str) -> Result<CallerChannel, Failure> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| Failure::Usage(format!("{url}: {e}")))?;
+        if self.plaintext {
+            let channel = endpoint.connect_lazy();
+            return Ok(CallerChannel::new(move |_| Ok(channel.clone())));
+        }
+        let dir = self.certs.clone();
+        let ca = read(&dir.join("ca.pem")).map_err(Failure::Usage)?;
+        Ok(CallerChannel::new(move |caller: Option<&str>| {
+            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
+            if let Some(caller) = caller {
+                let stem = caller.replacen(':', "-", 1);
+                let cert = read(&dir.join(format!("{stem}.pem")))?;
+                let key = read(&dir.join(format!("{stem}-key.pem")))?;
+                tls = tls.identity(Identity::from_pem(cert, key));
+            }
+            Ok(endpoint
+                .clone()
+                .tls_config(tls)
+                .map_err(|e| e.to_string())?
+                .connect_lazy())
+        }))
     }
 
-    pub async fn identity(&self) -> Result<IdentityServiceClient<Channel>, Failure> {
+    pub async fn identity(&self) -> Result<IdentityServiceClient<CallerChannel>, Failure> {
         Ok(IdentityServiceClient::new(
             self.channel(&self.identity).await?,
         ))
     }
 
-    pub async fn cards(&self) -> Result<CardServiceClient<Channel>, Failure> {
+    pub async fn cards(&self) -> Result<CardServiceClient<CallerChannel>, Failure> {
         Ok(CardServiceClient::new(self.channel(&self.cards).await?))
     }
 
-    pub async fn activation(&self) -> Result<ActivationServiceClient<Channel>, Failure> {
+    pub async fn activation(&self) -> Result<ActivationServiceClient<CallerChannel>, Failure> {
         Ok(ActivationServiceClient::new(
             self.channel(&self.activation).await?,
         ))
     }
 
-    pub async fn contribution(&self) -> Result<ContributionServiceClient<Channel>, Failure> {
+    pub async fn contribution(&self) -> Result<ContributionServiceClient<CallerChannel>, Failure> {
         Ok(ContributionServiceClient::new(
             self.channel(&self.contribution).await?,
         ))
@@ -117,14 +151,26 @@ impl Connection {
                     metadata.insert("authorization", value);
                 }
             }
-            None => {
+            None if self.plaintext => {
                 if let Ok(value) = MetadataValue::try_from(caller) {
-                    metadata.insert("x-socsec-dev-caller", value);
+                    metadata.insert(platform::auth::DEV_CALLER_HEADER, value);
                 }
+            }
+            None => {
+                request.extensions_mut().insert(AsCaller(caller.to_owned()));
             }
         }
         request
     }
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        format!(
+            "{}: {e} (make development certificates with `socsec certs`, or give --certs)",
+            path.display()
+        )
+    })
 }
 
 /// A request id: the one given, or a fresh one.
@@ -283,6 +329,17 @@ pub enum Command {
     Audit {
         #[arg(long)]
         person_id: String,
+    },
+    /// Makes development certificates in the `--certs` directory: a CA, one
+    /// per service, one per demo partner and operator OP0001 (what is there is kept).
+    Certs {
+        /// Also issue a certificate for this caller, KIND:CODE (e.g. a partner
+        /// registered later).
+        #[arg(long)]
+        issue: Option<String>,
+        /// More host names or addresses the services' certificates are valid for.
+        #[arg(long)]
+        host: Vec<String>,
     },
     /// Registers the demo partners and this year's rates for region 110100 (idempotent).
     SeedDemo,
@@ -706,6 +763,27 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
                         r.access, r.action, r.actor, r.request_id
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Certs { issue, host } => {
+            let written = devpki::ensure_development_pki(&c.certs, &host)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            for path in &written {
+                println!("wrote {}", path.display());
+            }
+            if let Some(caller) = issue {
+                let caller = caller
+                    .split_once(':')
+                    .and_then(|(kind, code)| {
+                        platform::auth::Caller::from_uri(&format!("spiffe://socsec/{kind}/{code}"))
+                    })
+                    .ok_or_else(|| {
+                        Failure::Usage(format!("--issue {caller}: expected KIND:CODE"))
+                    })?;
+                let path = devpki::issue_into(&c.certs, &caller)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+                println!("wrote {}", path.display());
             }
             Ok(())
         }

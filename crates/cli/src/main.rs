@@ -2,8 +2,9 @@
 //! operators and for partners testing their integration.
 //!
 //! Service addresses come from `--identity`, `--cards`, `--activation`,
-//! `--contribution` (or `SOCSEC_*_URL`); the caller from `--as KIND:CODE`
-//! (the development credential) or `--token` (a person signed in online).
+//! `--contribution` (or `SOCSEC_*_URL`); the caller from `--as KIND:CODE`,
+//! whose certificate is read from `--certs DIR` (mutual TLS), or `--token`
+//! (a person signed in online).
 //! Every mutating command takes `--request-id` (default: a fresh one).
 
 mod commands;

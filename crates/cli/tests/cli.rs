@@ -2,20 +2,26 @@
 
 use std::process::Command;
 
-use system_tests::System;
+use system_tests::{System, pki};
 
+/// Runs `socsec` against `system`, over mutual TLS with the test CA's
+/// certificates of the demo's callers.
 fn socsec(system: &System, args: &[&str]) -> std::process::Output {
+    let pki = pki();
+    pki.write_callers(&[
+        "operator:OP0001",
+        "bank_outlet:ICBC-0101",
+        "hospital:H-DEMO",
+        "pharmacy:P-DEMO",
+        "hospital:H-1",
+    ]);
     Command::new(env!("CARGO_BIN_EXE_socsec"))
-        .args(["--identity", &format!("http://{}", system.identity.addr)])
-        .args(["--cards", &format!("http://{}", system.cards.addr)])
-        .args([
-            "--activation",
-            &format!("http://{}", system.activation.addr),
-        ])
-        .args([
-            "--contribution",
-            &format!("http://{}", system.contribution.addr),
-        ])
+        .args(["--identity", &system.identity.url()])
+        .args(["--cards", &system.cards.url()])
+        .args(["--activation", &system.activation.url()])
+        .args(["--contribution", &system.contribution.url()])
+        .arg("--certs")
+        .arg(&pki.dir)
         .args(args)
         .output()
         .expect("socsec runs")

@@ -5,6 +5,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod policy;
+pub mod registry;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
@@ -108,7 +109,12 @@ impl Application {
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
         );
-        let routes = Routes::new(IdentityServiceServer::new(api));
+        let limit = host.config().max_message_bytes;
+        let routes = Routes::new(
+            IdentityServiceServer::new(api)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
         Ok(Self { host, routes })
     }
 
@@ -120,8 +126,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
+        let registry = Arc::new(registry::LocalRegistry::new(self.host.pool().clone()));
         self.host
-            .serve(SERVICE_NAME, &policy::POLICY, self.routes, shutdown)
+            .serve(
+                SERVICE_NAME,
+                &policy::POLICY,
+                registry,
+                self.routes,
+                shutdown,
+            )
             .await
     }
 }

@@ -109,3 +109,38 @@ pub async fn list(
     .fetch_all(executor)
     .await
 }
+
+/// Deletes entries older than `days` days, a batch at a time; returns how
+/// many went.
+pub async fn purge_older_than(pool: &sqlx::PgPool, days: u32) -> Result<u64, sqlx::Error> {
+    let mut purged = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM audit_log WHERE id IN (
+                 SELECT id FROM audit_log WHERE at < now() - make_interval(days => $1)
+                 LIMIT 10000)",
+        )
+        .bind(i32::try_from(days).unwrap_or(i32::MAX))
+        .execute(pool)
+        .await?
+        .rows_affected();
+        purged += done;
+        if done < 10_000 {
+            return Ok(purged);
+        }
+    }
+}
+
+/// Keeps the audit trail for `days` days: purges older entries at start and
+/// every hour after.
+pub async fn keep_for(pool: sqlx::PgPool, days: u32) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match purge_older_than(&pool, days).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, days, "audit entries past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
+        }
+    }
+}

@@ -6,8 +6,12 @@
 //! `PERMISSION_DENIED` and a reason, and otherwise puts the [`Caller`] in the
 //! request's extensions for the handler.
 //!
-//! Credentials:
+//! Credentials, in this order:
 //! - `authorization: Bearer <session token>`: a person signed in online;
+//! - the client certificate of the TLS connection, verified against the
+//!   configured CA, naming the caller as `spiffe://socsec/<kind>/<code>`;
+//!   partners named so must be registered in identity's partner registry
+//!   under that kind ([`PartnerRegistry`]);
 //! - `x-socsec-dev-caller: <kind>:<code>` (e.g. `bank_outlet:ICBC-0101`):
 //!   a development credential, accepted only when `dev_credentials` is on.
 
@@ -17,11 +21,14 @@ use std::{
     task::{Context, Poll},
 };
 
-use futures::future::{Either, Ready, ready};
-use tonic::{Code, Status};
+use futures::future::BoxFuture;
+use tonic::{
+    Code, Status,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
 use tower::{Layer, Service};
 
-use crate::{clock::Clock, error, session::SessionKeys};
+use crate::{clock::Clock, error, session::SessionKeys, tls};
 
 pub const DEV_CALLER_HEADER: &str = "x-socsec-dev-caller";
 
@@ -74,7 +81,15 @@ impl CallerKind {
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == value)
     }
+
+    /// Organisations registered in identity's partner registry.
+    pub fn is_partner(self) -> bool {
+        !matches!(self, Self::Operator | Self::Service | Self::Person)
+    }
 }
+
+/// How a caller is named in its certificate.
+const URI_PREFIX: &str = "spiffe://socsec/";
 
 /// The authenticated caller of one request.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +121,34 @@ impl Caller {
     pub fn is(&self, kind: CallerKind) -> bool {
         self.kind == kind
     }
+
+    /// The caller's name in a certificate: `spiffe://socsec/<kind>/<code>`.
+    pub fn uri(&self) -> String {
+        format!("{URI_PREFIX}{}/{}", self.kind.as_str(), self.code)
+    }
+
+    /// The caller a certificate's URI names; `None` for any other URI.
+    pub fn from_uri(uri: &str) -> Option<Caller> {
+        let (kind, code) = uri.strip_prefix(URI_PREFIX)?.split_once('/')?;
+        Self::checked(kind, code)
+    }
+
+    fn checked(kind: &str, code: &str) -> Option<Caller> {
+        let kind = CallerKind::parse(kind)?;
+        let valid = !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        valid.then(|| Caller::new(kind, code))
+    }
+}
+
+/// Identity's partner registry, as the auth layer asks it: is this caller a
+/// registered partner of its kind? Identity answers from its own tables;
+/// the other services ask identity (and remember the answer a while).
+pub trait PartnerRegistry: Send + Sync + 'static {
+    fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>>;
 }
 
 impl fmt::Display for Caller {
@@ -180,6 +223,7 @@ struct AuthState {
     dev_credentials: bool,
     sessions: Option<SessionKeys>,
     clock: Arc<dyn Clock>,
+    registry: Arc<dyn PartnerRegistry>,
 }
 
 /// The tower layer that authenticates and authorizes every call.
@@ -192,12 +236,14 @@ impl AuthLayer {
         dev_credentials: bool,
         sessions: Option<SessionKeys>,
         clock: Arc<dyn Clock>,
+        registry: Arc<dyn PartnerRegistry>,
     ) -> Self {
         Self(Arc::new(AuthState {
             policy,
             dev_credentials,
             sessions,
             clock,
+            registry,
         }))
     }
 }
@@ -220,7 +266,8 @@ pub struct AuthService<S> {
 }
 
 impl AuthState {
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<Option<Caller>, Status> {
+    fn authenticate<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, Status> {
+        let headers = request.headers();
         if let Some(value) = headers.get(http::header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -249,6 +296,14 @@ impl AuthState {
             })?;
             return Ok(Some(Caller::new(CallerKind::Person, person_id)));
         }
+        let certificate = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|chain| chain.first().cloned());
+        if let Some(certificate) = certificate {
+            return tls::caller_of_certificate(&certificate).map(Some);
+        }
         if let Some(value) = headers.get(DEV_CALLER_HEADER) {
             if !self.dev_credentials {
                 return Err(error::status(
@@ -261,10 +316,7 @@ impl AuthState {
                 .to_str()
                 .ok()
                 .and_then(|v| v.split_once(':'))
-                .and_then(|(kind, code)| {
-                    let kind = CallerKind::parse(kind)?;
-                    (!code.is_empty() && code.len() <= 64).then(|| Caller::new(kind, code))
-                })
+                .and_then(|(kind, code)| Caller::checked(kind, code))
                 .ok_or_else(|| {
                     error::status(
                         Code::Unauthenticated,
@@ -302,11 +354,16 @@ impl AuthState {
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Either<Ready<Result<S::Response, S::Error>>, S::Future>;
+    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -314,24 +371,67 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
-        let outcome = self
-            .state
-            .authenticate(request.headers())
-            .and_then(|caller| {
-                self.state.authorize(&path, caller.as_ref())?;
-                Ok(caller)
-            });
-        match outcome {
-            Ok(caller) => {
-                if let Some(caller) = caller {
-                    request.extensions_mut().insert(caller);
+        let outcome = self.state.authenticate(&request).and_then(|caller| {
+            self.state.authorize(&path, caller.as_ref())?;
+            Ok(caller)
+        });
+        // The inner service was made ready for this call; keep that one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let registry = self.state.registry.clone();
+        Box::pin(async move {
+            let outcome = match outcome {
+                Ok(Some(caller)) if caller.kind.is_partner() => registry
+                    .ensure_registered(caller.clone())
+                    .await
+                    .map(|()| Some(caller)),
+                outcome => outcome,
+            };
+            match outcome {
+                Ok(caller) => {
+                    if let Some(caller) = caller {
+                        request.extensions_mut().insert(caller);
+                    }
+                    inner.call(request).await
                 }
-                Either::Right(self.inner.call(request))
+                Err(status) => {
+                    tracing::info!(method = %path, code = ?status.code(), reason = %refusal_reason(&status), "call refused");
+                    Ok(status.into_http())
+                }
             }
-            Err(status) => {
-                tracing::info!(method = %path, code = ?status.code(), "call refused");
-                Either::Left(ready(Ok(status.into_http())))
-            }
+        })
+    }
+}
+
+fn refusal_reason(status: &Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_uri_round_trips() {
+        let caller = Caller::new(CallerKind::BankOutlet, "ICBC-0101");
+        assert_eq!(caller.uri(), "spiffe://socsec/bank_outlet/ICBC-0101");
+        assert_eq!(Caller::from_uri(&caller.uri()), Some(caller));
+    }
+
+    #[test]
+    fn other_uris_name_no_caller() {
+        for uri in [
+            "spiffe://other/bank/ICBC",
+            "spiffe://socsec/nobody/X",
+            "spiffe://socsec/bank/",
+            "spiffe://socsec/bank/IC BC",
+            "https://socsec/bank/ICBC",
+        ] {
+            assert_eq!(Caller::from_uri(uri), None, "{uri}");
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Channels for calling another socsec service: a default deadline per call,
-//! and this service's credential on every request.
+//! Channels for calling another socsec service: mutual TLS with this
+//! service's certificate (or, with `plaintext`, the development credential),
+//! and a default deadline on every call.
 
 use std::time::Duration;
 
@@ -10,47 +11,109 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::auth::DEV_CALLER_HEADER;
+use crate::{
+    auth::DEV_CALLER_HEADER,
+    config::{ConfigError, PlatformConfig},
+    tls::TlsMaterial,
+};
 
-/// Adds `service:<name>` as the caller of every request.
+/// Over plaintext, adds `service:<name>` as the caller of every request;
+/// over TLS the certificate names the caller and this adds nothing.
 #[derive(Clone)]
-pub struct ServiceCredential(MetadataValue<tonic::metadata::Ascii>);
+pub struct ServiceCredential(Option<MetadataValue<tonic::metadata::Ascii>>);
 
 impl Interceptor for ServiceCredential {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert(DEV_CALLER_HEADER, self.0.clone());
+        if let Some(credential) = &self.0 {
+            request
+                .metadata_mut()
+                .insert(DEV_CALLER_HEADER, credential.clone());
+        }
         Ok(request)
     }
 }
 
 pub type ServiceChannel = InterceptedService<Channel, ServiceCredential>;
 
-#[derive(Debug, thiserror::Error)]
-#[error("`{key}` is not a usable URL: {source}")]
-pub struct ClientConfigError {
-    key: &'static str,
-    source: tonic::transport::Error,
+/// How this service calls the others.
+#[derive(Clone)]
+pub struct Upstreams {
+    /// This service's name, e.g. `card-issuance`.
+    pub caller: &'static str,
+    pub tls: Option<TlsMaterial>,
+    /// The deadline of every call.
+    pub deadline: Duration,
 }
 
-/// A lazily connecting channel to `url` (config key `key`), calling as
-/// service `caller`, with `deadline` on every call.
-pub fn service_channel(
-    key: &'static str,
-    url: &str,
-    caller: &str,
-    deadline: Duration,
-) -> Result<ServiceChannel, ClientConfigError> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| ClientConfigError { key, source })?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(deadline)
-        .tcp_nodelay(true);
-    let credential =
-        MetadataValue::try_from(format!("service:{caller}")).expect("service names are ASCII");
-    Ok(InterceptedService::new(
-        endpoint.connect_lazy(),
-        ServiceCredential(credential),
-    ))
+impl Upstreams {
+    /// This service's way of calling others, from its configuration.
+    pub fn from_config(
+        config: &PlatformConfig,
+        caller: &'static str,
+        deadline: Duration,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            caller,
+            tls: TlsMaterial::load(config)?,
+            deadline,
+        })
+    }
+
+    /// A lazily connecting channel to `url` (config key `key`).
+    pub fn channel(&self, key: &'static str, url: &str) -> Result<ServiceChannel, ConfigError> {
+        check_url(key, url, self.tls.is_none())?;
+        let problem = |problem: String| ConfigError::invalid(key, problem);
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| problem(e.to_string()))?
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(self.deadline)
+            .tcp_nodelay(true);
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint
+                .tls_config(tls.client())
+                .map_err(|e| problem(e.to_string()))?;
+        }
+        let credential = self.tls.is_none().then(|| {
+            MetadataValue::try_from(format!("service:{}", self.caller))
+                .expect("service names are ASCII")
+        });
+        Ok(InterceptedService::new(
+            endpoint.connect_lazy(),
+            ServiceCredential(credential),
+        ))
+    }
+}
+
+/// Checks the URL of another service (config key `key`): `https://` with
+/// TLS, `http://` only when `plaintext`.
+pub fn check_url(key: &'static str, url: &str, plaintext: bool) -> Result<(), ConfigError> {
+    let ok = if plaintext {
+        url.starts_with("http://")
+    } else {
+        url.starts_with("https://")
+    };
+    if ok {
+        Ok(())
+    } else if plaintext {
+        Err(ConfigError::invalid(
+            key,
+            "must be an http:// URL (`plaintext = true`)",
+        ))
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            "must be an https:// URL (mutual TLS; `plaintext = true` allows http://)",
+        ))
+    }
+}
+
+/// Checks `call_deadline_ms`.
+pub fn check_deadline(deadline_ms: u64) -> Result<(), ConfigError> {
+    if deadline_ms == 0 {
+        return Err(ConfigError::invalid(
+            "call_deadline_ms",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
 }

@@ -4,7 +4,11 @@
 //! `SOCSEC_<SERVICE>_<KEY>` for one service. A bad value is reported with its
 //! key and source, before any port is opened.
 
-use std::{fmt, net::SocketAddr, path::Path};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use figment::{
     Figment,
@@ -31,15 +35,34 @@ pub struct PlatformConfig {
     pub drain_timeout_ms: u64,
     /// How often the database is checked for the health service.
     pub health_check_interval_ms: u64,
-    /// Serve gRPC reflection (for grpcurl and buf curl).
+    /// Serve gRPC reflection (for grpcurl and buf curl). Off unless enabled.
     pub reflection: bool,
     /// Accept the development credential `x-socsec-dev-caller: KIND:CODE`.
-    /// For development and tests only; mutual TLS replaces it.
+    /// Off unless enabled; for local experiments without certificates.
     pub dev_credentials: bool,
+    /// Serve and call without TLS. Off unless enabled; then callers can only
+    /// be named by `dev_credentials` or session tokens.
+    pub plaintext: bool,
+    /// PEM certificate of the CA that signs every service's and partner's
+    /// certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM certificate of this service (server and client).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Calls served at once, over all connections; more wait their turn.
+    pub max_concurrent_calls: usize,
+    /// How long audit records are kept, in days (at least 183: six months).
+    pub audit_retention_days: u32,
     /// Key (at least 32 bytes) that signs and checks persons' session tokens.
     /// Shared by every service that accepts persons' calls.
     pub session_token_secret: Option<String>,
 }
+
+/// Six months: the shortest audit retention a deployment may configure.
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = 183;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,8 +83,15 @@ impl PlatformConfig {
             log_filter: "info".into(),
             drain_timeout_ms: 10_000,
             health_check_interval_ms: 5_000,
-            reflection: true,
-            dev_credentials: true,
+            reflection: false,
+            dev_credentials: false,
+            plaintext: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_calls: 512,
+            audit_retention_days: 366,
             session_token_secret: None,
         }
     }
@@ -102,6 +132,38 @@ impl PlatformConfig {
                 "must be at least 32 bytes",
             ));
         }
+        if self.max_message_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "max_message_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.max_concurrent_calls == 0 {
+            return Err(ConfigError::invalid(
+                "max_concurrent_calls",
+                "must be at least 1",
+            ));
+        }
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS {
+            return Err(ConfigError::invalid(
+                "audit_retention_days",
+                format!("must be at least {MIN_AUDIT_RETENTION_DAYS} (six months)"),
+            ));
+        }
+        if !self.plaintext {
+            for (key, value) in [
+                ("tls_ca_file", &self.tls_ca_file),
+                ("tls_cert_file", &self.tls_cert_file),
+                ("tls_key_file", &self.tls_key_file),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::invalid(
+                        key,
+                        "is required unless `plaintext = true` (see deploy/run.sh for development certificates)",
+                    ));
+                }
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_filter)
             .map_err(|e| ConfigError::invalid("log_filter", e.to_string()))?;
         Ok(())
@@ -121,6 +183,13 @@ impl fmt::Debug for PlatformConfig {
             .field("drain_timeout_ms", &self.drain_timeout_ms)
             .field("reflection", &self.reflection)
             .field("dev_credentials", &self.dev_credentials)
+            .field("plaintext", &self.plaintext)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field(
                 "session_token_secret",
                 &self.session_token_secret.as_ref().map(|_| "[redacted]"),
@@ -219,8 +288,28 @@ mod tests {
     #[test]
     fn validation_names_the_bad_key() {
         let mut config = PlatformConfig::defaults(1, "identity");
+        config.plaintext = true;
         config.database_schema = "Identity; drop".into();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("database_schema"), "{err}");
+    }
+
+    #[test]
+    fn tls_files_are_required_unless_plaintext() {
+        let config = PlatformConfig::defaults(1, "identity");
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("tls_ca_file"), "{err}");
+        let mut config = PlatformConfig::defaults(1, "identity");
+        config.plaintext = true;
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn audit_retention_is_at_least_six_months() {
+        let mut config = PlatformConfig::defaults(1, "identity");
+        config.plaintext = true;
+        config.audit_retention_days = 90;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("audit_retention_days"), "{err}");
     }
 }

@@ -14,11 +14,13 @@ use tonic::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    auth::{AuthLayer, Policy},
+    audit,
+    auth::{AuthLayer, PartnerRegistry, Policy},
     clock::Clock,
     config::PlatformConfig,
     db,
     session::SessionKeys,
+    tls::TlsMaterial,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ pub struct Host {
     pool: PgPool,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
+    tls: Option<TlsMaterial>,
 }
 
 impl Host {
@@ -54,6 +57,7 @@ impl Host {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         config.validate()?;
+        let tls = TlsMaterial::load(&config)?;
         let pool = db::connect(&config).await?;
         db::migrate(&pool, &config.database_schema, migrations).await?;
         let listener = TcpListener::bind(config.listen_addr)
@@ -67,6 +71,7 @@ impl Host {
             pool,
             listener,
             clock,
+            tls,
         })
     }
 
@@ -98,10 +103,12 @@ impl Host {
     /// Serves `routes` (whose main service is `service_name`, e.g.
     /// `socsec.identity.v1.IdentityService`) until `shutdown` resolves, then
     /// stops accepting calls and gives in-flight ones `drain_timeout_ms`.
+    /// Partners calling are checked against `registry`.
     pub async fn serve(
         self,
         service_name: &'static str,
         policy: &'static Policy,
+        registry: Arc<dyn PartnerRegistry>,
         routes: Routes,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
@@ -111,6 +118,11 @@ impl Host {
             self.pool.clone(),
             service_name,
             Duration::from_millis(self.config.health_check_interval_ms),
+        ));
+
+        let retention_task = tokio::spawn(audit::keep_for(
+            self.pool.clone(),
+            self.config.audit_retention_days,
         ));
 
         let mut routes = routes.add_service(health_service);
@@ -128,6 +140,7 @@ impl Host {
             self.config.dev_credentials,
             self.session_keys(),
             self.clock.clone(),
+            registry,
         );
         let local_addr = self.local_addr();
         let drain = Duration::from_millis(self.config.drain_timeout_ms);
@@ -135,15 +148,24 @@ impl Host {
         // Small gRPC frames must not wait for Nagle's algorithm (40 ms with
         // delayed ACKs).
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
-        let server = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder
+                .tls_config(tls.server())
+                .expect("TLS settings were checked at start");
+        }
+        let server = builder
             .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                self.config.max_concurrent_calls,
+            ))
             .layer(auth)
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;
             });
         let mut server = tokio::spawn(server);
-        tracing::info!(service = service_name, addr = %local_addr, "serving");
+        tracing::info!(service = service_name, addr = %local_addr, tls = self.tls.is_some(), "serving");
 
         let result = tokio::select! {
             result = &mut server => result,
@@ -158,6 +180,7 @@ impl Host {
                         tracing::warn!("drain deadline passed; aborting remaining calls");
                         server.abort();
                         health_task.abort();
+                        retention_task.abort();
                         self.pool.close().await;
                         return Ok(());
                     }
@@ -165,6 +188,7 @@ impl Host {
             }
         };
         health_task.abort();
+        retention_task.abort();
         self.pool.close().await;
         tracing::info!("stopped");
         result.unwrap_or(Ok(()))

@@ -14,9 +14,11 @@ pub mod host;
 pub mod idempotency;
 pub mod outbox;
 pub mod paging;
+pub mod registry;
 pub mod service;
 pub mod session;
 pub mod telemetry;
+pub mod tls;
 
 /// Masking types for personal data live in `pii`; re-exported for services.
 pub use pii as masking;

@@ -1,0 +1,287 @@
+//! A development certificate authority. It makes what mutual TLS needs in
+//! development and in the tests: a CA, one certificate per service (server
+//! and client), and client certificates for callers (partners, operators).
+//!
+//! A caller's identity is in its certificate as a URI subject alternative
+//! name, `spiffe://socsec/<kind>/<code>` (see [`platform::auth::Caller::uri`]);
+//! the services read it from the verified peer certificate.
+//!
+//! Production certificates come from the bureau's own CA; nothing here is
+//! meant for them.
+
+pub mod channel;
+
+use std::{
+    fs,
+    io::{self, Write},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    path::{Path, PathBuf},
+};
+
+use platform::auth::{Caller, CallerKind};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+
+use rcgen::date_time_ymd;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("certificate generation: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// A certificate and its private key, both PEM.
+#[derive(Clone)]
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// When a certificate is valid.
+#[derive(Clone, Copy, Debug)]
+pub struct Validity {
+    pub not_before: (i32, u8, u8),
+    pub not_after: (i32, u8, u8),
+}
+
+impl Validity {
+    /// What development certificates get: valid from 2020 to 2099.
+    pub const DEVELOPMENT: Validity = Validity {
+        not_before: (2020, 1, 1),
+        not_after: (2099, 12, 31),
+    };
+    /// Expired at the end of 2021.
+    pub const EXPIRED: Validity = Validity {
+        not_before: (2020, 1, 1),
+        not_after: (2021, 12, 31),
+    };
+
+    fn apply(self, params: &mut CertificateParams) {
+        let (y, m, d) = self.not_before;
+        params.not_before = date_time_ymd(y, m, d);
+        let (y, m, d) = self.not_after;
+        params.not_after = date_time_ymd(y, m, d);
+    }
+}
+
+/// A certificate authority that can issue certificates.
+pub struct Authority {
+    cert_pem: String,
+    key_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Authority {
+    /// A new self-signed CA named `name`.
+    pub fn new(name: &str) -> Result<Self, PkiError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = distinguished_name(name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        Validity::DEVELOPMENT.apply(&mut params);
+        let cert = params.self_signed(&key)?;
+        let key_pem = key.serialize_pem();
+        Ok(Self {
+            cert_pem: cert.pem(),
+            key_pem,
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// The CA made earlier and written by [`Authority::write`].
+    pub fn load(dir: &Path) -> Result<Self, PkiError> {
+        let cert_pem = read(&dir.join("ca.pem"))?;
+        let key_pem = read(&dir.join("ca-key.pem"))?;
+        let key = KeyPair::from_pem(&key_pem)?;
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)?;
+        Ok(Self {
+            cert_pem,
+            key_pem,
+            issuer,
+        })
+    }
+
+    /// The CA's certificate, PEM: what every party trusts.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// A certificate for service `name` (e.g. `card-issuance`): a server
+    /// certificate for `localhost`, 127.0.0.1 and ::1 (plus `hosts`), and a
+    /// client certificate naming the service as caller.
+    pub fn service(&self, name: &str, hosts: &[String]) -> Result<Issued, PkiError> {
+        let caller = Caller::new(CallerKind::Service, name);
+        let mut params = CertificateParams::default();
+        params.distinguished_name = distinguished_name(&caller.to_string());
+        let mut names = vec![
+            SanType::DnsName("localhost".try_into()?),
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            SanType::URI(caller.uri().try_into()?),
+        ];
+        for host in hosts {
+            names.push(match host.parse::<IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(host.clone().try_into()?),
+            });
+        }
+        params.subject_alt_names = names;
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.sign(params, Validity::DEVELOPMENT)
+    }
+
+    /// A client certificate for `caller` (a partner or an operator).
+    pub fn caller(&self, caller: &Caller, validity: Validity) -> Result<Issued, PkiError> {
+        self.client_for_uri(&caller.uri(), validity)
+    }
+
+    /// A client certificate naming `uri` (tests use it for names no service
+    /// accepts).
+    pub fn client_for_uri(&self, uri: &str, validity: Validity) -> Result<Issued, PkiError> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = distinguished_name(uri);
+        params.subject_alt_names = vec![SanType::URI(uri.to_owned().try_into()?)];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.sign(params, validity)
+    }
+
+    fn sign(&self, mut params: CertificateParams, validity: Validity) -> Result<Issued, PkiError> {
+        validity.apply(&mut params);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Writes `ca.pem` and `ca-key.pem` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), PkiError> {
+        write(&dir.join("ca.pem"), &self.cert_pem, false)?;
+        write(&dir.join("ca-key.pem"), &self.key_pem, true)
+    }
+}
+
+/// The four services.
+pub const SERVICES: [&str; 4] = ["identity", "card-issuance", "activation", "contribution"];
+
+/// The sample callers whose certificates the development setup makes: an
+/// operator and one partner of each kind, the ones `socsec seed-demo`
+/// registers.
+pub const SAMPLE_CALLERS: [(CallerKind, &str); 8] = [
+    (CallerKind::Operator, "OP0001"),
+    (CallerKind::Bank, "ICBC"),
+    (CallerKind::BankOutlet, "ICBC-0101"),
+    (CallerKind::Hospital, "H-DEMO"),
+    (CallerKind::Pharmacy, "P-DEMO"),
+    (CallerKind::HotlineCenter, "HL-12333"),
+    (CallerKind::HrAgency, "HRA-DEMO"),
+    (CallerKind::Employer, "EMP-DEMO"),
+];
+
+impl Issued {
+    /// Writes `<stem>.pem` and `<stem>-key.pem` into `dir`.
+    pub fn write(&self, dir: &Path, stem: &str) -> Result<(), PkiError> {
+        write(&dir.join(format!("{stem}.pem")), &self.cert_pem, false)?;
+        write(&dir.join(format!("{stem}-key.pem")), &self.key_pem, true)
+    }
+}
+
+/// The file stem of a caller's certificate: `bank_outlet-ICBC-0101` for
+/// `bank_outlet:ICBC-0101`.
+pub fn caller_stem(caller: &Caller) -> String {
+    format!("{}-{}", caller.kind.as_str(), caller.code)
+}
+
+/// Issues a certificate for `caller` from the CA in `dir` and writes it
+/// there (for a partner onboarded after the first setup).
+pub fn issue_into(dir: &Path, caller: &Caller) -> Result<PathBuf, PkiError> {
+    let stem = caller_stem(caller);
+    Authority::load(dir)?
+        .caller(caller, Validity::DEVELOPMENT)?
+        .write(dir, &stem)?;
+    Ok(dir.join(format!("{stem}.pem")))
+}
+
+/// Makes a CA in `dir` (unless one is there) and the certificates of the
+/// four services and of the sample callers that are not there yet. Returns
+/// the files it wrote.
+pub fn ensure_development_pki(dir: &Path, hosts: &[String]) -> Result<Vec<PathBuf>, PkiError> {
+    fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    let authority = if dir.join("ca.pem").exists() {
+        Authority::load(dir)?
+    } else {
+        let authority = Authority::new("socsec development CA")?;
+        authority.write(dir)?;
+        written.push(dir.join("ca.pem"));
+        authority
+    };
+    for service in SERVICES {
+        if !dir.join(format!("{service}.pem")).exists() {
+            authority.service(service, hosts)?.write(dir, service)?;
+            written.push(dir.join(format!("{service}.pem")));
+        }
+    }
+    for (kind, code) in SAMPLE_CALLERS {
+        let caller = Caller::new(kind, code);
+        let stem = caller_stem(&caller);
+        if !dir.join(format!("{stem}.pem")).exists() {
+            authority
+                .caller(&caller, Validity::DEVELOPMENT)?
+                .write(dir, &stem)?;
+            written.push(dir.join(format!("{stem}.pem")));
+        }
+    }
+    Ok(written)
+}
+
+fn distinguished_name(common_name: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, "socsec development");
+    name.push(DnType::CommonName, common_name);
+    name
+}
+
+fn read(path: &Path) -> Result<String, PkiError> {
+    fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes `contents` to `path`; private keys readable by the owner only.
+fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
+    let io = |source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)
+}

@@ -1,0 +1,145 @@
+//! Is a partner named by a certificate registered under that kind? The rule
+//! is here; identity answers from its own tables, the other services ask
+//! identity and remember a positive answer for a while.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::future::BoxFuture;
+use socsec_proto::{
+    common::v1::PartnerKind,
+    identity::v1::{GetPartnerRequest, identity_service_client::IdentityServiceClient},
+};
+use tonic::{Code, Status};
+
+use crate::{
+    auth::{Caller, CallerKind, PartnerRegistry},
+    client::ServiceChannel,
+    error,
+};
+
+/// What the registry holds of one partner.
+pub struct Registered {
+    pub kind: CallerKind,
+    /// For hospitals and pharmacies, the medical insurance designation
+    /// (checked where it matters); for every other kind, whether the
+    /// partner may call the system at all.
+    pub in_force: bool,
+}
+
+/// The rule: the partner is registered under the kind its certificate
+/// names, and (except for hospitals and pharmacies, whose designation only
+/// limits medical calls) its registration is in force.
+pub fn admit(caller: &Caller, registered: Option<Registered>) -> Result<(), Status> {
+    let not_registered = || {
+        error::status(
+            Code::PermissionDenied,
+            "PARTNER_NOT_REGISTERED",
+            format!(
+                "{} is not registered as a {} partner",
+                caller.code,
+                caller.kind.as_str()
+            ),
+        )
+    };
+    let registered = registered.ok_or_else(not_registered)?;
+    if registered.kind != caller.kind {
+        return Err(not_registered());
+    }
+    let medical = matches!(caller.kind, CallerKind::Hospital | CallerKind::Pharmacy);
+    if !medical && !registered.in_force {
+        return Err(error::status(
+            Code::PermissionDenied,
+            "PARTNER_SUSPENDED",
+            format!("{}'s registration is not in force", caller.code),
+        ));
+    }
+    Ok(())
+}
+
+fn caller_kind(kind: i32) -> Option<CallerKind> {
+    Some(match PartnerKind::try_from(kind).ok()? {
+        PartnerKind::Bank => CallerKind::Bank,
+        PartnerKind::BankOutlet => CallerKind::BankOutlet,
+        PartnerKind::Hospital => CallerKind::Hospital,
+        PartnerKind::Pharmacy => CallerKind::Pharmacy,
+        PartnerKind::HrAgency => CallerKind::HrAgency,
+        PartnerKind::Employer => CallerKind::Employer,
+        PartnerKind::HotlineCenter => CallerKind::HotlineCenter,
+        PartnerKind::Unspecified => return None,
+    })
+}
+
+/// How long another service trusts identity's word that a partner is
+/// registered: a suspension takes effect everywhere within this time.
+pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
+
+/// Identity's registry over gRPC. Admitted partners are remembered for
+/// `ttl`, so a suspension reaches this service within that time; refusals
+/// are not remembered, so a partner registered a moment ago is admitted.
+pub struct RemoteRegistry {
+    identity: IdentityServiceClient<ServiceChannel>,
+    admitted: Mutex<HashMap<Caller, Instant>>,
+    ttl: Duration,
+}
+
+impl RemoteRegistry {
+    pub fn new(identity: ServiceChannel, ttl: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            identity: IdentityServiceClient::new(identity),
+            admitted: Mutex::new(HashMap::new()),
+            ttl,
+        })
+    }
+
+    fn remembered(&self, caller: &Caller) -> bool {
+        let admitted = self.admitted.lock().expect("registry cache lock");
+        admitted
+            .get(caller)
+            .is_some_and(|at| at.elapsed() < self.ttl)
+    }
+}
+
+impl PartnerRegistry for Arc<RemoteRegistry> {
+    fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>> {
+        let this = self.clone();
+        Box::pin(async move {
+            if this.remembered(&caller) {
+                return Ok(());
+            }
+            let request = GetPartnerRequest {
+                code: caller.code.clone(),
+            };
+            let registered = match this.identity.clone().get_partner(request).await {
+                Ok(partner) => {
+                    let partner = partner.into_inner();
+                    caller_kind(partner.kind).map(|kind| Registered {
+                        kind,
+                        in_force: partner.designation_in_force,
+                    })
+                }
+                Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                    None
+                }
+                Err(status) => {
+                    tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
+                    return Err(error::status(
+                        Code::Unavailable,
+                        "PARTNER_REGISTRY_UNAVAILABLE",
+                        "the partner registry cannot be asked now; retry",
+                    ));
+                }
+            };
+            admit(&caller, registered)?;
+            let mut admitted = this.admitted.lock().expect("registry cache lock");
+            if admitted.len() > 100_000 {
+                admitted.clear();
+            }
+            admitted.insert(caller, Instant::now());
+            Ok(())
+        })
+    }
+}
