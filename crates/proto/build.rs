@@ -7,6 +7,7 @@ use protox::prost::Message;
 
 const FILES: &[&str] = &[
     "socsec/common/v1/common.proto",
+    "socsec/audit/v1/audit.proto",
     "socsec/identity/v1/identity.proto",
     "socsec/card/v1/card.proto",
     "socsec/activation/v1/activation.proto",

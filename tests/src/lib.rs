@@ -294,6 +294,39 @@ pub fn operator<T>(message: T) -> Request<T> {
     as_caller("operator:OP0001", message)
 }
 
+/// A person's audit trail in the service `running`, every page, as
+/// operator `OP0001` (the query itself is recorded first).
+pub async fn audit_trail(
+    running: &Running,
+    person_id: &str,
+) -> Vec<socsec_proto::audit::v1::AuditRecord> {
+    use socsec_proto::{
+        audit::v1::{ListAuditRecordsRequest, audit_service_client::AuditServiceClient},
+        common::v1::PageRequest,
+    };
+    let mut audit = AuditServiceClient::new(running.channel().await);
+    let mut records = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = audit
+            .list_audit_records(operator(ListAuditRecordsRequest {
+                person_id: person_id.to_owned(),
+                page: Some(PageRequest {
+                    page_size: 100,
+                    page_token,
+                }),
+            }))
+            .await
+            .expect("operators may read the audit trail")
+            .into_inner();
+        records.extend(page.records);
+        page_token = page.page.unwrap_or_default().next_page_token;
+        if page_token.is_empty() {
+            return records;
+        }
+    }
+}
+
 /// `message` sent with a person's session token.
 pub fn with_token<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);

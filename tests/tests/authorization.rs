@@ -119,7 +119,8 @@ fn person_token(system: &System) -> String {
 
 async fn check(channel: CallerChannel, policy: &'static Policy, token: &str) -> usize {
     let mut checked = 0;
-    for (path, access) in policy.rules {
+    let every_service_serves = platform::auth::PLATFORM_RULES.iter();
+    for (path, access) in policy.rules.iter().chain(every_service_serves) {
         let missing = call(channel.clone(), path, Credential::None).await;
         match access {
             Access::Anyone => assert!(
@@ -197,8 +198,9 @@ async fn every_rpc_of_every_service_with_every_caller_kind() {
         &token,
     )
     .await;
-    // 16 + 13 + 11 + 11 RPCs, ten caller kinds each.
-    assert_eq!(checked, (16 + 13 + 11 + 11) * 10);
+    // 15 + 13 + 11 + 11 RPCs and each service's audit query, ten caller
+    // kinds each.
+    assert_eq!(checked, (15 + 13 + 11 + 11 + 4) * 10);
 }
 
 #[tokio::test]
@@ -333,4 +335,85 @@ async fn the_development_credential_is_refused_unless_enabled() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(reason(&status), "DEV_CREDENTIALS_DISABLED");
+}
+
+/// The authorization matrix as documented in `docs/AUTHORIZATION.md`,
+/// rendered from the tables the services enforce.
+fn matrix() -> String {
+    let mut doc = String::from(
+        "# Who may call what\n\n\
+         Generated from the services' authorization tables\n\
+         (`crates/<service>/src/policy.rs`, `platform::auth::PLATFORM_RULES`) by\n\
+         `tests/tests/authorization.rs`, which fails when this file and the tables\n\
+         differ (`SOCSEC_WRITE_DOCS=1 deploy/test.sh --test authorization` rewrites it).\n\
+         The same test calls every RPC below with every caller kind over mutual TLS.\n\n\
+         A caller is named by its certificate (`spiffe://socsec/<kind>/<code>`), a\n\
+         person by a session token. Partners must also be registered in identity\n\
+         under their kind. `grpc.health.v1` (and reflection, when enabled) is open to\n\
+         anyone.\n",
+    );
+    let services: [(&str, &Policy); 4] = [
+        (
+            "socsec.identity.v1.IdentityService",
+            &identity::policy::POLICY,
+        ),
+        ("socsec.card.v1.CardService", &card_issuance::policy::POLICY),
+        (
+            "socsec.activation.v1.ActivationService",
+            &activation::policy::POLICY,
+        ),
+        (
+            "socsec.contribution.v1.ContributionService",
+            &contribution::policy::POLICY,
+        ),
+    ];
+    let header = |doc: &mut String| {
+        doc.push_str("\n| RPC |");
+        for kind in CallerKind::ALL {
+            doc.push_str(&format!(" {} |", kind.as_str()));
+        }
+        doc.push_str("\n|---|");
+        doc.push_str(&"---|".repeat(CallerKind::ALL.len()));
+        doc.push('\n');
+    };
+    let row = |doc: &mut String, path: &str, access: &Access| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        doc.push_str(&format!("| {name} |"));
+        for kind in CallerKind::ALL {
+            let allowed = match access {
+                Access::Anyone => true,
+                Access::Only(kinds) => kinds.contains(&kind),
+            };
+            doc.push_str(if allowed { " ✓ |" } else { " |" });
+        }
+        doc.push('\n');
+    };
+    for (service, policy) in services {
+        doc.push_str(&format!("\n## {service}\n"));
+        header(&mut doc);
+        for (path, access) in policy.rules {
+            row(&mut doc, path, access);
+        }
+    }
+    doc.push_str("\n## Every service\n");
+    header(&mut doc);
+    for (path, access) in platform::auth::PLATFORM_RULES {
+        row(&mut doc, path, access);
+    }
+    doc
+}
+
+#[test]
+fn the_documented_matrix_is_the_enforced_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/AUTHORIZATION.md");
+    let rendered = matrix();
+    if std::env::var_os("SOCSEC_WRITE_DOCS").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    let documented = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        documented == rendered,
+        "docs/AUTHORIZATION.md differs from the enforced tables; \
+         run SOCSEC_WRITE_DOCS=1 deploy/test.sh --test authorization"
+    );
 }

@@ -663,6 +663,36 @@ async fn an_agency_pays_its_clients_contributions_and_service_fee() {
         (171_893, 10_000)
     );
     assert_eq!(b.outstanding.unwrap().fen, 181_893);
+    // Another agency can neither see nor pay this agency's bill.
+    for status in [
+        w.contribution
+            .get_bill(as_caller(
+                "hr_agency:AGENCY-2",
+                pb::GetBillRequest {
+                    payer: "hr_agency:AGENCY-1".into(),
+                    period: ym(2026, 1),
+                    as_of: day(2026, 1, 20),
+                },
+            ))
+            .await
+            .unwrap_err(),
+        w.contribution
+            .record_payment(as_caller(
+                "hr_agency:AGENCY-2",
+                pb::RecordPaymentRequest {
+                    request_id: "agency-2-pays".into(),
+                    payer: "hr_agency:AGENCY-1".into(),
+                    period: ym(2026, 1),
+                    amount: fen(100),
+                    paid_on: day(2026, 1, 20),
+                },
+            ))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert_eq!(reason(&status), "NOT_OWN_RECORD");
+    }
     w.contribution
         .record_payment(as_caller(
             "hr_agency:AGENCY-1",

@@ -11,7 +11,7 @@ use socsec_proto::{
     identity::v1 as identity,
 };
 use system_tests::{
-    System, as_caller,
+    System, as_caller, audit_trail,
     journeys::{self, Activation, Cards, Identity},
     operator, with_token,
 };
@@ -29,6 +29,17 @@ struct World {
 }
 
 const REGION: &str = "110100";
+
+/// Every service of every journey run so far in this process logs into one
+/// capture: no full ID number or bank card number may be in it.
+fn assert_no_personal_data_logged() {
+    let found = system_tests::logs::personal_data_in_logs();
+    assert!(
+        found.is_empty(),
+        "{} full ID or bank card numbers in the service logs",
+        found.len()
+    );
+}
 
 async fn world() -> World {
     let system = System::start().await;
@@ -164,6 +175,46 @@ async fn journey_1_registration_to_bank_outlet_activation_and_a_hospital_visit()
             .await
             .eligible
     );
+    assert_no_personal_data_logged();
+
+    // The operator asks every service for this person's audit trail: every
+    // access of the journey is there, by whom, through which RPC.
+    let mut seen = Vec::new();
+    for service in [
+        &w.system.identity,
+        &w.system.cards,
+        &w.system.activation,
+        &w.system.contribution,
+    ] {
+        for r in audit_trail(service, &person.person_id).await {
+            assert_eq!(r.person_id, person.person_id);
+            assert!(r.at.is_some());
+            let service = r.service.split('.').nth(1).unwrap_or_default().to_owned();
+            seen.push(format!("{service} {} {} {}", r.actor, r.action, r.access));
+        }
+    }
+    // (Waiting for the card to reach activation polls GetCardActivation.)
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            "identity operator:OP0001 RegisterPerson CHANGE",
+            "identity operator:OP0001 CorrectBasicInfo CHANGE",
+            "identity operator:OP0001 ConfirmBasicInfo CHANGE",
+            "identity service:card-issuance GetPerson READ",
+            "identity service:activation VerifyHolder READ",
+            "identity operator:OP0001 ListAuditRecords READ",
+            "card operator:OP0001 ApplyForCard CHANGE",
+            "card operator:OP0001 IssueCard CHANGE",
+            "card operator:OP0001 RecordReceipt CHANGE",
+            "card operator:OP0001 ListAuditRecords READ",
+            "activation operator:OP0001 GetCardActivation READ",
+            "activation bank_outlet:ICBC-0101 ActivateAtBankOutlet CHANGE",
+            "activation hospital:H-001 CheckEligibility READ",
+            "activation operator:OP0001 ListAuditRecords READ",
+            "contribution operator:OP0001 ListAuditRecords READ",
+        ]
+    );
 }
 
 #[tokio::test]
@@ -196,6 +247,7 @@ async fn journey_2_first_outpatient_or_inpatient_registration_activates() {
                 .eligible
         );
     }
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -229,6 +281,7 @@ async fn journey_3_pharmacy_old_card_then_new_card() {
             .await
             .eligible
     );
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -253,6 +306,7 @@ async fn journey_4_the_bank_enables_the_financial_function() {
         activated.channel,
         activation::Channel::FinancialFunction as i32
     );
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -275,6 +329,7 @@ async fn journey_5_the_12333_hotline() {
         .unwrap()
         .into_inner();
     assert_eq!(activated.channel, activation::Channel::Hotline as i32);
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -310,6 +365,7 @@ async fn journey_6_six_months_without_activation_restrict_the_old_card_until_act
             .await
             .eligible
     );
+    assert_no_personal_data_logged();
 }
 
 async fn run_month(w: &mut World, request_id: &str, month: i32) {
@@ -427,6 +483,7 @@ async fn journey_7_a_flexible_worker_online() {
     // Article 12: 8% to the individual account, 12% to the pooling fund.
     assert_eq!(totals(&s), (2 * 64_000, 2 * 96_000));
     assert!(s.lines.iter().all(|l| l.paid));
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -539,6 +596,7 @@ async fn journey_8_an_individual_through_an_hr_agency() {
             .iter()
             .any(|l| l.part == "SERVICE_FEE" && l.amount.unwrap().fen == 8_000)
     );
+    assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -611,4 +669,5 @@ async fn journey_9_employer_and_employee_with_a_late_payment() {
         .into_inner();
     assert_eq!(bill.late_fee.unwrap().fen, 3_060);
     assert_eq!(bill.outstanding.unwrap().fen, 363_060);
+    assert_no_personal_data_logged();
 }

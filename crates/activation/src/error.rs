@@ -19,13 +19,11 @@ pub enum ActivationError {
     #[error("no such old medical insurance card")]
     LegacyCardNotFound,
     /// `FAILED_PRECONDITION` / `CARD_ALREADY_ACTIVE`, with the original
-    /// `channel`, `partner_code` and `activated_at`.
+    /// `channel` and `activated_at` (not which partner: that a hospital or
+    /// pharmacy activated the card is a medical visit, no business of the
+    /// next partner).
     #[error("the card is already active")]
-    AlreadyActive {
-        channel: String,
-        partner_code: String,
-        at: DateTime<Utc>,
-    },
+    AlreadyActive { channel: String, at: DateTime<Utc> },
     /// `FAILED_PRECONDITION` / `CARD_LOST`, `CARD_REPLACED`, `CARD_CANCELLED`.
     #[error("the card can no longer be used")]
     CardUnusable { reason: &'static str },
@@ -71,17 +69,12 @@ impl From<ActivationError> for Status {
             Invalid(status) => status,
             CardNotFound => plain(Code::NotFound, "CARD_NOT_FOUND", &e),
             LegacyCardNotFound => plain(Code::NotFound, "LEGACY_CARD_NOT_FOUND", &e),
-            AlreadyActive {
-                ref channel,
-                ref partner_code,
-                at,
-            } => error::status_with_metadata(
+            AlreadyActive { ref channel, at } => error::status_with_metadata(
                 Code::FailedPrecondition,
                 "CARD_ALREADY_ACTIVE",
                 e.to_string(),
                 HashMap::from([
                     ("channel".to_owned(), channel.clone()),
-                    ("partner_code".to_owned(), partner_code.clone()),
                     ("activated_at".to_owned(), at.to_rfc3339()),
                 ]),
             ),

@@ -96,7 +96,6 @@ fn ensure_activatable(card: &CardRow) -> Result<()> {
             return match (&card.channel, card.activated_at) {
                 (Some(channel), Some(at)) => Err(ActivationError::AlreadyActive {
                     channel: channel.clone(),
-                    partner_code: card.partner_code.clone().unwrap_or_default(),
                     at,
                 }),
                 _ => Ok(()),
@@ -526,9 +525,21 @@ impl ActivationApi {
                     .map(Some)
                 };
                 let (number, code) = accept(v, all_some!(number, code))?;
-                let Some(card) = store::card_by_number(&self.pool, number.as_str()).await? else {
+                let mut conn = self.pool.acquire().await?;
+                let Some(card) = store::card_by_number(&mut *conn, number.as_str()).await? else {
                     return Ok(unknown_card());
                 };
+                // A check at a hospital or pharmacy is a visit: audited
+                // before the answer is given.
+                audit::record(
+                    &mut conn,
+                    &caller,
+                    "CheckEligibility",
+                    Access::Read,
+                    &card.person_id.to_string(),
+                    None,
+                )
+                .await?;
                 if code.is_some_and(|c| c.as_str() != card.card_identification_code) {
                     return Ok(pb::Eligibility {
                         eligible: false,
@@ -545,10 +556,20 @@ impl ActivationApi {
                 let legacy =
                     required(&mut v, "legacy_card_number", &legacy).map(str::to_ascii_uppercase);
                 let legacy = accept(v, legacy)?;
-                let Some(old) = store::legacy_card(&self.pool, &legacy).await? else {
+                let mut conn = self.pool.acquire().await?;
+                let Some(old) = store::legacy_card(&mut *conn, &legacy).await? else {
                     return Ok(unknown_card());
                 };
-                let current = store::current_card_of_person(&self.pool, old.person_id).await?;
+                audit::record(
+                    &mut conn,
+                    &caller,
+                    "CheckEligibility",
+                    Access::Read,
+                    &old.person_id.to_string(),
+                    None,
+                )
+                .await?;
+                let current = store::current_card_of_person(&mut *conn, old.person_id).await?;
                 let facts = current.map(|c| c.facts(self.default_policy));
                 Ok(eligibility(legacy_verdict(
                     old.status == "RETIRED",
@@ -652,7 +673,17 @@ impl ActivationApi {
             page.size,
         )
         .await?;
-        tracing::info!(by = %caller, cards = rows.len(), "approaching deadlines listed");
+        let persons: Vec<String> = rows.iter().map(|r| r.person_id.to_string()).collect();
+        let mut conn = self.pool.acquire().await?;
+        audit::record_many(
+            &mut conn,
+            &caller,
+            "ListApproachingDeadlines",
+            Access::Read,
+            &persons,
+            None,
+        )
+        .await?;
         let last = rows
             .last()
             .map(|r| format!("{}|{}", r.deadline.to_rfc3339(), r.card_number));

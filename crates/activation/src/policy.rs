@@ -21,7 +21,7 @@ pub static POLICY: Policy = Policy {
         "ListApproachingDeadlines" => Access::Only(&[Operator]),
         "SetRegionPolicy" => Access::Only(&[Operator]),
         "GetRegionPolicy" => Access::Only(&[Operator, Service]),
-        "WatchActivationEvents" => Access::Only(&[Operator, Service]),
+        "WatchActivationEvents" => Access::Only(&[Service]),
     ],
 };
 

@@ -304,7 +304,7 @@ async fn prepare_cards(services: &Services, clients: usize, count: usize) -> Vec
     let mut events = cards
         .clone()
         .watch_card_events(as_caller(
-            "operator:BENCH",
+            "service:bench",
             card::WatchCardEventsRequest { after: None },
         ))
         .await

@@ -105,6 +105,21 @@ fn card_to_proto(row: &CardRow, history: Vec<pb::StatusChange>) -> pb::Card {
     }
 }
 
+/// `card` as `caller` may see it: the full bank card number only for
+/// operators, services and the card's own bank; everyone else (the holder
+/// included) gets the masked one.
+fn shown_to(mut card: pb::Card, caller: &Caller) -> pb::Card {
+    let full = match caller.kind {
+        CallerKind::Operator | CallerKind::Service => true,
+        CallerKind::Bank => caller.code == card.bank_code,
+        _ => false,
+    };
+    if !full {
+        card.bank_card_number.clear();
+    }
+    card
+}
+
 fn application_to_proto(row: &ApplicationRow) -> pb::CardApplication {
     pb::CardApplication {
         application_id: row.application_id.to_string(),
@@ -201,6 +216,8 @@ struct ChangeOrder<'a> {
 
 /// How cards of one request are made.
 struct Issuing<'a> {
+    /// The RPC, as the audit trail names it.
+    action: &'static str,
     numbering: &'a NumberingSpec,
     generation: Generation,
     caller: &'a Caller,
@@ -282,7 +299,7 @@ impl Issuing<'_> {
         audit::record_many(
             conn,
             self.caller,
-            "IssueCard",
+            self.action,
             Access::Change,
             &persons,
             Some(self.request_id),
@@ -386,6 +403,7 @@ impl CardApi {
             return Err(CardError::ApplicationAlreadyIssued);
         }
         let issuing = Issuing {
+            action: "IssueCard",
             numbering: &numbering,
             generation,
             caller: &caller,
@@ -469,6 +487,7 @@ impl CardApi {
             store::lock_pending_for_bank(&mut tx, bank, i64::from(req.max_cards)).await?;
         let total = applications.len() as i32;
         let issuing = Issuing {
+            action: "IssueCards",
             numbering,
             generation,
             caller,
@@ -577,7 +596,7 @@ impl CardApi {
             Some(request_id.as_str()),
         )
         .await?;
-        let answer = card_to_proto(&row, Vec::new());
+        let answer = shown_to(card_to_proto(&row, Vec::new()), &caller);
         ticket.complete(&mut tx, &answer).await?;
         tx.commit().await?;
         tracing::info!(card = %answer.card_number, status = status.as_str(), by = %by, "card status changed");
@@ -623,6 +642,7 @@ impl CardApi {
         )
         .await?;
         let issuing = Issuing {
+            action: "ReplaceCard",
             numbering: &numbering,
             generation,
             caller: &caller,
@@ -725,7 +745,7 @@ impl CardApi {
         )
         .await?;
         tx.commit().await?;
-        Ok(card)
+        Ok(shown_to(card, &caller))
     }
 
     async fn list_person_cards(
@@ -752,6 +772,7 @@ impl CardApi {
         )
         .await?;
         tx.commit().await?;
+        let cards = cards.into_iter().map(|c| shown_to(c, &caller)).collect();
         Ok(pb::ListPersonCardsResponse { cards })
     }
 

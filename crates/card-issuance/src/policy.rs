@@ -24,7 +24,7 @@ pub static POLICY: Policy = Policy {
         "RegisterLegacyMedicalCard" => Access::Only(&[Operator]),
         "RetireLegacyMedicalCard" => Access::Only(&[Operator, Service]),
         "GetLegacyMedicalCard" => Access::Only(&[Operator, Service]),
-        "WatchCardEvents" => Access::Only(&[Operator, Service]),
+        "WatchCardEvents" => Access::Only(&[Service]),
     ],
 };
 

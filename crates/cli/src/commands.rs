@@ -5,6 +5,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use socsec_proto::{
     activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
+    audit::v1::{self as audit, audit_service_client::AuditServiceClient},
     card::v1::{self as card, card_service_client::CardServiceClient},
     common::v1::{self as common, Gender, PartnerKind},
     contribution::v1::{
@@ -325,7 +326,7 @@ pub enum Command {
     /// Contributions: rates, enrolment, wages, the monthly run, bills, payments, statements.
     #[command(subcommand)]
     Contribution(ContributionCommand),
-    /// The audit trail of a person's data.
+    /// The audit trail of a person's data, from all four services.
     Audit {
         #[arg(long)]
         person_id: String,
@@ -737,29 +738,47 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
         }
         Command::Contribution(cmd) => contributions(c, cmd, out).await,
         Command::Audit { person_id } => {
-            let answer = c
-                .identity()
-                .await?
-                .list_audit_records(c.request(identity::ListAuditRecordsRequest {
-                    person_id,
-                    page: None,
-                }))
-                .await?;
+            // Every service keeps its own trail; the person's is all four.
+            let mut records = Vec::new();
+            for url in [&c.identity, &c.cards, &c.activation, &c.contribution] {
+                let mut audit = AuditServiceClient::new(c.channel(url).await?);
+                let mut page_token = String::new();
+                loop {
+                    let page = audit
+                        .list_audit_records(c.request(audit::ListAuditRecordsRequest {
+                            person_id: person_id.clone(),
+                            page: Some(common::PageRequest {
+                                page_size: 500,
+                                page_token,
+                            }),
+                        }))
+                        .await?
+                        .into_inner();
+                    records.extend(page.records);
+                    page_token = page.page.unwrap_or_default().next_page_token;
+                    if page_token.is_empty() {
+                        break;
+                    }
+                }
+            }
+            records.sort_by_key(|r| r.at.as_ref().map(|t| (t.seconds, t.nanos)));
             if out.json {
-                out.message(
-                    "socsec.identity.v1.ListAuditRecordsResponse",
-                    answer.get_ref(),
-                );
+                let all = audit::ListAuditRecordsResponse {
+                    records,
+                    page: None,
+                };
+                out.message("socsec.audit.v1.ListAuditRecordsResponse", &all);
             } else {
-                for r in &answer.get_ref().records {
+                for r in &records {
                     let at = r
                         .at
                         .as_ref()
                         .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
                         .map(|t| t.to_rfc3339())
                         .unwrap_or_default();
+                    let service = r.service.split('.').nth(1).unwrap_or(&r.service);
                     println!(
-                        "{at}  {:<6} {:<24} {:<28} {}",
+                        "{at}  {service:<12} {:<6} {:<26} {:<28} {}",
                         r.access, r.action, r.actor, r.request_id
                     );
                 }

@@ -96,6 +96,19 @@ fn money(fen: i64) -> Option<common::Money> {
 }
 
 /// A payer may only see and pay its own bills.
+/// Whose lines of a statement `caller` sees: an HR agency only what it paid
+/// (not the person's employers' or other agencies' lines); everyone else
+/// allowed to read the statement sees it whole.
+fn visible_payer(caller: &Caller) -> Option<String> {
+    caller.is(CallerKind::HrAgency).then(|| caller.to_string())
+}
+
+/// The person a bill of `payer` belongs to, when the payer is a person
+/// (a flexible worker): `person:<id>`.
+fn person_of(payer: &str) -> Option<&str> {
+    payer.strip_prefix("person:")
+}
+
 fn ensure_payer(caller: &Caller, payer: &str) -> Result<()> {
     match caller.kind {
         CallerKind::Operator => Ok(()),
@@ -817,6 +830,9 @@ impl ContributionApi {
         let (payer, period, as_of) = accept(v, all_some!(payer, period, as_of))?;
         ensure_payer(&caller, &payer)?;
         let mut conn = self.pool.acquire().await?;
+        if let Some(person) = person_of(&payer) {
+            audit::record(&mut conn, &caller, "GetBill", Access::Read, person, None).await?;
+        }
         self.bill(&mut conn, &payer, period, as_of).await
     }
 
@@ -861,6 +877,17 @@ impl ContributionApi {
         )
         .await?;
         let after = self.bill(&mut tx, &payer, period, paid_on).await?;
+        if let Some(person) = person_of(&payer) {
+            audit::record(
+                &mut tx,
+                &caller,
+                "RecordPayment",
+                Access::Change,
+                person,
+                Some(request_id.as_str()),
+            )
+            .await?;
+        }
         let answer = pb::Payment {
             payer: payer.clone(),
             period: Some(period.to_proto()),
@@ -874,7 +901,11 @@ impl ContributionApi {
         Ok(answer)
     }
 
-    async fn list_arrears(&self, req: pb::ListArrearsRequest) -> Result<pb::ListArrearsResponse> {
+    async fn list_arrears(
+        &self,
+        caller: Caller,
+        req: pb::ListArrearsRequest,
+    ) -> Result<pb::ListArrearsResponse> {
         let mut v = FieldViolations::new();
         let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
         let as_of = self.as_of(&mut v, req.as_of.as_ref(), "as_of");
@@ -924,6 +955,19 @@ impl ContributionApi {
                 bills.push(bill);
             }
         }
+        let persons: Vec<String> = bills
+            .iter()
+            .filter_map(|b| person_of(&b.payer).map(str::to_owned))
+            .collect();
+        audit::record_many(
+            &mut conn,
+            &caller,
+            "ListArrears",
+            Access::Read,
+            &persons,
+            None,
+        )
+        .await?;
         Ok(pb::ListArrearsResponse {
             bills,
             page: Some(common::PageResponse {
@@ -984,17 +1028,25 @@ impl ContributionApi {
         let ((person_id, from, to), page, after) = accept(v, all_some!(range, page, after))?;
         let mut tx = self.pool.begin().await?;
         self.ensure_may_act_for(&mut tx, &caller, person_id).await?;
+        let payer = visible_payer(&caller);
         let lines = store::statement_lines(
             &mut *tx,
             person_id,
             from.first_day(),
             to.first_day(),
+            payer.as_deref(),
             after,
             page.size,
         )
         .await?;
-        let (individual, pooling) =
-            store::statement_totals(&mut *tx, person_id, from.first_day(), to.first_day()).await?;
+        let (individual, pooling) = store::statement_totals(
+            &mut *tx,
+            person_id,
+            from.first_day(),
+            to.first_day(),
+            payer.as_deref(),
+        )
+        .await?;
         audit::record(
             &mut tx,
             &caller,
@@ -1045,6 +1097,7 @@ impl ContributionApi {
         tx.commit().await?;
         let (sender, receiver) = mpsc::channel(64);
         let pool = self.pool.clone();
+        let payer = visible_payer(&caller);
         tokio::spawn(async move {
             let mut after = None;
             loop {
@@ -1053,6 +1106,7 @@ impl ContributionApi {
                     person_id,
                     from.first_day(),
                     to.first_day(),
+                    payer.as_deref(),
                     after.clone(),
                     500,
                 )
@@ -1161,7 +1215,8 @@ impl pb::contribution_service_server::ContributionService for ContributionApi {
         &self,
         request: Request<pb::ListArrearsRequest>,
     ) -> Result<Response<pb::ListArrearsResponse>, Status> {
-        respond(self.list_arrears(request.into_inner()).await)
+        let caller = Caller::of(&request)?;
+        respond(self.list_arrears(caller, request.into_inner()).await)
     }
 
     async fn get_statement(

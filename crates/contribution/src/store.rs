@@ -691,11 +691,14 @@ pub struct LineRow {
 
 /// A person's statement lines for `[from, to]`, in order, after the page
 /// key `(period, insurance_type, part)`.
+/// A person's statement lines over `[from, to]` (only those paid by `payer`,
+/// when given), after `after`, at most `limit`.
 pub async fn statement_lines(
     executor: impl PgExecutor<'_>,
     person_id: Uuid,
     from: NaiveDate,
     to: NaiveDate,
+    payer: Option<&str>,
     after: Option<(NaiveDate, String, String)>,
     limit: i64,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
@@ -711,6 +714,7 @@ pub async fn statement_lines(
                  sum(l.amount_fen)::bigint AS amount_fen
              FROM ledger_entries l
              WHERE l.person_id = $1 AND l.period BETWEEN $2 AND $3
+                 AND ($8::text IS NULL OR l.payer = $8)
              GROUP BY l.period, l.insurance_type, l.part, l.account, l.payer
          ),
          bills AS (
@@ -734,6 +738,7 @@ pub async fn statement_lines(
     .bind(after_type)
     .bind(after_part)
     .bind(limit)
+    .bind(payer)
     .fetch_all(executor)
     .await
 }
@@ -744,15 +749,18 @@ pub async fn statement_totals(
     person_id: Uuid,
     from: NaiveDate,
     to: NaiveDate,
+    payer: Option<&str>,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
         "SELECT COALESCE(sum(amount_fen) FILTER (WHERE account = 'INDIVIDUAL_ACCOUNT'), 0)::bigint,
              COALESCE(sum(amount_fen) FILTER (WHERE account = 'POOLING_FUND'), 0)::bigint
-         FROM ledger_entries WHERE person_id = $1 AND period BETWEEN $2 AND $3",
+         FROM ledger_entries WHERE person_id = $1 AND period BETWEEN $2 AND $3
+             AND ($4::text IS NULL OR payer = $4)",
     )
     .bind(person_id)
     .bind(from)
     .bind(to)
+    .bind(payer)
     .fetch_one(executor)
     .await
 }

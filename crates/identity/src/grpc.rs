@@ -321,9 +321,11 @@ impl IdentityApi {
         .await?;
         tx.commit().await?;
         let matched = row.name == name.expose();
+        // Partners learn whether the pair matches, nothing more.
+        let internal = matches!(caller.kind, CallerKind::Operator | CallerKind::Service);
         Ok(pb::VerifyIdentityResponse {
             r#match: matched,
-            person_id: if matched {
+            person_id: if matched && internal {
                 row.person_id.to_string()
             } else {
                 String::new()
@@ -803,56 +805,6 @@ impl IdentityApi {
             page: Some(common::PageResponse { next_page_token }),
         })
     }
-
-    async fn list_audit_records(
-        &self,
-        req: pb::ListAuditRecordsRequest,
-    ) -> Result<pb::ListAuditRecordsResponse> {
-        let mut v = FieldViolations::new();
-        let person_id = parse_person_id(&mut v, &req.person_id);
-        let page_request = req.page.unwrap_or_default();
-        let page = Page::parse(
-            &mut v,
-            "page",
-            page_request.page_size,
-            &page_request.page_token,
-        );
-        // The page token carries the id of the last entry returned.
-        let after = match page
-            .as_ref()
-            .map(|p| p.after.as_deref().unwrap_or("0").parse::<i64>())
-        {
-            Some(Ok(after)) => Some(after),
-            Some(Err(_)) => {
-                v.add(
-                    "page.page_token",
-                    "PAGE_TOKEN_INVALID",
-                    "is not a token this service issued",
-                );
-                None
-            }
-            None => None,
-        };
-        let (_, page, after) = accept(v, platform::all_some!(person_id, page, after))?;
-        let entries = audit::list(&self.pool, &req.person_id, after, page.size).await?;
-        let last = entries.last().map(|e| e.id.to_string());
-        Ok(pb::ListAuditRecordsResponse {
-            page: Some(common::PageResponse {
-                next_page_token: page.next_token(entries.len(), last.as_deref()),
-            }),
-            records: entries
-                .into_iter()
-                .map(|e| pb::AuditRecord {
-                    at: Some(timestamp(e.at)),
-                    actor: format!("{}:{}", e.actor_kind, e.actor_code),
-                    action: e.action,
-                    person_id: e.subject_id,
-                    request_id: e.request_id.unwrap_or_default(),
-                    access: e.access,
-                })
-                .collect(),
-        })
-    }
 }
 
 type EventStream = futures::stream::BoxStream<'static, Result<pb::IdentityEvent, Status>>;
@@ -974,13 +926,6 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         request: Request<pb::ListPartnersRequest>,
     ) -> Result<Response<pb::ListPartnersResponse>, Status> {
         respond(self.list_partners(request.into_inner()).await)
-    }
-
-    async fn list_audit_records(
-        &self,
-        request: Request<pb::ListAuditRecordsRequest>,
-    ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
-        respond(self.list_audit_records(request.into_inner()).await)
     }
 
     type WatchIdentityEventsStream = EventStream;

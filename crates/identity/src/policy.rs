@@ -14,7 +14,7 @@ pub static POLICY: Policy = Policy {
         "RegisterPerson" => Access::Only(&[Operator]),
         "GetPerson" => Access::Only(&[Operator, Service, Person]),
         "LookupPerson" => Access::Only(&[Operator, Service]),
-        "VerifyIdentity" => Access::Only(&[Operator, Service, Bank, BankOutlet, HotlineCenter]),
+        "VerifyIdentity" => Access::Only(&[Operator, Service, BankOutlet, HotlineCenter]),
         "VerifyHolder" => Access::Only(&[Operator, Service]),
         "ConfirmBasicInfo" => Access::Only(&[Operator, Person]),
         "CorrectBasicInfo" => Access::Only(&[Operator]),
@@ -28,7 +28,6 @@ pub static POLICY: Policy = Policy {
             HotlineCenter
         ]),
         "ListPartners" => Access::Only(&[Operator, Service]),
-        "ListAuditRecords" => Access::Only(&[Operator]),
         "WatchIdentityEvents" => Access::Only(&[Operator, Service]),
     ],
 };

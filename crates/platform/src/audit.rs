@@ -3,9 +3,19 @@
 //! for changes, the same transaction) as the access it records.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use socsec_proto::{
+    audit::v1::{self as pb, audit_service_server::AuditService},
+    common::v1 as common,
+};
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use tonic::{Request, Response, Status};
 
-use crate::auth::Caller;
+use crate::{
+    auth::Caller,
+    clock::timestamp,
+    error::{FieldViolations, respond},
+    paging::Page,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -49,11 +59,19 @@ pub async fn record(
     .bind(&caller.code)
     .bind(action)
     .bind(access.as_str())
-    .bind(subject_id)
+    .bind(canonical(subject_id))
     .bind(request_id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Person ids in one spelling (lower-case, hyphenated), however the caller
+/// wrote them, so a person's trail is found whole.
+fn canonical(subject_id: &str) -> String {
+    uuid::Uuid::parse_str(subject_id)
+        .map(|id| id.to_string())
+        .unwrap_or_else(|_| subject_id.to_owned())
 }
 
 /// Records one access per subject, in one statement (for batch operations).
@@ -73,7 +91,7 @@ pub async fn record_many(
     .bind(&caller.code)
     .bind(action)
     .bind(access.as_str())
-    .bind(subject_ids)
+    .bind(subject_ids.iter().map(|s| canonical(s)).collect::<Vec<_>>())
     .bind(request_id)
     .execute(conn)
     .await?;
@@ -142,5 +160,103 @@ pub async fn keep_for(pool: sqlx::PgPool, days: u32) {
             Ok(purged) => tracing::info!(purged, days, "audit entries past retention deleted"),
             Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
         }
+    }
+}
+
+/// `socsec.audit.v1.AuditService` over this service's own trail.
+pub struct AuditApi {
+    pool: PgPool,
+    service: &'static str,
+}
+
+impl AuditApi {
+    /// The audit query of service `service` (e.g. `socsec.card.v1.CardService`).
+    pub fn new(pool: PgPool, service: &'static str) -> Self {
+        Self { pool, service }
+    }
+
+    async fn list_records(
+        &self,
+        caller: Caller,
+        req: pb::ListAuditRecordsRequest,
+    ) -> Result<pb::ListAuditRecordsResponse, Status> {
+        let mut v = FieldViolations::new();
+        let person_id = crate::error::uuid(&mut v, "person_id", &req.person_id);
+        let page_request = req.page.unwrap_or_default();
+        let page = Page::parse(
+            &mut v,
+            "page",
+            page_request.page_size,
+            &page_request.page_token,
+        );
+        // The page token carries the id of the last entry returned.
+        let after = match page
+            .as_ref()
+            .map(|p| p.after.as_deref().unwrap_or("0").parse::<i64>())
+        {
+            Some(Ok(after)) => Some(after),
+            Some(Err(_)) => {
+                v.add(
+                    "page.page_token",
+                    "PAGE_TOKEN_INVALID",
+                    "is not a token this service issued",
+                );
+                None
+            }
+            None => None,
+        };
+        let (person_id, page, after) = v.finish(crate::all_some!(person_id, page, after))?;
+        let person_id = person_id.to_string();
+        let internal = |e: sqlx::Error| {
+            tracing::error!(error = %e, "audit query failed");
+            crate::error::status(tonic::Code::Internal, "INTERNAL", "internal error")
+        };
+        let mut conn = self.pool.acquire().await.map_err(internal)?;
+        // Reading the trail is itself an access to the person's data: one
+        // entry per query, written with its first page.
+        if after == 0 {
+            record(
+                &mut conn,
+                &caller,
+                "ListAuditRecords",
+                Access::Read,
+                &person_id,
+                None,
+            )
+            .await
+            .map_err(internal)?;
+        }
+        let entries = list(&mut *conn, &person_id, after, page.size)
+            .await
+            .map_err(internal)?;
+        let last = entries.last().map(|e| e.id.to_string());
+        Ok(pb::ListAuditRecordsResponse {
+            page: Some(common::PageResponse {
+                next_page_token: page.next_token(entries.len(), last.as_deref()),
+            }),
+            records: entries
+                .into_iter()
+                .map(|e| pb::AuditRecord {
+                    at: Some(timestamp(e.at)),
+                    actor: format!("{}:{}", e.actor_kind, e.actor_code),
+                    action: e.action,
+                    person_id: e.subject_id,
+                    request_id: e.request_id.unwrap_or_default(),
+                    access: e.access,
+                    service: self.service.to_owned(),
+                })
+                .collect(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    async fn list_audit_records(
+        &self,
+        request: Request<pb::ListAuditRecordsRequest>,
+    ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        respond(self.list_records(caller, request.into_inner()).await)
     }
 }

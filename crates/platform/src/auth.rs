@@ -166,6 +166,12 @@ pub enum Access {
     Only(&'static [CallerKind]),
 }
 
+/// What every service serves besides its own RPCs, and who may call it.
+pub const PLATFORM_RULES: &[(&str, Access)] = &[(
+    "/socsec.audit.v1.AuditService/ListAuditRecords",
+    Access::Only(&[CallerKind::Operator]),
+)];
+
 /// One service's authorization table: full method path
 /// (`/socsec.identity.v1.IdentityService/GetPerson`) → who may call it.
 /// A method missing from the table is refused: the table fails closed.
@@ -210,6 +216,9 @@ impl Policy {
     fn access(&self, path: &str) -> Option<Access> {
         if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
             return Some(Access::Anyone);
+        }
+        if let Some((_, access)) = PLATFORM_RULES.iter().find(|(method, _)| *method == path) {
+            return Some(*access);
         }
         self.rules
             .iter()

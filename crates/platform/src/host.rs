@@ -125,7 +125,10 @@ impl Host {
             self.config.audit_retention_days,
         ));
 
-        let mut routes = routes.add_service(health_service);
+        let audit = socsec_proto::audit::v1::audit_service_server::AuditServiceServer::new(
+            audit::AuditApi::new(self.pool.clone(), service_name),
+        );
+        let mut routes = routes.add_service(health_service).add_service(audit);
         if self.config.reflection {
             let reflection = tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(socsec_proto::FILE_DESCRIPTOR_SET)

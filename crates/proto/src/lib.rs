@@ -11,6 +11,12 @@ pub mod common {
     }
 }
 
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("socsec.audit.v1");
+    }
+}
+
 pub mod identity {
     pub mod v1 {
         tonic::include_proto!("socsec.identity.v1");
