@@ -30,6 +30,20 @@ struct World {
 
 const REGION: &str = "110100";
 
+/// A partner's answer carries neither the person's ID number, name nor
+/// address, nor any full ID or bank card number.
+fn assert_names_no_one(answer: &impl std::fmt::Debug, person: &identity::Person) {
+    let shown = format!("{answer:?}");
+    let info = person.basic_info.as_ref().unwrap();
+    assert!(!shown.contains(&person.id_number), "{shown}");
+    assert!(!shown.contains(&info.name), "{shown}");
+    assert!(!shown.contains(&info.address), "{shown}");
+    assert!(
+        system_tests::logs::personal_data_in(&shown).is_empty(),
+        "{shown}"
+    );
+}
+
 /// Every service of every journey run so far in this process logs into one
 /// capture: no full ID number or bank card number may be in it.
 fn assert_no_personal_data_logged() {
@@ -158,7 +172,8 @@ async fn journey_1_registration_to_bank_outlet_activation_and_a_hospital_visit()
     let card = journeys::receive(&mut w.cards, &card).await;
     journeys::projected(&mut w.activation, &card.card_number, "RECEIVED").await;
 
-    w.activation
+    let activated = w
+        .activation
         .activate_at_bank_outlet(as_caller(
             "bank_outlet:ICBC-0101",
             activation::ActivateAtBankOutletRequest {
@@ -169,7 +184,11 @@ async fn journey_1_registration_to_bank_outlet_activation_and_a_hospital_visit()
             },
         ))
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
+    assert_names_no_one(&activated, &person);
+    let eligibility = w.eligibility("hospital:H-001", presented(&card)).await;
+    assert_names_no_one(&eligibility, &person);
     assert!(
         w.eligibility("hospital:H-001", presented(&card))
             .await
@@ -270,6 +289,8 @@ async fn journey_3_pharmacy_old_card_then_new_card() {
         .unwrap()
         .into_inner();
     assert_eq!(activated.retired_legacy_card_number, "YB3000001");
+    // What the pharmacy got back names no one.
+    assert_names_no_one(&activated, &person);
     assert_eq!(
         w.eligibility("pharmacy:P-001", Card::LegacyCardNumber("YB3000001".into()))
             .await
@@ -306,6 +327,7 @@ async fn journey_4_the_bank_enables_the_financial_function() {
         activated.channel,
         activation::Channel::FinancialFunction as i32
     );
+    assert_names_no_one(&activated, &person);
     assert_no_personal_data_logged();
 }
 
@@ -329,6 +351,7 @@ async fn journey_5_the_12333_hotline() {
         .unwrap()
         .into_inner();
     assert_eq!(activated.channel, activation::Channel::Hotline as i32);
+    assert_names_no_one(&activated, &person);
     assert_no_personal_data_logged();
 }
 

@@ -243,7 +243,8 @@ impl ActivationApi {
         if outlet.parent_code.as_deref() != Some(card.bank_code.as_str()) {
             return Err(ActivationError::CardOfAnotherBank);
         }
-        ensure_activatable(&card)?;
+        // The holder first: a card's state is no business of someone who
+        // does not hold the holder's ID number.
         if !self
             .directory
             .is_holder(&card.person_id.to_string(), id_number.expose())
@@ -251,6 +252,7 @@ impl ActivationApi {
         {
             return Err(ActivationError::HolderMismatch);
         }
+        ensure_activatable(&card)?;
         let attempt = Attempt {
             caller: &caller,
             rpc: "ActivateAtBankOutlet",
@@ -467,7 +469,8 @@ impl ActivationApi {
         let card = store::lock_card_by_number(&mut tx, number.as_str())
             .await?
             .ok_or(ActivationError::CardNotFound)?;
-        ensure_activatable(&card)?;
+        // ID number and name first: a caller who cannot give them learns
+        // nothing of the card's state.
         let person = self
             .directory
             .verified_person(id_number.expose(), name.expose())
@@ -475,6 +478,7 @@ impl ActivationApi {
         if person.as_deref() != Some(card.person_id.to_string().as_str()) {
             return Err(ActivationError::HolderMismatch);
         }
+        ensure_activatable(&card)?;
         let attempt = Attempt {
             caller: &caller,
             rpc: "ActivateByHotline",

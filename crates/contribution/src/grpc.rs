@@ -618,6 +618,14 @@ impl ContributionApi {
             return Err(ContributionError::PeriodBeforeEnrolment);
         }
         let days: Vec<NaiveDate> = periods.iter().map(|p| p.first_day()).collect();
+        // A wage is declared by whoever pays for those months (the employer,
+        // the agency, the flexible worker), or an operator: a former
+        // employer cannot change this year's base.
+        if !caller.is(CallerKind::Operator)
+            && !store::payer_covers(&mut *tx, &caller.to_string(), person_id, &days).await?
+        {
+            return Err(ContributionError::NotOwnRecord);
+        }
         let corrected = store::declare_wages(
             &mut tx,
             person_id,

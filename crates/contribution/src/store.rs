@@ -67,6 +67,29 @@ pub async fn is_agency_client(
     .await
 }
 
+/// Whether every month in `months` (first days) is covered by an enrolment
+/// of the person with `payer` as payer.
+pub async fn payer_covers(
+    executor: impl PgExecutor<'_>,
+    payer: &str,
+    person_id: Uuid,
+    months: &[NaiveDate],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT bool_and(EXISTS (
+             SELECT 1 FROM enrolments e
+             WHERE e.payer = $1 AND e.person_id = $2 AND e.start_period <= m
+               AND (e.end_period IS NULL OR e.end_period >= m)))
+         FROM UNNEST($3::date[]) AS u(m)",
+    )
+    .bind(payer)
+    .bind(person_id)
+    .bind(months)
+    .fetch_one(executor)
+    .await
+    .map(|covered: Option<bool>| covered.unwrap_or(false))
+}
+
 /// Whether the person is (was) enrolled with `payer` as payer.
 pub async fn is_payer_of(
     executor: impl PgExecutor<'_>,
