@@ -30,7 +30,7 @@ pub async fn register(identity: &mut Identity, name: &str) -> identity::Person {
     let id_number = ids::id_number(true);
     identity
         .register_person(operator(identity::RegisterPersonRequest {
-            request_id: format!("reg-{id_number}"),
+            request_id: format!("reg-{}", uuid::Uuid::new_v4().simple()),
             id_number,
             basic_info: Some(basic_info(name, Gender::Male)),
         }))

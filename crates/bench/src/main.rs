@@ -18,6 +18,7 @@ use std::{
 };
 
 use clap::Parser;
+use devpki::channel::{AsCaller, CallerChannel};
 use futures::StreamExt;
 use load::Measured;
 use socsec_proto::{
@@ -30,7 +31,10 @@ use socsec_proto::{
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
 };
 use sqlx::{Connection, PgConnection};
-use tonic::{Request, metadata::MetadataValue, transport::Channel};
+use tonic::{
+    Request,
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
+};
 
 #[derive(Parser)]
 struct Args {
@@ -69,6 +73,9 @@ fn free_port() -> u16 {
 
 struct Services {
     children: Vec<Child>,
+    /// The development CA and the certificates of the services and of the
+    /// benchmark's callers.
+    pki: std::path::PathBuf,
     identity: String,
     cards: String,
     activation: String,
@@ -89,9 +96,24 @@ impl Drop for Services {
     }
 }
 
+/// The callers the benchmark calls as.
+const CALLERS: [&str; 4] = [
+    "operator:BENCH",
+    "bank_outlet:ICBC-0101",
+    "hospital:H-001",
+    "service:bench",
+];
+
 fn start_services(args: &Args, database_url: &str) -> Services {
+    let pki = std::env::temp_dir().join(format!("socsec-bench-pki-{}", std::process::id()));
+    devpki::ensure_development_pki(&pki, &[]).expect("development certificates");
+    for caller in CALLERS {
+        let (kind, code) = caller.split_once(':').expect("KIND:CODE");
+        let caller = platform_caller(kind, code);
+        devpki::issue_into(&pki, &caller).expect("a caller certificate");
+    }
     let ports = [free_port(), free_port(), free_port(), free_port()];
-    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let url = |p: u16| format!("https://127.0.0.1:{p}");
     let children = ["identity", "card-issuance", "activation", "contribution"]
         .iter()
         .zip(ports)
@@ -104,10 +126,10 @@ fn start_services(args: &Args, database_url: &str) -> Services {
                     "SOCSEC_SESSION_TOKEN_SECRET",
                     "benchmark-session-secret-of-32-bytes-at-least",
                 )
-                // Measured without TLS, as before mutual TLS came; see
-                // BENCHMARKS.md.
-                .env("SOCSEC_PLAINTEXT", "true")
-                .env("SOCSEC_DEV_CREDENTIALS", "true")
+                // Mutual TLS, as deployed.
+                .env("SOCSEC_TLS_CA_FILE", pki.join("ca.pem"))
+                .env("SOCSEC_TLS_CERT_FILE", pki.join(format!("{name}.pem")))
+                .env("SOCSEC_TLS_KEY_FILE", pki.join(format!("{name}-key.pem")))
                 .env("SOCSEC_LOG_FILTER", "warn")
                 .env("SOCSEC_DATABASE_MAX_CONNECTIONS", "24")
                 .env("SOCSEC_ACTIVATION_IDENTITY_URL", url(ports[0]))
@@ -127,6 +149,7 @@ fn start_services(args: &Args, database_url: &str) -> Services {
         .collect();
     Services {
         children,
+        pki,
         identity: url(ports[0]),
         cards: url(ports[1]),
         activation: url(ports[2]),
@@ -134,20 +157,49 @@ fn start_services(args: &Args, database_url: &str) -> Services {
     }
 }
 
-async fn wait_serving(url: &str) -> Channel {
+fn platform_caller(kind: &str, code: &str) -> devpki::Caller {
+    devpki::Caller::from_uri(&format!("spiffe://socsec/{kind}/{code}")).expect("a valid caller")
+}
+
+impl Services {
+    /// A channel to `url` that calls each request over mutual TLS with the
+    /// certificate of its caller.
+    fn channel(&self, url: &str) -> CallerChannel {
+        let dir = self.pki.clone();
+        let endpoint = Endpoint::from_shared(url.to_owned()).expect("a service URL");
+        let ca = std::fs::read(dir.join("ca.pem")).expect("the CA certificate");
+        CallerChannel::new(move |caller: Option<&str>| {
+            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
+            if let Some(caller) = caller {
+                let stem = caller.replacen(':', "-", 1);
+                let read = |name: String| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
+                let identity = Identity::from_pem(
+                    read(format!("{stem}.pem"))?,
+                    read(format!("{stem}-key.pem"))?,
+                );
+                tls = tls.identity(identity);
+            }
+            Ok(endpoint
+                .clone()
+                .tcp_nodelay(true)
+                .tls_config(tls)
+                .map_err(|e| e.to_string())?
+                .connect_lazy())
+        })
+    }
+}
+
+async fn wait_serving(services: &Services, url: &str) -> CallerChannel {
     use tonic_health::pb::{
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     };
+    let channel = services.channel(url);
     for _ in 0..300 {
-        if let Ok(channel) = Channel::from_shared(url.to_owned())
-            .unwrap()
-            .connect()
+        if let Ok(answer) = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
             .await
-            && let Ok(answer) = HealthClient::new(channel.clone())
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await
             && answer.get_ref().status() == ServingStatus::Serving
         {
             return channel;
@@ -157,12 +209,10 @@ async fn wait_serving(url: &str) -> Channel {
     panic!("{url} never became SERVING");
 }
 
+/// `message` sent as `caller` (`KIND:CODE`), with that caller's certificate.
 fn as_caller<T>(caller: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "x-socsec-dev-caller",
-        MetadataValue::try_from(caller).unwrap(),
-    );
+    request.extensions_mut().insert(AsCaller(caller.to_owned()));
     request
 }
 
@@ -199,8 +249,8 @@ struct Prepared {
 }
 
 async fn prepare_cards(services: &Services, clients: usize, count: usize) -> Vec<Prepared> {
-    let identity = IdentityServiceClient::new(wait_serving(&services.identity).await);
-    let cards = CardServiceClient::new(wait_serving(&services.cards).await);
+    let identity = IdentityServiceClient::new(wait_serving(services, &services.identity).await);
+    let cards = CardServiceClient::new(wait_serving(services, &services.cards).await);
     for (code, kind, parent) in [
         ("ICBC", PartnerKind::Bank, ""),
         ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
@@ -349,7 +399,7 @@ async fn prepare_cards(services: &Services, clients: usize, count: usize) -> Vec
 }
 
 /// Waits until activation's projection has caught up with every card.
-async fn wait_projected(activation: &ActivationServiceClient<Channel>, card_number: &str) {
+async fn wait_projected(activation: &ActivationServiceClient<CallerChannel>, card_number: &str) {
     for _ in 0..600 {
         let state = activation
             .clone()
@@ -618,7 +668,7 @@ async fn main() {
 
     let services = start_services(&args, &url);
     let cards = prepare_cards(&services, args.clients, args.cards + args.cards / 2).await;
-    let activation_channel = wait_serving(&services.activation).await;
+    let activation_channel = wait_serving(&services, &services.activation).await;
     let activation = ActivationServiceClient::new(activation_channel);
     let (a, all) = (activation.clone(), std::sync::Arc::new(cards.clone()));
     load::closed_loop(args.clients, all.len(), None, move |n| {
@@ -723,7 +773,7 @@ async fn main() {
 
     println!("monthly run: seeding {} enrolled persons", args.persons);
     let mut contribution =
-        ContributionServiceClient::new(wait_serving(&services.contribution).await);
+        ContributionServiceClient::new(wait_serving(&services, &services.contribution).await);
     contribution
         .set_rate_table(as_caller(
             "operator:BENCH",

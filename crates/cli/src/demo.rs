@@ -149,7 +149,7 @@ async fn person_with_received_card(
     let id_number = fresh_id_number();
     let person = identity
         .register_person(c.request(identity::RegisterPersonRequest {
-            request_id: format!("demo-register-{id_number}"),
+            request_id: format!("demo-register-{}", serial(&id_number)),
             id_number: id_number.clone(),
             basic_info: Some(identity::BasicInfo {
                 name: name.into(),
@@ -170,7 +170,7 @@ async fn person_with_received_card(
     );
     let person = identity
         .correct_basic_info(c.request(identity::CorrectBasicInfoRequest {
-            request_id: format!("demo-correct-{id_number}"),
+            request_id: format!("demo-correct-{}", serial(&id_number)),
             person_id: person.person_id.clone(),
             basic_info: Some(identity::BasicInfo {
                 name: name.into(),
@@ -191,7 +191,7 @@ async fn person_with_received_card(
     );
     let person = identity
         .confirm_basic_info(c.request(identity::ConfirmBasicInfoRequest {
-            request_id: format!("demo-confirm-{id_number}"),
+            request_id: format!("demo-confirm-{}", serial(&id_number)),
             person_id: person.person_id.clone(),
             version: person.version,
         }))
@@ -201,7 +201,7 @@ async fn person_with_received_card(
     let mut cards = c.cards().await?;
     let application = cards
         .apply_for_card(c.request(card::ApplyForCardRequest {
-            request_id: format!("demo-apply-{id_number}"),
+            request_id: format!("demo-apply-{}", serial(&id_number)),
             person_id: person.person_id.clone(),
             bank_code: BANK.into(),
             issuing_region_code: String::new(),
@@ -210,7 +210,7 @@ async fn person_with_received_card(
         .into_inner();
     let issued = cards
         .issue_card(c.request(card::IssueCardRequest {
-            request_id: format!("demo-issue-{id_number}"),
+            request_id: format!("demo-issue-{}", serial(&id_number)),
             application_id: application.application_id,
             generation: 3,
             bank_card_number: String::new(),
@@ -227,7 +227,7 @@ async fn person_with_received_card(
     );
     let received = cards
         .record_receipt(c.request(card::RecordReceiptRequest {
-            request_id: format!("demo-receive-{id_number}"),
+            request_id: format!("demo-receive-{}", serial(&id_number)),
             card_number: issued.card_number.clone(),
         }))
         .await?
@@ -403,7 +403,7 @@ async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
     let id_number = fresh_id_number();
     let person = identity
         .register_person(c.request(identity::RegisterPersonRequest {
-            request_id: format!("demo-register-{id_number}"),
+            request_id: format!("demo-register-{}", serial(&id_number)),
             id_number: id_number.clone(),
             basic_info: Some(identity::BasicInfo {
                 name: "张自由".into(),
@@ -417,7 +417,7 @@ async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
         .into_inner();
     identity
         .set_online_password(c.request(identity::SetOnlinePasswordRequest {
-            request_id: format!("demo-password-{id_number}"),
+            request_id: format!("demo-password-{}", serial(&id_number)),
             id_number: id_number.clone(),
             password: "Demo2026pass".into(),
         }))
@@ -512,4 +512,13 @@ async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
         print_statement(&statement);
     }
     Ok(())
+}
+
+/// A stable serial for request ids about the person with `id_number`:
+/// request ids are kept in audit trails and must not carry the number.
+fn serial(id_number: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id_number.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }

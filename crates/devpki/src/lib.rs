@@ -18,7 +18,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use platform::auth::{Caller, CallerKind};
+pub use platform::auth::{Caller, CallerKind};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,

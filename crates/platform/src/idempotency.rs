@@ -40,6 +40,15 @@ impl RequestId {
                 "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -",
             );
             None
+        } else if holds_id_number(value) {
+            // Request ids are kept in the audit trail and the idempotency
+            // table and may be logged: they must not carry personal data.
+            violations.add(
+                "request_id",
+                "REQUEST_ID_HOLDS_PERSONAL_DATA",
+                "must not contain an ID number",
+            );
+            None
         } else {
             Some(Self(value.to_owned()))
         }
@@ -48,6 +57,18 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `value` contains a valid 18-character ID number.
+fn holds_id_number(value: &str) -> bool {
+    let far_future = chrono::NaiveDate::from_ymd_opt(2200, 1, 1).expect("a date");
+    let bytes = value.as_bytes();
+    bytes.len() >= 18
+        && (0..=bytes.len() - 18).any(|start| {
+            value
+                .get(start..start + 18)
+                .is_some_and(|window| pii::IdNumber::parse(window, far_future).is_ok())
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,5 +207,18 @@ impl Ticket {
         .execute(conn)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_id_may_not_carry_an_id_number() {
+        let mut v = FieldViolations::new();
+        assert!(RequestId::parse(&mut v, "reg-11010519491231002X").is_none());
+        assert!(RequestId::parse(&mut v, "reg-110105194912310021").is_some());
+        assert!(RequestId::parse(&mut v, "bank-serial-000000000000000000001").is_some());
     }
 }
