@@ -209,19 +209,31 @@ async fn journey_1_registration_to_bank_outlet_activation_and_a_hospital_visit()
             assert_eq!(r.person_id, person.person_id);
             assert!(r.at.is_some());
             let service = r.service.split('.').nth(1).unwrap_or_default().to_owned();
-            seen.push(format!("{service} {} {} {}", r.actor, r.action, r.access));
+            let on_behalf_of = if r.on_behalf_of.is_empty() {
+                String::new()
+            } else {
+                format!(" for {} {}", r.on_behalf_of, r.request_id)
+            };
+            seen.push(format!(
+                "{service} {} {} {}{on_behalf_of}",
+                r.actor, r.action, r.access
+            ));
         }
     }
     // (Waiting for the card to reach activation polls GetCardActivation.)
     seen.dedup();
+    let apply = format!(
+        "identity service:card-issuance GetPerson READ for operator:OP0001 apply-{}",
+        person.person_id
+    );
     assert_eq!(
         seen,
         [
             "identity operator:OP0001 RegisterPerson CHANGE",
             "identity operator:OP0001 CorrectBasicInfo CHANGE",
             "identity operator:OP0001 ConfirmBasicInfo CHANGE",
-            "identity service:card-issuance GetPerson READ",
-            "identity service:activation VerifyHolder READ",
+            apply.as_str(),
+            "identity service:activation VerifyHolder READ for bank_outlet:ICBC-0101 j1-outlet",
             "identity operator:OP0001 ListAuditRecords READ",
             "card operator:OP0001 ApplyForCard CHANGE",
             "card operator:OP0001 IssueCard CHANGE",

@@ -2,7 +2,10 @@
 //! an ID number (and name) is a card holder's, and that an old medical
 //! insurance card was retired.
 
-use platform::client::ServiceChannel;
+use platform::{
+    auth::Caller,
+    client::{ServiceChannel, on_behalf_of},
+};
 use socsec_proto::{
     card::v1::{self as card, card_service_client::CardServiceClient},
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
@@ -29,16 +32,23 @@ impl Directory {
         }
     }
 
-    /// Whether `id_number` is the ID number of person `person_id`.
+    /// Whether `id_number` is the ID number of person `person_id`; asked
+    /// for `origin`'s request `request_id`.
     pub async fn is_holder(
         &self,
         person_id: &str,
         id_number: &str,
+        origin: &Caller,
+        request_id: &str,
     ) -> Result<bool, ActivationError> {
-        let request = identity::VerifyHolderRequest {
-            person_id: person_id.to_owned(),
-            id_number: id_number.to_owned(),
-        };
+        let request = on_behalf_of(
+            identity::VerifyHolderRequest {
+                person_id: person_id.to_owned(),
+                id_number: id_number.to_owned(),
+            },
+            origin,
+            Some(request_id),
+        );
         let answer = self
             .identity
             .clone()
@@ -48,16 +58,23 @@ impl Directory {
         Ok(answer.into_inner().r#match)
     }
 
-    /// The person whose ID number and name these are, if they belong together.
+    /// The person whose ID number and name these are, if they belong
+    /// together; asked for `origin`'s request `request_id`.
     pub async fn verified_person(
         &self,
         id_number: &str,
         name: &str,
+        origin: &Caller,
+        request_id: &str,
     ) -> Result<Option<String>, ActivationError> {
-        let request = identity::VerifyIdentityRequest {
-            id_number: id_number.to_owned(),
-            name: name.to_owned(),
-        };
+        let request = on_behalf_of(
+            identity::VerifyIdentityRequest {
+                id_number: id_number.to_owned(),
+                name: name.to_owned(),
+            },
+            origin,
+            Some(request_id),
+        );
         let answer = self
             .identity
             .clone()

@@ -247,7 +247,12 @@ impl ActivationApi {
         // does not hold the holder's ID number.
         if !self
             .directory
-            .is_holder(&card.person_id.to_string(), id_number.expose())
+            .is_holder(
+                &card.person_id.to_string(),
+                id_number.expose(),
+                &caller,
+                request_id.as_str(),
+            )
             .await?
         {
             return Err(ActivationError::HolderMismatch);
@@ -421,7 +426,12 @@ impl ActivationApi {
         ensure_activatable(&card)?;
         if !self
             .directory
-            .is_holder(&card.person_id.to_string(), id_number.expose())
+            .is_holder(
+                &card.person_id.to_string(),
+                id_number.expose(),
+                &caller,
+                request_id.as_str(),
+            )
             .await?
         {
             return Err(ActivationError::FinancialDetailsMismatch);
@@ -473,7 +483,12 @@ impl ActivationApi {
         // nothing of the card's state.
         let person = self
             .directory
-            .verified_person(id_number.expose(), name.expose())
+            .verified_person(
+                id_number.expose(),
+                name.expose(),
+                &caller,
+                request_id.as_str(),
+            )
             .await?;
         if person.as_deref() != Some(card.person_id.to_string().as_str()) {
             return Err(ActivationError::HolderMismatch);

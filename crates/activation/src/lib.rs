@@ -18,6 +18,7 @@ pub mod store;
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use platform::{
+    auth::PartnerRegistry,
     client,
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
@@ -121,7 +122,7 @@ impl Config {
 pub struct Application {
     host: Host,
     routes: Routes,
-    registry: Arc<RemoteRegistry>,
+    registry: Arc<dyn PartnerRegistry>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -142,7 +143,7 @@ impl Application {
         };
         let identity_events = streams.channel("identity_url", &config.identity_url)?;
         let card_events = streams.channel("card_issuance_url", &config.card_issuance_url)?;
-        let registry = RemoteRegistry::new(identity.clone(), PARTNER_CACHE);
+        let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
 
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let pool = host.pool().clone();
@@ -199,7 +200,7 @@ impl Application {
             .serve(
                 SERVICE_NAME,
                 &policy::POLICY,
-                Arc::new(self.registry),
+                self.registry,
                 self.routes,
                 shutdown,
             )

@@ -1,7 +1,10 @@
 //! What card-issuance asks identity: is this person's information confirmed,
 //! is this partner a co-operating bank.
 
-use platform::client::ServiceChannel;
+use platform::{
+    auth::Caller,
+    client::{ServiceChannel, on_behalf_of},
+};
 use socsec_proto::{
     common::v1::PartnerKind,
     identity::v1::{
@@ -35,10 +38,21 @@ impl Directory {
         }
     }
 
-    pub async fn person(&self, person_id: &str) -> Result<PersonFacts, CardError> {
-        let request = identity::GetPersonRequest {
-            person_id: person_id.to_owned(),
-        };
+    /// What card-issuance needs of person `person_id`, asked for
+    /// `origin`'s request `request_id`.
+    pub async fn person(
+        &self,
+        person_id: &str,
+        origin: &Caller,
+        request_id: &str,
+    ) -> Result<PersonFacts, CardError> {
+        let request = on_behalf_of(
+            identity::GetPersonRequest {
+                person_id: person_id.to_owned(),
+            },
+            origin,
+            Some(request_id),
+        );
         match self.identity.clone().get_person(request).await {
             Ok(person) => {
                 let person = person.into_inner();

@@ -334,7 +334,10 @@ impl CardApi {
                 Claim::Replay(answer) => return Ok(answer),
                 Claim::Fresh(ticket) => ticket,
             };
-        let person = self.directory.person(&req.person_id).await?;
+        let person = self
+            .directory
+            .person(&req.person_id, &caller, request_id.as_str())
+            .await?;
         if !person.confirmed {
             return Err(CardError::BasicInfoNotConfirmed);
         }
@@ -802,7 +805,9 @@ impl CardApi {
             Claim::Replay(answer) => return Ok(answer),
             Claim::Fresh(ticket) => ticket,
         };
-        self.directory.person(&req.person_id).await?;
+        self.directory
+            .person(&req.person_id, &caller, request_id.as_str())
+            .await?;
         let row =
             match store::insert_legacy_card(&mut tx, &number, person_id, &region, self.clock.now())
                 .await

@@ -12,6 +12,7 @@ pub mod store;
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use platform::{
+    auth::PartnerRegistry,
     client,
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
@@ -66,7 +67,7 @@ impl Config {
 pub struct Application {
     host: Host,
     routes: Routes,
-    registry: Arc<RemoteRegistry>,
+    registry: Arc<dyn PartnerRegistry>,
 }
 
 impl Application {
@@ -78,7 +79,7 @@ impl Application {
             Duration::from_millis(config.call_deadline_ms),
         )?;
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
-        let identity_for_registry = identity.clone();
+        let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let api = grpc::CardApi::new(
             host.pool().clone(),
@@ -92,7 +93,6 @@ impl Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        let registry = RemoteRegistry::new(identity_for_registry, PARTNER_CACHE);
         Ok(Self {
             host,
             routes,
@@ -108,14 +108,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
-        self.host
-            .serve(
-                SERVICE_NAME,
-                &policy::POLICY,
-                Arc::new(self.registry),
-                self.routes,
-                shutdown,
-            )
+        let Self {
+            host,
+            routes,
+            registry,
+        } = self;
+        host.serve(SERVICE_NAME, &policy::POLICY, registry, routes, shutdown)
             .await
     }
 }

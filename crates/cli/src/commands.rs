@@ -777,9 +777,14 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
                         .map(|t| t.to_rfc3339())
                         .unwrap_or_default();
                     let service = r.service.split('.').nth(1).unwrap_or(&r.service);
+                    let actor = if r.on_behalf_of.is_empty() {
+                        r.actor.clone()
+                    } else {
+                        format!("{} for {}", r.actor, r.on_behalf_of)
+                    };
                     println!(
-                        "{at}  {service:<12} {:<6} {:<26} {:<28} {}",
-                        r.access, r.action, r.actor, r.request_id
+                        "{at}  {service:<12} {:<6} {:<26} {actor:<28} {}",
+                        r.access, r.action, r.request_id
                     );
                 }
             }

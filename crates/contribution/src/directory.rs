@@ -1,7 +1,10 @@
 //! What contribution asks identity: is the person registered, is the
 //! employer or agency a registered partner in force.
 
-use platform::client::ServiceChannel;
+use platform::{
+    auth::Caller,
+    client::{ServiceChannel, on_behalf_of},
+};
 use socsec_proto::{
     common::v1::PartnerKind,
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
@@ -27,10 +30,21 @@ impl Directory {
         }
     }
 
-    pub async fn ensure_registered(&self, person_id: &str) -> Result<(), ContributionError> {
-        let request = identity::GetPersonRequest {
-            person_id: person_id.to_owned(),
-        };
+    /// Refuses unless person `person_id` is registered; asked for
+    /// `origin`'s request `request_id`.
+    pub async fn ensure_registered(
+        &self,
+        person_id: &str,
+        origin: &Caller,
+        request_id: &str,
+    ) -> Result<(), ContributionError> {
+        let request = on_behalf_of(
+            identity::GetPersonRequest {
+                person_id: person_id.to_owned(),
+            },
+            origin,
+            Some(request_id),
+        );
         match self.identity.clone().get_person(request).await {
             Ok(_) => Ok(()),
             Err(status) if status.code() == Code::NotFound => {

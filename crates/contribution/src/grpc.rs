@@ -260,7 +260,9 @@ impl ContributionApi {
             Claim::Replay(answer) => return Ok(answer),
             Claim::Fresh(ticket) => ticket,
         };
-        self.directory.ensure_registered(&req.person_id).await?;
+        self.directory
+            .ensure_registered(&req.person_id, &caller, request_id.as_str())
+            .await?;
         if !store::region_known(&mut *tx, &region).await? {
             return Err(ContributionError::RegionUnknown);
         }
@@ -403,7 +405,9 @@ impl ContributionApi {
             Claim::Replay(answer) => return Ok(answer),
             Claim::Fresh(ticket) => ticket,
         };
-        self.directory.ensure_registered(&req.person_id).await?;
+        self.directory
+            .ensure_registered(&req.person_id, &caller, request_id.as_str())
+            .await?;
         self.directory
             .ensure_partner(agency.as_str(), PartnerKind::HrAgency)
             .await?;

@@ -51,16 +51,19 @@ pub async fn record(
     subject_id: &str,
     request_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    let origin = caller.on_behalf_of.as_deref();
     sqlx::query(
-        "INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO audit_log
+             (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(caller.kind.as_str())
     .bind(&caller.code)
     .bind(action)
     .bind(access.as_str())
     .bind(canonical(subject_id))
-    .bind(request_id)
+    .bind(request_id.or(origin.and_then(|o| o.request_id.as_deref())))
+    .bind(origin.map(|o| o.caller.as_str()))
     .execute(conn)
     .await?;
     Ok(())
@@ -83,16 +86,19 @@ pub async fn record_many(
     subject_ids: &[String],
     request_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    let origin = caller.on_behalf_of.as_deref();
     sqlx::query(
-        "INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
-         SELECT $1, $2, $3, $4, s, $6 FROM UNNEST($5::text[]) AS u(s)",
+        "INSERT INTO audit_log
+             (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
+         SELECT $1, $2, $3, $4, s, $6, $7 FROM UNNEST($5::text[]) AS u(s)",
     )
     .bind(caller.kind.as_str())
     .bind(&caller.code)
     .bind(action)
     .bind(access.as_str())
     .bind(subject_ids.iter().map(|s| canonical(s)).collect::<Vec<_>>())
-    .bind(request_id)
+    .bind(request_id.or(origin.and_then(|o| o.request_id.as_deref())))
+    .bind(origin.map(|o| o.caller.as_str()))
     .execute(conn)
     .await?;
     Ok(())
@@ -108,6 +114,7 @@ pub struct AuditEntry {
     pub access: String,
     pub subject_id: String,
     pub request_id: Option<String>,
+    pub on_behalf_of: Option<String>,
 }
 
 /// A subject's audit entries in the order they were written, after entry `after_id`.
@@ -118,7 +125,8 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, at, actor_kind, actor_code, action, access, subject_id, request_id
+        "SELECT id, at, actor_kind, actor_code, action, access, subject_id, request_id,
+             on_behalf_of
          FROM audit_log WHERE subject_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(subject_id)
@@ -244,6 +252,7 @@ impl AuditApi {
                     request_id: e.request_id.unwrap_or_default(),
                     access: e.access,
                     service: self.service.to_owned(),
+                    on_behalf_of: e.on_behalf_of.unwrap_or_default(),
                 })
                 .collect(),
         })

@@ -31,6 +31,10 @@ use tower::{Layer, Service};
 use crate::{clock::Clock, error, session::SessionKeys, tls};
 
 pub const DEV_CALLER_HEADER: &str = "x-socsec-dev-caller";
+/// Sent by a service calling another for a caller of its own: `KIND:CODE`.
+pub const ON_BEHALF_OF_HEADER: &str = "x-socsec-on-behalf-of";
+/// Sent with [`ON_BEHALF_OF_HEADER`]: that caller's request id.
+pub const ORIGIN_REQUEST_ID_HEADER: &str = "x-socsec-origin-request-id";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallerKind {
@@ -97,6 +101,17 @@ pub struct Caller {
     pub kind: CallerKind,
     /// Operator id, partner code, service name or person id.
     pub code: String,
+    /// For a service calling for a caller of its own: whom it acts for.
+    pub on_behalf_of: Option<Box<OnBehalfOf>>,
+}
+
+/// Whom a service acts for when it calls another service: the caller it is
+/// serving and that caller's request id. Only believed from services.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OnBehalfOf {
+    /// `KIND:CODE`.
+    pub caller: String,
+    pub request_id: Option<String>,
 }
 
 impl Caller {
@@ -104,6 +119,7 @@ impl Caller {
         Self {
             kind,
             code: code.into(),
+            on_behalf_of: None,
         }
     }
 
@@ -311,7 +327,7 @@ impl AuthState {
             .and_then(|info| info.peer_certs())
             .and_then(|chain| chain.first().cloned());
         if let Some(certificate) = certificate {
-            return tls::caller_of_certificate(&certificate).map(Some);
+            return tls::caller_of_certificate(&certificate).map(|c| Some(with_origin(c, headers)));
         }
         if let Some(value) = headers.get(DEV_CALLER_HEADER) {
             if !self.dev_credentials {
@@ -333,7 +349,7 @@ impl AuthState {
                         format!("{DEV_CALLER_HEADER} must be KIND:CODE"),
                     )
                 })?;
-            return Ok(Some(caller));
+            return Ok(Some(with_origin(caller, headers)));
         }
         Ok(None)
     }
@@ -412,6 +428,33 @@ where
     }
 }
 
+/// A service's caller with whom it acts for, from the request's headers;
+/// anyone else's caller unchanged (only services act for others).
+fn with_origin(mut caller: Caller, headers: &http::HeaderMap) -> Caller {
+    if caller.kind != CallerKind::Service {
+        return caller;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = header(ON_BEHALF_OF_HEADER)
+        .and_then(|v| v.split_once(':'))
+        .and_then(|(kind, code)| Caller::checked(kind, code));
+    if let Some(origin) = origin {
+        let request_id = header(ORIGIN_REQUEST_ID_HEADER)
+            .filter(|id| {
+                id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b))
+            })
+            .map(str::to_owned);
+        caller.on_behalf_of = Some(Box::new(OnBehalfOf {
+            caller: origin.to_string(),
+            request_id,
+        }));
+    }
+    caller
+}
+
 fn refusal_reason(status: &Status) -> String {
     use tonic_types::StatusExt;
     status
@@ -429,6 +472,26 @@ mod tests {
         let caller = Caller::new(CallerKind::BankOutlet, "ICBC-0101");
         assert_eq!(caller.uri(), "spiffe://socsec/bank_outlet/ICBC-0101");
         assert_eq!(Caller::from_uri(&caller.uri()), Some(caller));
+    }
+
+    #[test]
+    fn only_services_act_on_behalf_of_others() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            ON_BEHALF_OF_HEADER,
+            "bank_outlet:ICBC-0101".parse().unwrap(),
+        );
+        headers.insert(ORIGIN_REQUEST_ID_HEADER, "serial-1".parse().unwrap());
+        let service = with_origin(Caller::new(CallerKind::Service, "activation"), &headers);
+        assert_eq!(
+            service.on_behalf_of.as_deref(),
+            Some(&OnBehalfOf {
+                caller: "bank_outlet:ICBC-0101".into(),
+                request_id: Some("serial-1".into()),
+            })
+        );
+        let partner = with_origin(Caller::new(CallerKind::Bank, "ICBC"), &headers);
+        assert_eq!(partner.on_behalf_of, None);
     }
 
     #[test]

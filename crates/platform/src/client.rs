@@ -12,7 +12,7 @@ use tonic::{
 };
 
 use crate::{
-    auth::DEV_CALLER_HEADER,
+    auth::{Caller, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER},
     config::{ConfigError, PlatformConfig},
     tls::TlsMaterial,
 };
@@ -82,6 +82,21 @@ impl Upstreams {
             ServiceCredential(credential),
         ))
     }
+}
+
+/// `message` for another service, sent for `origin` (the caller this
+/// service is serving) and its `request_id`, so the other service's audit
+/// trail names whom the access was for.
+pub fn on_behalf_of<T>(message: T, origin: &Caller, request_id: Option<&str>) -> Request<T> {
+    let mut request = Request::new(message);
+    let metadata = request.metadata_mut();
+    if let Ok(value) = MetadataValue::try_from(origin.to_string()) {
+        metadata.insert(ON_BEHALF_OF_HEADER, value);
+    }
+    if let Some(Ok(value)) = request_id.map(MetadataValue::try_from) {
+        metadata.insert(ORIGIN_REQUEST_ID_HEADER, value);
+    }
+    request
 }
 
 /// Checks the URL of another service (config key `key`): `https://` with

@@ -172,8 +172,9 @@ impl Ticket {
              event AS (
                  INSERT INTO outbox (event_type, payload) SELECT $4, $5 WHERE $4::text IS NOT NULL),
              audit AS (
-                 INSERT INTO audit_log (actor_kind, actor_code, action, access, subject_id, request_id)
-                 SELECT $6, $7, $8, $9, $10, $2 WHERE $8::text IS NOT NULL)
+                 INSERT INTO audit_log
+                     (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
+                 SELECT $6, $7, $8, $9, $10, $2, $11 WHERE $8::text IS NOT NULL)
              SELECT CASE WHEN $4::text IS NOT NULL
                  THEN pg_notify(current_schema() || '.outbox', '') END",
         )
@@ -187,6 +188,11 @@ impl Ticket {
         .bind(audit.map(|a| a.action))
         .bind(audit.map(|a| a.access.as_str()))
         .bind(audit.map(|a| a.subject_id))
+        .bind(
+            audit
+                .and_then(|a| a.caller.on_behalf_of.as_deref())
+                .map(|o| o.caller.as_str()),
+        )
         .execute(conn)
         .await?;
         Ok(())

@@ -80,17 +80,19 @@ pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
 /// Identity's registry over gRPC. Admitted partners are remembered for
 /// `ttl`, so a suspension reaches this service within that time; refusals
 /// are not remembered, so a partner registered a moment ago is admitted.
+#[derive(Clone)]
 pub struct RemoteRegistry {
     identity: IdentityServiceClient<ServiceChannel>,
-    admitted: Mutex<HashMap<Caller, Instant>>,
+    admitted: Arc<Mutex<HashMap<Caller, Instant>>>,
     ttl: Duration,
 }
 
 impl RemoteRegistry {
-    pub fn new(identity: ServiceChannel, ttl: Duration) -> Arc<Self> {
+    /// Identity's registry at `identity`, as the auth layer asks it.
+    pub fn shared(identity: ServiceChannel, ttl: Duration) -> Arc<dyn PartnerRegistry> {
         Arc::new(Self {
             identity: IdentityServiceClient::new(identity),
-            admitted: Mutex::new(HashMap::new()),
+            admitted: Arc::default(),
             ttl,
         })
     }
@@ -103,7 +105,7 @@ impl RemoteRegistry {
     }
 }
 
-impl PartnerRegistry for Arc<RemoteRegistry> {
+impl PartnerRegistry for RemoteRegistry {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>> {
         let this = self.clone();
         Box::pin(async move {
