@@ -1098,3 +1098,20 @@ async fn audit_entries_past_retention_are_purged_and_recent_ones_kept() {
         .collect();
     assert_eq!(left, ["RegisterPerson", "ListAuditRecords"]);
 }
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_refused() {
+    let mut config = identity_config(&fresh_database().await);
+    config.platform.max_message_bytes = 2048;
+    let service = spawn_identity_with(config, Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let mut big = info("郑爽", Gender::Male);
+    big.address = "街".repeat(1000);
+    let status = client
+        .register_person(operator(registration("big-1", &ids::id_number(true), big)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    // The service goes on serving.
+    register(&mut client, "郑小").await;
+}

@@ -124,3 +124,57 @@ async fn errors_show_the_reason_and_the_field_and_set_the_exit_code() {
     let person: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(person["maskedIdNumber"]["masked"], "110105********002X");
 }
+
+#[test]
+fn certs_makes_a_development_pki_once_and_issues_more() {
+    let dir = std::env::temp_dir().join(format!("socsec-cli-certs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let certs = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_socsec"))
+            .arg("--certs")
+            .arg(&dir)
+            .arg("certs")
+            .args(args)
+            .output()
+            .expect("socsec runs")
+    };
+    let first = certs(&[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    for file in [
+        "ca.pem",
+        "identity.pem",
+        "card-issuance-key.pem",
+        "operator-OP0001.pem",
+        "bank-ICBC.pem",
+        "bank_outlet-ICBC-0101.pem",
+        "hospital-H-DEMO.pem",
+        "pharmacy-P-DEMO.pem",
+        "hotline_center-HL-12333.pem",
+        "hr_agency-HRA-DEMO.pem",
+        "employer-EMP-DEMO.pem",
+    ] {
+        assert!(dir.join(file).exists(), "{file}");
+    }
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    // A second run keeps the CA and writes nothing.
+    let again = certs(&[]);
+    assert!(again.status.success());
+    assert!(text(&again.stdout).is_empty(), "{}", text(&again.stdout));
+    assert_eq!(std::fs::read(dir.join("ca.pem")).unwrap(), ca);
+    // A partner onboarded later gets its certificate from the same CA.
+    let issued = certs(&["--issue", "bank:CCB"]);
+    assert!(issued.status.success(), "{}", text(&issued.stderr));
+    assert!(dir.join("bank-CCB.pem").exists());
+    let bad = certs(&["--issue", "nobody:X"]);
+    assert_eq!(bad.status.code(), Some(2));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("ca-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "private keys are the owner's only");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
