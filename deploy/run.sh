@@ -37,7 +37,7 @@ cargo build --release --locked --bins
 # SOCSEC_TLS_CA_FILE and SOCSEC_<SERVICE>_TLS_CERT_FILE/_KEY_FILE to use
 # your own instead.
 export SOCSEC_CERTS=${SOCSEC_CERTS:-$data_dir/pki}
-target/release/socsec certs >&2
+target/release/socsec certs >&2  # keeps what is already there
 export SOCSEC_TLS_CA_FILE=${SOCSEC_TLS_CA_FILE:-$SOCSEC_CERTS/ca.pem}
 for name in identity card-issuance activation contribution; do
   prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
@@ -75,13 +75,20 @@ start_service activation 50053
 start_service contribution 50054
 
 # Demo partners and this year's rates, once every service answers (idempotent).
+seeded=""
 for _ in $(seq 1 60); do
   if target/release/socsec partner list >/dev/null 2>&1 && target/release/socsec seed-demo >/dev/null 2>&1; then
     echo "socsec: demo partners and rates for region 110100 are in place" >&2
+    seeded=yes
     break
   fi
   sleep 1
 done
+if [ -z "$seeded" ]; then
+  echo "socsec: could not seed the demo partners within 60 s; the last attempt said:" >&2
+  target/release/socsec seed-demo >&2 || true
+  exit 1
+fi
 
 cat >&2 <<TXT
 socsec: running over mutual TLS; press Ctrl-C to stop. Try, in another terminal:

@@ -302,6 +302,31 @@ async fn a_certificate_must_name_a_caller_and_a_partner_must_be_registered() {
             assert_eq!(reason(&status), "PARTNER_NOT_REGISTERED");
         }
     }
+    // No certificate speaks for a person, and one call has one caller.
+    let status = call(
+        system.identity.channel().await,
+        GET_PERSON,
+        Credential::Certificate(format!("person:{}", uuid::Uuid::new_v4())),
+    )
+    .await;
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert_eq!(reason(&status), "CERTIFICATE_IDENTITY_INVALID");
+    let mut both = with_token(&person_token(&system), ());
+    both.extensions_mut()
+        .insert(AsCaller("operator:OP0001".into()));
+    let mut grpc = Grpc::new(system.identity.channel().await);
+    grpc.ready().await.unwrap();
+    let status = grpc
+        .unary::<(), (), _>(
+            both,
+            PathAndQuery::from_static(GET_PERSON),
+            ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert_eq!(reason(&status), "CREDENTIALS_AMBIGUOUS");
+
     // Registered as a hospital, calling with a bank's certificate.
     let mut identity = system.identity_client().await;
     journeys::register_partner(&mut identity, "H-009", PartnerKind::Hospital, "").await;

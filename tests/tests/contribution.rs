@@ -843,7 +843,7 @@ async fn bad_enrolments_and_declarations_are_refused_with_reasons() {
         .declare_wage(with_token(&token, wage("x-9b", &person, 1, 100)))
         .await
         .unwrap_err();
-    assert_eq!(reason(&status), "NOT_OWN_RECORD");
+    assert_eq!(reason(&status), "NOT_PAYER_FOR_PERIOD");
 
     let status = w
         .contribution

@@ -84,7 +84,7 @@ pub struct Connection {
     pub certs: PathBuf,
     /// Call over plaintext with the development credential (only services
     /// configured with `plaintext` and `dev_credentials` accept it).
-    #[arg(long, env = "SOCSEC_PLAINTEXT", global = true)]
+    #[arg(long, env = "SOCSEC_CLI_PLAINTEXT", global = true)]
     pub plaintext: bool,
 }
 
@@ -802,8 +802,15 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
                     .and_then(|(kind, code)| {
                         platform::auth::Caller::from_uri(&format!("spiffe://socsec/{kind}/{code}"))
                     })
+                    // Services' certificates come with the setup; persons
+                    // have none.
+                    .filter(|c| {
+                        c.kind.is_partner() || c.kind == platform::auth::CallerKind::Operator
+                    })
                     .ok_or_else(|| {
-                        Failure::Usage(format!("--issue {caller}: expected KIND:CODE"))
+                        Failure::Usage(format!(
+                            "--issue {caller}: expected KIND:CODE of a partner or an operator"
+                        ))
                     })?;
                 let path = devpki::issue_into(&c.certs, &caller)
                     .map_err(|e| Failure::Usage(e.to_string()))?;

@@ -40,6 +40,13 @@ pub enum ContributionError {
     /// person not employed by / contracted to the calling partner.
     #[error("the caller may not act on this person's record")]
     NotOwnRecord,
+    /// `PERMISSION_DENIED` / `NOT_PAYER_FOR_PERIOD`: a wage declared by a
+    /// partner or person who does not pay for every one of those months.
+    #[error(
+        "the caller does not pay this person's contributions for every declared month; \
+         declare month by month"
+    )]
+    NotPayerForPeriod,
     /// `FAILED_PRECONDITION` / `PAYMENT_EXCEEDS_OWED`, with `outstanding_fen`.
     #[error("the payment is more than is owed")]
     PaymentExceedsOwed { outstanding: i64 },
@@ -91,6 +98,7 @@ impl From<ContributionError> for Status {
             ContractMismatch => plain(Code::FailedPrecondition, "CONTRACT_MISMATCH"),
             PeriodBeforeEnrolment => plain(Code::FailedPrecondition, "PERIOD_BEFORE_ENROLMENT"),
             NotOwnRecord => plain(Code::PermissionDenied, "NOT_OWN_RECORD"),
+            NotPayerForPeriod => plain(Code::PermissionDenied, "NOT_PAYER_FOR_PERIOD"),
             PaymentExceedsOwed { outstanding } => with(
                 Code::FailedPrecondition,
                 "PAYMENT_EXCEEDS_OWED",

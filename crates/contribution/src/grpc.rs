@@ -628,7 +628,7 @@ impl ContributionApi {
         if !caller.is(CallerKind::Operator)
             && !store::payer_covers(&mut *tx, &caller.to_string(), person_id, &days).await?
         {
-            return Err(ContributionError::NotOwnRecord);
+            return Err(ContributionError::NotPayerForPeriod);
         }
         let corrected = store::declare_wages(
             &mut tx,

@@ -42,7 +42,8 @@ pub struct AuditNote<'a> {
     pub subject_id: &'a str,
 }
 
-/// Records that `caller` read or changed `subject_id`'s data through `action`.
+/// Records that `caller` read or changed `subject_id`'s data through
+/// `action`; returns the entry's id.
 pub async fn record(
     conn: &mut PgConnection,
     caller: &Caller,
@@ -50,12 +51,12 @@ pub async fn record(
     access: Access,
     subject_id: &str,
     request_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     let origin = caller.on_behalf_of.as_deref();
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO audit_log
              (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(caller.kind.as_str())
     .bind(&caller.code)
@@ -64,9 +65,8 @@ pub async fn record(
     .bind(canonical(subject_id))
     .bind(request_id.or(origin.and_then(|o| o.request_id.as_deref())))
     .bind(origin.map(|o| o.caller.as_str()))
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 /// Person ids in one spelling (lower-case, hyphenated), however the caller
@@ -117,20 +117,23 @@ pub struct AuditEntry {
     pub on_behalf_of: Option<String>,
 }
 
-/// A subject's audit entries in the order they were written, after entry `after_id`.
+/// A subject's audit entries in the order they were written, after entry
+/// `after_id` and up to entry `upto_id`.
 pub async fn list(
     executor: impl PgExecutor<'_>,
     subject_id: &str,
     after_id: i64,
+    upto_id: i64,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, at, actor_kind, actor_code, action, access, subject_id, request_id,
              on_behalf_of
-         FROM audit_log WHERE subject_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+         FROM audit_log WHERE subject_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
     )
     .bind(subject_id)
     .bind(after_id)
+    .bind(upto_id)
     .bind(limit)
     .fetch_all(executor)
     .await
@@ -197,47 +200,49 @@ impl AuditApi {
             page_request.page_size,
             &page_request.page_token,
         );
-        // The page token carries the id of the last entry returned.
-        let after = match page
-            .as_ref()
-            .map(|p| p.after.as_deref().unwrap_or("0").parse::<i64>())
-        {
-            Some(Ok(after)) => Some(after),
-            Some(Err(_)) => {
-                v.add(
-                    "page.page_token",
-                    "PAGE_TOKEN_INVALID",
-                    "is not a token this service issued",
-                );
-                None
+        // The page token carries the id of the last entry returned and of
+        // the query's first entry: a listing ends where it began.
+        let range = match page.as_ref().map(|p| p.after.as_deref()) {
+            Some(None) => Some(None),
+            Some(Some(token)) => {
+                let parsed = token.split_once(':').and_then(|(after, upto)| {
+                    Some((after.parse::<i64>().ok()?, upto.parse::<i64>().ok()?))
+                });
+                if parsed.is_none() {
+                    v.add(
+                        "page.page_token",
+                        "PAGE_TOKEN_INVALID",
+                        "is not a token this service issued",
+                    );
+                }
+                parsed.map(Some)
             }
             None => None,
         };
-        let (person_id, page, after) = v.finish(crate::all_some!(person_id, page, after))?;
+        let (person_id, page, range) = v.finish(crate::all_some!(person_id, page, range))?;
         let person_id = person_id.to_string();
         let internal = |e: sqlx::Error| {
             tracing::error!(error = %e, "audit query failed");
             crate::error::status(tonic::Code::Internal, "INTERNAL", "internal error")
         };
         let mut conn = self.pool.acquire().await.map_err(internal)?;
-        // Reading the trail is itself an access to the person's data: one
-        // entry per query, written with its first page.
-        if after == 0 {
-            record(
-                &mut conn,
-                &caller,
-                "ListAuditRecords",
-                Access::Read,
-                &person_id,
-                None,
-            )
+        // Reading the trail is itself an access to the person's data: every
+        // page is recorded; the listing shows entries up to the first page's.
+        let this_page = record(
+            &mut conn,
+            &caller,
+            "ListAuditRecords",
+            Access::Read,
+            &person_id,
+            None,
+        )
+        .await
+        .map_err(internal)?;
+        let (after, upto) = range.unwrap_or((0, this_page));
+        let entries = list(&mut *conn, &person_id, after, upto, page.size)
             .await
             .map_err(internal)?;
-        }
-        let entries = list(&mut *conn, &person_id, after, page.size)
-            .await
-            .map_err(internal)?;
-        let last = entries.last().map(|e| e.id.to_string());
+        let last = entries.last().map(|e| format!("{}:{upto}", e.id));
         Ok(pb::ListAuditRecordsResponse {
             page: Some(common::PageResponse {
                 next_page_token: page.next_token(entries.len(), last.as_deref()),

@@ -293,6 +293,20 @@ pub struct AuthService<S> {
 impl AuthState {
     fn authenticate<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, Status> {
         let headers = request.headers();
+        let certificate = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|chain| chain.first().cloned());
+        if certificate.is_some() && headers.contains_key(http::header::AUTHORIZATION) {
+            // One caller per call: an organisation's connection does not
+            // carry a person's session, nor the other way round.
+            return Err(error::status(
+                Code::Unauthenticated,
+                "CREDENTIALS_AMBIGUOUS",
+                "send either a client certificate or a session token, not both",
+            ));
+        }
         if let Some(value) = headers.get(http::header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -321,11 +335,6 @@ impl AuthState {
             })?;
             return Ok(Some(Caller::new(CallerKind::Person, person_id)));
         }
-        let certificate = request
-            .extensions()
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(|info| info.peer_certs())
-            .and_then(|chain| chain.first().cloned());
         if let Some(certificate) = certificate {
             return tls::caller_of_certificate(&certificate).map(|c| Some(with_origin(c, headers)));
         }

@@ -150,6 +150,13 @@ impl PlatformConfig {
                 format!("must be at least {MIN_AUDIT_RETENTION_DAYS} (six months)"),
             ));
         }
+        if self.dev_credentials && !self.plaintext {
+            return Err(ConfigError::invalid(
+                "dev_credentials",
+                "is only for plaintext development setups (`plaintext = true`); with TLS, \
+                 callers are named by their certificates",
+            ));
+        }
         if !self.plaintext {
             for (key, value) in [
                 ("tls_ca_file", &self.tls_ca_file),
@@ -300,6 +307,19 @@ mod tests {
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("tls_ca_file"), "{err}");
         let mut config = PlatformConfig::defaults(1, "identity");
+        config.plaintext = true;
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_development_credential_only_over_plaintext() {
+        let mut config = PlatformConfig::defaults(1, "identity");
+        config.tls_ca_file = Some("ca.pem".into());
+        config.tls_cert_file = Some("identity.pem".into());
+        config.tls_key_file = Some("identity-key.pem".into());
+        config.dev_credentials = true;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("dev_credentials"), "{err}");
         config.plaintext = true;
         config.validate().unwrap();
     }

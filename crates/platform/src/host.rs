@@ -58,6 +58,15 @@ impl Host {
     ) -> Result<Self, StartupError> {
         config.validate()?;
         let tls = TlsMaterial::load(&config)?;
+        if let Some(tls) = &tls {
+            // Unusable certificate or key: refuse now, not at the first call.
+            Server::builder().tls_config(tls.server()).map_err(|e| {
+                crate::config::ConfigError::invalid(
+                    "tls_cert_file",
+                    format!("with tls_key_file, not a usable certificate and key: {e}"),
+                )
+            })?;
+        }
         let pool = db::connect(&config).await?;
         db::migrate(&pool, &config.database_schema, migrations).await?;
         let listener = TcpListener::bind(config.listen_addr)

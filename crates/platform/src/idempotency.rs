@@ -59,16 +59,13 @@ impl RequestId {
     }
 }
 
-/// Whether `value` contains a valid 18-character ID number.
+/// Whether `value` holds a valid ID number as a run of its own (18 digits,
+/// or 17 and `X`, not part of a longer run of digits).
 fn holds_id_number(value: &str) -> bool {
-    let far_future = chrono::NaiveDate::from_ymd_opt(2200, 1, 1).expect("a date");
-    let bytes = value.as_bytes();
-    bytes.len() >= 18
-        && (0..=bytes.len() - 18).any(|start| {
-            value
-                .get(start..start + 18)
-                .is_some_and(|window| pii::IdNumber::parse(window, far_future).is_ok())
-        })
+    let today = chrono::Utc::now().date_naive();
+    value
+        .split(|c: char| !(c.is_ascii_digit() || c == 'X' || c == 'x'))
+        .any(|run| run.len() == 18 && pii::IdNumber::parse(run, today).is_ok())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,5 +223,7 @@ mod tests {
         assert!(RequestId::parse(&mut v, "reg-11010519491231002X").is_none());
         assert!(RequestId::parse(&mut v, "reg-110105194912310021").is_some());
         assert!(RequestId::parse(&mut v, "bank-serial-000000000000000000001").is_some());
+        // A longer run of digits is a serial, not an ID number.
+        assert!(RequestId::parse(&mut v, "911010519491231002X7").is_some());
     }
 }

@@ -138,7 +138,8 @@ impl PartnerRegistry for RemoteRegistry {
             admit(&caller, registered)?;
             let mut admitted = this.admitted.lock().expect("registry cache lock");
             if admitted.len() > 100_000 {
-                admitted.clear();
+                let ttl = this.ttl;
+                admitted.retain(|_, at| at.elapsed() < ttl);
             }
             admitted.insert(caller, Instant::now());
             Ok(())

@@ -20,7 +20,7 @@ use tonic::{
 use x509_parser::{extensions::GeneralName, prelude::FromDer};
 
 use crate::{
-    auth::Caller,
+    auth::{Caller, CallerKind},
     config::{ConfigError, PlatformConfig},
     error,
 };
@@ -98,19 +98,23 @@ pub fn caller_of_certificate(der: &[u8]) -> Result<Caller, Status> {
         .subject_alternative_name()
         .map_err(|_| invalid("has a malformed subject alternative name"))?
         .ok_or_else(|| invalid("names no caller (no subject alternative name)"))?;
-    let mut callers = names
+    let callers: Vec<Caller> = names
         .value
         .general_names
         .iter()
         .filter_map(|name| match name {
             GeneralName::URI(uri) => Caller::from_uri(uri),
             _ => None,
-        });
-    match (callers.next(), callers.next()) {
-        (Some(caller), None) => Ok(caller),
-        (None, _) => Err(invalid(
+        })
+        .collect();
+    match callers.as_slice() {
+        [caller] if caller.kind == CallerKind::Person => Err(invalid(
+            "names a person (persons sign in with a session token)",
+        )),
+        [caller] => Ok(caller.clone()),
+        [] => Err(invalid(
             "names no caller (no spiffe://socsec/<kind>/<code> URI)",
         )),
-        (Some(_), Some(_)) => Err(invalid("names more than one caller")),
+        _ => Err(invalid("names more than one caller")),
     }
 }
