@@ -243,21 +243,36 @@ async fn certificates_from_another_ca_or_expired_get_no_connection() {
         .client_for_uri("spiffe://socsec/operator/OP0001", Validity::DEVELOPMENT)
         .unwrap();
     let expired = pki().issue("operator:OP0001", Validity::EXPIRED);
-    for (path, addr) in every_service(&system) {
-        for (what, certificate, alert) in [
-            ("another CA", &stranger, "UnknownCA"),
-            ("expired", &expired, "CertificateExpired"),
-        ] {
-            let status = call(tls_channel(addr, Some(certificate)), path, Credential::None).await;
-            // The handshake fails with the server's alert, so no call
-            // reaches the service at all.
-            assert!(
-                matches!(status.code(), Code::Unavailable | Code::Unknown)
-                    && format!("{status:?}").contains(alert),
-                "{path} with a certificate ({what}): {status:?}"
-            );
-            assert!(reason(&status).is_empty(), "{what}: {status:?}");
+    let policies: [(&Policy, std::net::SocketAddr); 4] = [
+        (&identity::policy::POLICY, system.identity.addr),
+        (&card_issuance::policy::POLICY, system.cards.addr),
+        (&activation::policy::POLICY, system.activation.addr),
+        (&contribution::policy::POLICY, system.contribution.addr),
+    ];
+    let mut checked = 0;
+    for (policy, addr) in policies {
+        let every_service_serves = platform::auth::PLATFORM_RULES.iter();
+        for (path, _) in policy.rules.iter().chain(every_service_serves) {
+            for (what, certificate, alert) in [
+                ("another CA", &stranger, "UnknownCA"),
+                ("expired", &expired, "CertificateExpired"),
+            ] {
+                let status =
+                    call(tls_channel(addr, Some(certificate)), path, Credential::None).await;
+                // The handshake fails with the server's alert, so no call
+                // reaches the service at all.
+                assert!(
+                    matches!(status.code(), Code::Unavailable | Code::Unknown)
+                        && format!("{status:?}").contains(alert),
+                    "{path} with a certificate ({what}): {status:?}"
+                );
+                assert!(reason(&status).is_empty(), "{what}: {status:?}");
+                checked += 1;
+            }
         }
+    }
+    assert_eq!(checked, (15 + 13 + 11 + 11 + 4) * 2);
+    for (path, addr) in every_service(&system) {
         // The same call with a good operator certificate gets past
         // authentication (to a handler answer).
         let status = call(
