@@ -80,7 +80,7 @@ impl TestPki {
     pub fn write_callers(&self, callers: &[&str]) {
         for caller in callers {
             self.caller(caller)
-                .write(&self.dir, &caller.replacen(':', "-", 1))
+                .write(&self.dir, &devpki::stem(caller))
                 .expect("write a caller certificate");
         }
     }

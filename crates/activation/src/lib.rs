@@ -129,11 +129,9 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
-        let upstreams = client::Upstreams::from_config(
-            &config.platform,
-            "activation",
-            Duration::from_millis(config.call_deadline_ms),
-        )?;
+        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
+        let upstreams =
+            host.upstreams("activation", Duration::from_millis(config.call_deadline_ms));
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
         let cards = upstreams.channel("card_issuance_url", &config.card_issuance_url)?;
         // Event streams stay open: no per-call deadline on them.
@@ -145,7 +143,6 @@ impl Application {
         let card_events = streams.channel("card_issuance_url", &config.card_issuance_url)?;
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
 
-        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let pool = host.pool().clone();
         let partners = partners::Partners::default();
         partners.load(store::all_partners(&pool).await?);

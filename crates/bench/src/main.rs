@@ -31,10 +31,7 @@ use socsec_proto::{
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
 };
 use sqlx::{Connection, PgConnection};
-use tonic::{
-    Request,
-    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
-};
+use tonic::Request;
 
 #[derive(Parser)]
 struct Args {
@@ -108,8 +105,7 @@ fn start_services(args: &Args, database_url: &str) -> Services {
     let pki = std::env::temp_dir().join(format!("socsec-bench-pki-{}", std::process::id()));
     devpki::ensure_development_pki(&pki, &[]).expect("development certificates");
     for caller in CALLERS {
-        let (kind, code) = caller.split_once(':').expect("KIND:CODE");
-        let caller = platform_caller(kind, code);
+        let caller = devpki::Caller::parse(caller).expect("KIND:CODE");
         devpki::issue_into(&pki, &caller).expect("a caller certificate");
     }
     let ports = [free_port(), free_port(), free_port(), free_port()];
@@ -157,35 +153,11 @@ fn start_services(args: &Args, database_url: &str) -> Services {
     }
 }
 
-fn platform_caller(kind: &str, code: &str) -> devpki::Caller {
-    devpki::Caller::from_uri(&format!("spiffe://socsec/{kind}/{code}")).expect("a valid caller")
-}
-
 impl Services {
     /// A channel to `url` that calls each request over mutual TLS with the
     /// certificate of its caller.
     fn channel(&self, url: &str) -> CallerChannel {
-        let dir = self.pki.clone();
-        let endpoint = Endpoint::from_shared(url.to_owned()).expect("a service URL");
-        let ca = std::fs::read(dir.join("ca.pem")).expect("the CA certificate");
-        CallerChannel::new(move |caller: Option<&str>| {
-            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
-            if let Some(caller) = caller {
-                let stem = caller.replacen(':', "-", 1);
-                let read = |name: String| std::fs::read(dir.join(name)).map_err(|e| e.to_string());
-                let identity = Identity::from_pem(
-                    read(format!("{stem}.pem"))?,
-                    read(format!("{stem}-key.pem"))?,
-                );
-                tls = tls.identity(identity);
-            }
-            Ok(endpoint
-                .clone()
-                .tcp_nodelay(true)
-                .tls_config(tls)
-                .map_err(|e| e.to_string())?
-                .connect_lazy())
-        })
+        devpki::channel::from_dir(&self.pki, url).expect("the benchmark's certificates")
     }
 }
 

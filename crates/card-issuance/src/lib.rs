@@ -73,14 +73,13 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
-        let upstreams = client::Upstreams::from_config(
-            &config.platform,
+        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
+        let upstreams = host.upstreams(
             "card-issuance",
             Duration::from_millis(config.call_deadline_ms),
-        )?;
+        );
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
-        let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let api = grpc::CardApi::new(
             host.pool().clone(),
             host.config().database_schema.clone(),

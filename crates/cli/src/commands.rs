@@ -16,11 +16,7 @@ use socsec_proto::{
 use std::path::PathBuf;
 
 use devpki::channel::{AsCaller, CallerChannel};
-use tonic::{
-    Request, Status,
-    metadata::MetadataValue,
-    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
-};
+use tonic::{Request, Status, metadata::MetadataValue, transport::Endpoint};
 
 use crate::output::{Printer, yuan};
 
@@ -98,22 +94,11 @@ impl Connection {
             let channel = endpoint.connect_lazy();
             return Ok(CallerChannel::new(move |_| Ok(channel.clone())));
         }
-        let dir = self.certs.clone();
-        let ca = read(&dir.join("ca.pem")).map_err(Failure::Usage)?;
-        Ok(CallerChannel::new(move |caller: Option<&str>| {
-            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
-            if let Some(caller) = caller {
-                let stem = caller.replacen(':', "-", 1);
-                let cert = read(&dir.join(format!("{stem}.pem")))?;
-                let key = read(&dir.join(format!("{stem}-key.pem")))?;
-                tls = tls.identity(Identity::from_pem(cert, key));
-            }
-            Ok(endpoint
-                .clone()
-                .tls_config(tls)
-                .map_err(|e| e.to_string())?
-                .connect_lazy())
-        }))
+        devpki::channel::from_dir(&self.certs, url).map_err(|e| {
+            Failure::Usage(format!(
+                "{e} (make development certificates with `socsec certs`, or give --certs)"
+            ))
+        })
     }
 
     pub async fn identity(&self) -> Result<IdentityServiceClient<CallerChannel>, Failure> {
@@ -163,15 +148,6 @@ impl Connection {
         }
         request
     }
-}
-
-fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| {
-        format!(
-            "{}: {e} (make development certificates with `socsec certs`, or give --certs)",
-            path.display()
-        )
-    })
 }
 
 /// A request id: the one given, or a fresh one.
@@ -797,11 +773,7 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
                 println!("wrote {}", path.display());
             }
             if let Some(caller) = issue {
-                let caller = caller
-                    .split_once(':')
-                    .and_then(|(kind, code)| {
-                        platform::auth::Caller::from_uri(&format!("spiffe://socsec/{kind}/{code}"))
-                    })
+                let caller = platform::auth::Caller::parse(&caller)
                     // Services' certificates come with the setup; persons
                     // have none.
                     .filter(|c| {

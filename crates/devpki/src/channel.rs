@@ -5,13 +5,20 @@
 
 use std::{
     collections::HashMap,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     task::{Context, Poll},
 };
 
 use futures::future::BoxFuture;
-use tonic::{body::Body, codegen::StdError, transport::Channel};
+use tonic::{
+    body::Body,
+    codegen::StdError,
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
 use tower::ServiceExt;
+
+use crate::stem;
 
 /// The caller a request is sent as, `KIND:CODE` (e.g.
 /// `bank_outlet:ICBC-0101`), put in the request's extensions.
@@ -48,6 +55,36 @@ impl CallerChannel {
         channels.insert(caller, channel.clone());
         Ok(channel)
     }
+}
+
+/// A channel to `url` trusting `dir/ca.pem` and presenting, for each
+/// request, its caller's certificate from `dir` (`<kind>-<code>.pem` and
+/// `<kind>-<code>-key.pem`, as [`crate::ensure_development_pki`] and
+/// [`crate::issue_into`] write them).
+pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| format!("{url}: {e}"))?
+        .tcp_nodelay(true);
+    let read = |dir: &Path, name: &str| -> Result<Vec<u8>, String> {
+        let path: PathBuf = dir.join(name);
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let ca = read(dir, "ca.pem")?;
+    let dir = dir.to_owned();
+    Ok(CallerChannel::new(move |caller: Option<&str>| {
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
+        if let Some(caller) = caller {
+            let stem = stem(caller);
+            let cert = read(&dir, &format!("{stem}.pem"))?;
+            let key = read(&dir, &format!("{stem}-key.pem"))?;
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        Ok(endpoint
+            .clone()
+            .tls_config(tls)
+            .map_err(|e| e.to_string())?
+            .connect_lazy())
+    }))
 }
 
 impl tower::Service<http::Request<Body>> for CallerChannel {

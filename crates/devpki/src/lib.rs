@@ -203,8 +203,12 @@ impl Issued {
 
 /// The file stem of a caller's certificate: `bank_outlet-ICBC-0101` for
 /// `bank_outlet:ICBC-0101`.
-pub fn caller_stem(caller: &Caller) -> String {
-    format!("{}-{}", caller.kind.as_str(), caller.code)
+pub fn stem(caller: &str) -> String {
+    caller.replacen(':', "-", 1)
+}
+
+fn caller_stem(caller: &Caller) -> String {
+    stem(&caller.to_string())
 }
 
 /// Issues a certificate for `caller` from the CA in `dir` and writes it

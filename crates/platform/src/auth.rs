@@ -28,7 +28,7 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::{clock::Clock, error, session::SessionKeys, tls};
+use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls};
 
 pub const DEV_CALLER_HEADER: &str = "x-socsec-dev-caller";
 /// Sent by a service calling another for a caller of its own: `KIND:CODE`.
@@ -136,6 +136,12 @@ impl Caller {
 
     pub fn is(&self, kind: CallerKind) -> bool {
         self.kind == kind
+    }
+
+    /// `KIND:CODE`, e.g. `bank_outlet:ICBC-0101`.
+    pub fn parse(value: &str) -> Option<Caller> {
+        let (kind, code) = value.split_once(':')?;
+        Self::checked(kind, code)
     }
 
     /// The caller's name in a certificate: `spiffe://socsec/<kind>/<code>`.
@@ -346,18 +352,13 @@ impl AuthState {
                     "development credentials are not accepted by this deployment",
                 ));
             }
-            let caller = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.split_once(':'))
-                .and_then(|(kind, code)| Caller::checked(kind, code))
-                .ok_or_else(|| {
-                    error::status(
-                        Code::Unauthenticated,
-                        "CREDENTIAL_INVALID",
-                        format!("{DEV_CALLER_HEADER} must be KIND:CODE"),
-                    )
-                })?;
+            let caller = value.to_str().ok().and_then(Caller::parse).ok_or_else(|| {
+                error::status(
+                    Code::Unauthenticated,
+                    "CREDENTIAL_INVALID",
+                    format!("{DEV_CALLER_HEADER} must be KIND:CODE"),
+                )
+            })?;
             return Ok(Some(with_origin(caller, headers)));
         }
         Ok(None)
@@ -444,17 +445,9 @@ fn with_origin(mut caller: Caller, headers: &http::HeaderMap) -> Caller {
         return caller;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = header(ON_BEHALF_OF_HEADER)
-        .and_then(|v| v.split_once(':'))
-        .and_then(|(kind, code)| Caller::checked(kind, code));
-    if let Some(origin) = origin {
+    if let Some(origin) = header(ON_BEHALF_OF_HEADER).and_then(Caller::parse) {
         let request_id = header(ORIGIN_REQUEST_ID_HEADER)
-            .filter(|id| {
-                id.len() <= 64
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b))
-            })
+            .filter(|id| RequestId::is_well_formed(id))
             .map(str::to_owned);
         caller.on_behalf_of = Some(Box::new(OnBehalfOf {
             caller: origin.to_string(),

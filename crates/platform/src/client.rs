@@ -13,7 +13,7 @@ use tonic::{
 
 use crate::{
     auth::{Caller, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER},
-    config::{ConfigError, PlatformConfig},
+    config::ConfigError,
     tls::TlsMaterial,
 };
 
@@ -46,19 +46,6 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// This service's way of calling others, from its configuration.
-    pub fn from_config(
-        config: &PlatformConfig,
-        caller: &'static str,
-        deadline: Duration,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self {
-            caller,
-            tls: TlsMaterial::load(config)?,
-            deadline,
-        })
-    }
-
     /// A lazily connecting channel to `url` (config key `key`).
     pub fn channel(&self, key: &'static str, url: &str) -> Result<ServiceChannel, ConfigError> {
         check_url(key, url, self.tls.is_none())?;

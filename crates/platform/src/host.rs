@@ -16,6 +16,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     audit,
     auth::{AuthLayer, PartnerRegistry, Policy},
+    client::Upstreams,
     clock::Clock,
     config::PlatformConfig,
     db,
@@ -101,6 +102,16 @@ impl Host {
             .session_token_secret
             .as_deref()
             .map(SessionKeys::new)
+    }
+
+    /// How this service (`caller`, e.g. `card-issuance`) calls the others:
+    /// with its own certificate, `deadline` on every call.
+    pub fn upstreams(&self, caller: &'static str, deadline: Duration) -> Upstreams {
+        Upstreams {
+            caller,
+            tls: self.tls.clone(),
+            deadline,
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -25,11 +25,7 @@ pub struct RequestId(String);
 
 impl RequestId {
     pub fn parse(violations: &mut FieldViolations, value: &str) -> Option<Self> {
-        let valid = !value.is_empty()
-            && value.len() <= 64
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+        let valid = Self::is_well_formed(value);
         if value.is_empty() {
             violations.add("request_id", "REQUEST_ID_MISSING", "is required");
             None
@@ -52,6 +48,15 @@ impl RequestId {
         } else {
             Some(Self(value.to_owned()))
         }
+    }
+
+    /// 1 to 64 characters of `A-Z a-z 0-9 . _ : -`.
+    pub fn is_well_formed(value: &str) -> bool {
+        !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
     }
 
     pub fn as_str(&self) -> &str {
