@@ -4,11 +4,10 @@
 use futures::future::BoxFuture;
 use platform::{
     auth::{Caller, CallerKind, PartnerRegistry},
-    error,
-    registry::{Registered, admit},
+    registry::{Registered, admit, unavailable},
 };
 use sqlx::PgPool;
-use tonic::{Code, Status};
+use tonic::Status;
 
 use crate::store;
 
@@ -30,11 +29,7 @@ impl PartnerRegistry for LocalRegistry {
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "partner registry query failed");
-                    error::status(
-                        Code::Unavailable,
-                        "PARTNER_REGISTRY_UNAVAILABLE",
-                        "the partner registry cannot be read now; retry",
-                    )
+                    unavailable()
                 })?;
             let registered = row.and_then(|row| {
                 Some(Registered {

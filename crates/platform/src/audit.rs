@@ -223,7 +223,7 @@ impl AuditApi {
         let person_id = person_id.to_string();
         let internal = |e: sqlx::Error| {
             tracing::error!(error = %e, "audit query failed");
-            crate::error::status(tonic::Code::Internal, "INTERNAL", "internal error")
+            crate::error::internal()
         };
         let mut conn = self.pool.acquire().await.map_err(internal)?;
         // Reading the trail is itself an access to the person's data: every

@@ -60,6 +60,16 @@ pub fn admit(caller: &Caller, registered: Option<Registered>) -> Result<(), Stat
     Ok(())
 }
 
+/// `UNAVAILABLE` / `PARTNER_REGISTRY_UNAVAILABLE`: the registry could not be
+/// read; the caller may retry.
+pub fn unavailable() -> Status {
+    error::status(
+        Code::Unavailable,
+        "PARTNER_REGISTRY_UNAVAILABLE",
+        "the partner registry cannot be read now; retry",
+    )
+}
+
 fn caller_kind(kind: i32) -> Option<CallerKind> {
     Some(match PartnerKind::try_from(kind).ok()? {
         PartnerKind::Bank => CallerKind::Bank,
@@ -128,11 +138,7 @@ impl PartnerRegistry for RemoteRegistry {
                 }
                 Err(status) => {
                     tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
-                    return Err(error::status(
-                        Code::Unavailable,
-                        "PARTNER_REGISTRY_UNAVAILABLE",
-                        "the partner registry cannot be asked now; retry",
-                    ));
+                    return Err(unavailable());
                 }
             };
             admit(&caller, registered)?;
