@@ -139,7 +139,7 @@ impl Connection {
             }
             None if self.plaintext => {
                 if let Ok(value) = MetadataValue::try_from(caller) {
-                    metadata.insert(platform::auth::DEV_CALLER_HEADER, value);
+                    metadata.insert(socsec_core::caller::DEV_CALLER_HEADER, value);
                 }
             }
             None => {
@@ -773,12 +773,10 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
                 println!("wrote {}", path.display());
             }
             if let Some(caller) = issue {
-                let caller = platform::auth::Caller::parse(&caller)
+                let caller = socsec_core::Caller::parse(&caller)
                     // Services' certificates come with the setup; persons
                     // have none.
-                    .filter(|c| {
-                        c.kind.is_partner() || c.kind == platform::auth::CallerKind::Operator
-                    })
+                    .filter(|c| c.kind.is_partner() || c.kind == socsec_core::CallerKind::Operator)
                     .ok_or_else(|| {
                         Failure::Usage(format!(
                             "--issue {caller}: expected KIND:CODE of a partner or an operator"

@@ -3,7 +3,7 @@
 //! and client), and client certificates for callers (partners, operators).
 //!
 //! A caller's identity is in its certificate as a URI subject alternative
-//! name, `spiffe://socsec/<kind>/<code>` (see [`platform::auth::Caller::uri`]);
+//! name, `spiffe://socsec/<kind>/<code>` (see [`socsec_core::Caller::uri`]);
 //! the services read it from the verified peer certificate.
 //!
 //! Production certificates come from the bureau's own CA; nothing here is
@@ -18,11 +18,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use platform::auth::{Caller, CallerKind};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
+pub use socsec_core::{Caller, CallerKind};
 
 use rcgen::date_time_ymd;
 

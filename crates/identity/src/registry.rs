@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use platform::{
     auth::{Caller, CallerKind, PartnerRegistry},
-    registry::{Registered, admit, unavailable},
+    registry::{Registration, admit, unavailable},
 };
 use sqlx::PgPool;
 use tonic::Status;
@@ -32,7 +32,7 @@ impl PartnerRegistry for LocalRegistry {
                     unavailable()
                 })?;
             let registered = row.and_then(|row| {
-                Some(Registered {
+                Some(Registration {
                     kind: CallerKind::parse(&row.kind)?,
                     in_force: row.designation_in_force,
                 })

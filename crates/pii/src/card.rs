@@ -48,7 +48,7 @@ fn all_digits(s: &str) -> bool {
 /// computed over the letter's value (A=10 … Z=35) followed by the 7 digits.
 /// `X00000019` is valid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CardNumber(String);
+pub struct CardNumber(pub(crate) String);
 
 impl CardNumber {
     /// How many card numbers exist: 26 letters × 10^7.
@@ -96,7 +96,7 @@ impl fmt::Display for CardNumber {
 /// The 32-character card identification code (卡识别码) hospitals send:
 /// issuing region (6 digits) + `D156000005` + 16 upper-case hex digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CardIdentificationCode(String);
+pub struct CardIdentificationCode(pub(crate) String);
 
 const IDENTIFICATION_MIDDLE: &str = "D156000005";
 
@@ -138,7 +138,7 @@ impl fmt::Display for CardIdentificationCode {
 /// The serial number printed on a card: issuing region (6 digits), an
 /// 8-digit sequence and a Luhn check digit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SerialNumber(String);
+pub struct SerialNumber(pub(crate) String);
 
 impl SerialNumber {
     pub fn parse(value: &str) -> Result<Self, CardIdError> {
@@ -191,7 +191,7 @@ impl BankBin {
 /// A bank card number: 16 to 19 digits ending in a Luhn check digit.
 /// Personal data: shown as first 6 and last 4 digits.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct BankCardNumber(String);
+pub struct BankCardNumber(pub(crate) String);
 
 impl BankCardNumber {
     pub fn parse(value: &str) -> Result<Self, CardIdError> {

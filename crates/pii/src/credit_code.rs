@@ -30,7 +30,7 @@ impl CreditCodeError {
 
 /// An organisation's identifier. Not personal data, so shown in full.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CreditCode(String);
+pub struct CreditCode(pub(crate) String);
 
 impl CreditCode {
     pub fn parse(value: &str) -> Result<Self, CreditCodeError> {

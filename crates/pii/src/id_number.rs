@@ -55,7 +55,7 @@ impl IdNumberError {
 /// An 18-character resident ID number with a valid check character, a real
 /// birth date not after `today`, and a known province.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct IdNumber(String);
+pub struct IdNumber(pub(crate) String);
 
 impl IdNumber {
     /// Parses `value` (a trailing lower-case `x` is accepted and upper-cased).

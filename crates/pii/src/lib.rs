@@ -7,6 +7,8 @@
 
 mod card;
 mod credit_code;
+#[cfg(feature = "sqlx")]
+mod db;
 mod id_number;
 mod luhn;
 mod mask;

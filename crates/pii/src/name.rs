@@ -25,7 +25,7 @@ impl PersonNameError {
 /// A person's name as on the ID card. Shown as its first character followed
 /// by `*` (`张**`).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PersonName(String);
+pub struct PersonName(pub(crate) String);
 
 impl PersonName {
     pub fn parse(value: &str) -> Result<Self, PersonNameError> {

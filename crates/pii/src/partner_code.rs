@@ -13,7 +13,7 @@ impl PartnerCodeError {
 /// The code a partner (bank, outlet, hospital, pharmacy, agency, employer,
 /// hotline centre) is registered under: 2 to 32 characters of `A-Z 0-9 -`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PartnerCode(String);
+pub struct PartnerCode(pub(crate) String);
 
 impl PartnerCode {
     pub fn parse(value: &str) -> Result<Self, PartnerCodeError> {

@@ -12,7 +12,7 @@ impl RegionCodeError {
 
 /// A 6-digit administrative region code (GB/T 2260), as in `110105`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RegionCode(String);
+pub struct RegionCode(pub(crate) String);
 
 impl RegionCode {
     pub fn parse(value: &str) -> Result<Self, RegionCodeError> {

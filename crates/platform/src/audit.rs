@@ -71,7 +71,7 @@ pub async fn record(
 
 /// Person ids in one spelling (lower-case, hyphenated), however the caller
 /// wrote them, so a person's trail is found whole.
-fn canonical(subject_id: &str) -> String {
+pub(crate) fn canonical(subject_id: &str) -> String {
     uuid::Uuid::parse_str(subject_id)
         .map(|id| id.to_string())
         .unwrap_or_else(|_| subject_id.to_owned())

@@ -2,15 +2,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
     /// Today's date in China Standard Time (UTC+8), the calendar the domain uses.
     fn today(&self) -> NaiveDate {
-        let china = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-        self.now().with_timezone(&china).date_naive()
+        socsec_core::time::china_date(self.now())
     }
 }
 

@@ -157,6 +157,48 @@ pub async fn claim<Req: Message, Resp: Message + Default>(
 }
 
 impl Ticket {
+    /// Stores the answer, appends the events to the outbox (waking its
+    /// watchers at commit) and writes one audit entry per subject, in one
+    /// statement. The pipeline commits afterwards.
+    pub(crate) async fn finish<Resp: Message>(
+        self,
+        conn: &mut PgConnection,
+        mutation: crate::mutation::Mutation<'_>,
+        response: &Resp,
+        events: &crate::mutation::Events,
+        audit: &crate::mutation::Audit,
+    ) -> Result<(), sqlx::Error> {
+        let (types, payloads) = events.columns();
+        let caller = mutation.caller;
+        sqlx::query(
+            "WITH answer AS (
+                 UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
+             event AS (
+                 INSERT INTO outbox (event_type, payload)
+                 SELECT t, p FROM UNNEST($4::text[], $5::bytea[]) WITH ORDINALITY AS u(t, p, n)
+                 ORDER BY n),
+             audit AS (
+                 INSERT INTO audit_log
+                     (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
+                 SELECT $6, $7, $8, 'CHANGE', s, $2, $9 FROM UNNEST($10::text[]) AS u(s))
+             SELECT CASE WHEN cardinality($4::text[]) > 0
+                 THEN pg_notify(current_schema() || '.outbox', '') END",
+        )
+        .bind(&self.caller)
+        .bind(&self.request_id)
+        .bind(response.encode_to_vec())
+        .bind(&types)
+        .bind(&payloads)
+        .bind(caller.kind.as_str())
+        .bind(&caller.code)
+        .bind(mutation.rpc)
+        .bind(caller.on_behalf_of.as_deref().map(|o| o.caller.as_str()))
+        .bind(audit.subjects())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     /// Stores the answer and, in the same statement, the change's event in
     /// the outbox (waking its watchers at commit) and its audit entry: one
     /// round trip where three would do the same. Commit afterwards.

@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod host;
 pub mod idempotency;
+pub mod mutation;
 pub mod outbox;
 pub mod paging;
 pub mod registry;

@@ -9,9 +9,10 @@ use std::{
 };
 
 use futures::future::BoxFuture;
+use socsec_core::Refusal;
 use socsec_proto::{
     common::v1::PartnerKind,
-    identity::v1::{GetPartnerRequest, identity_service_client::IdentityServiceClient},
+    identity::v1::{GetPartnerRequest, Partner, identity_service_client::IdentityServiceClient},
 };
 use tonic::{Code, Status};
 
@@ -21,43 +22,30 @@ use crate::{
     error,
 };
 
-/// What the registry holds of one partner.
-pub struct Registered {
-    pub kind: CallerKind,
-    /// For hospitals and pharmacies, the medical insurance designation
-    /// (checked where it matters); for every other kind, whether the
-    /// partner may call the system at all.
-    pub in_force: bool,
-}
+pub use socsec_core::admission::Registration;
 
-/// The rule: the partner is registered under the kind its certificate
-/// names, and (except for hospitals and pharmacies, whose designation only
-/// limits medical calls) its registration is in force.
-pub fn admit(caller: &Caller, registered: Option<Registered>) -> Result<(), Status> {
-    let not_registered = || {
-        error::status(
-            Code::PermissionDenied,
-            "PARTNER_NOT_REGISTERED",
-            format!(
+/// The admission rule ([`socsec_core::admit`]) as the status a refused
+/// partner sees.
+pub fn admit(caller: &Caller, registered: Option<Registration>) -> Result<(), Status> {
+    socsec_core::admit(caller, registered).map_err(|refusal| {
+        let message = match refusal {
+            Refusal::NotRegistered => format!(
                 "{} is not registered as a {} partner",
                 caller.code,
                 caller.kind.as_str()
             ),
-        )
-    };
-    let registered = registered.ok_or_else(not_registered)?;
-    if registered.kind != caller.kind {
-        return Err(not_registered());
-    }
-    let medical = matches!(caller.kind, CallerKind::Hospital | CallerKind::Pharmacy);
-    if !medical && !registered.in_force {
-        return Err(error::status(
-            Code::PermissionDenied,
-            "PARTNER_SUSPENDED",
-            format!("{}'s registration is not in force", caller.code),
-        ));
-    }
-    Ok(())
+            Refusal::Suspended => format!("{}'s registration is not in force", caller.code),
+        };
+        error::status(Code::PermissionDenied, refusal.reason(), message)
+    })
+}
+
+/// A partner as identity's registry answers, in the shared vocabulary.
+pub fn registration(partner: &Partner) -> Option<Registration> {
+    Some(Registration {
+        kind: caller_kind(partner.kind)?,
+        in_force: partner.designation_in_force,
+    })
 }
 
 /// `UNAVAILABLE` / `PARTNER_REGISTRY_UNAVAILABLE`: the registry could not be
@@ -70,7 +58,8 @@ pub fn unavailable() -> Status {
     )
 }
 
-fn caller_kind(kind: i32) -> Option<CallerKind> {
+/// The caller kind of a registry `PartnerKind`.
+pub fn caller_kind(kind: i32) -> Option<CallerKind> {
     Some(match PartnerKind::try_from(kind).ok()? {
         PartnerKind::Bank => CallerKind::Bank,
         PartnerKind::BankOutlet => CallerKind::BankOutlet,
@@ -126,13 +115,7 @@ impl PartnerRegistry for RemoteRegistry {
                 code: caller.code.clone(),
             };
             let registered = match this.identity.clone().get_partner(request).await {
-                Ok(partner) => {
-                    let partner = partner.into_inner();
-                    caller_kind(partner.kind).map(|kind| Registered {
-                        kind,
-                        in_force: partner.designation_in_force,
-                    })
-                }
+                Ok(partner) => registration(&partner.into_inner()),
                 Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
                     None
                 }

@@ -1,0 +1,10 @@
+//! The vocabulary shared by every socsec program — services, the CLI, the
+//! development CA, the tests — without the server stack: who is calling,
+//! whether a partner is admitted, and China's calendar.
+
+pub mod admission;
+pub mod caller;
+pub mod time;
+
+pub use admission::{Refusal, Registration, admit};
+pub use caller::{Caller, CallerKind};
