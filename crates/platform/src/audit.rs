@@ -221,10 +221,7 @@ impl AuditApi {
         };
         let (person_id, page, range) = v.finish(crate::all_some!(person_id, page, range))?;
         let person_id = person_id.to_string();
-        let internal = |e: sqlx::Error| {
-            tracing::error!(error = %e, "audit query failed");
-            crate::error::internal()
-        };
+        let internal = |e: sqlx::Error| crate::error::database(&e);
         let mut conn = self.pool.acquire().await.map_err(internal)?;
         // Reading the trail is itself an access to the person's data: every
         // page is recorded; the listing shows entries up to the first page's.

@@ -1,6 +1,7 @@
 //! Channels for calling another socsec service: mutual TLS with this
 //! service's certificate (or, with `plaintext`, the development credential),
-//! and a default deadline on every call.
+//! a default deadline on every call, and HTTP/2 keepalive on every
+//! connection.
 
 use std::time::Duration;
 
@@ -43,6 +44,10 @@ pub struct Upstreams {
     pub tls: Option<TlsMaterial>,
     /// The deadline of every call.
     pub deadline: Duration,
+    /// HTTP/2 keepalive ping interval and the time its answer may take: a
+    /// half-open connection (an event stream included) is closed and
+    /// re-established instead of hanging.
+    pub keepalive: (Duration, Duration),
 }
 
 impl Upstreams {
@@ -54,7 +59,11 @@ impl Upstreams {
             .map_err(|e| problem(e.to_string()))?
             .connect_timeout(Duration::from_secs(3))
             .timeout(self.deadline)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .tcp_keepalive(Some(self.keepalive.0))
+            .http2_keep_alive_interval(self.keepalive.0)
+            .keep_alive_timeout(self.keepalive.1)
+            .keep_alive_while_idle(true);
         if let Some(tls) = &self.tls {
             endpoint = endpoint
                 .tls_config(tls.client())

@@ -14,6 +14,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// What every service is configured with. Services flatten it into their own
@@ -27,6 +28,22 @@ pub struct PlatformConfig {
     /// The Postgres schema that holds this service's tables and migration history.
     pub database_schema: String,
     pub database_max_connections: u32,
+    /// How long a call waits for a free database connection before it is
+    /// refused as UNAVAILABLE.
+    pub database_acquire_timeout_ms: u64,
+    /// Longest single SQL statement (Postgres `statement_timeout`).
+    pub database_statement_timeout_ms: u64,
+    /// Longest wait for a row or advisory lock (Postgres `lock_timeout`).
+    pub database_lock_timeout_ms: u64,
+    /// A transaction left idle this long is ended by the server, releasing
+    /// its locks and request-id claims (a frozen or vanished process).
+    pub database_idle_in_transaction_timeout_ms: u64,
+    /// HTTP/2 keepalive: a ping after this much silence on every server and
+    /// client connection (event streams included) …
+    pub keepalive_interval_ms: u64,
+    /// … and the connection is closed if the ping is not answered in this
+    /// time, so a half-open stream is noticed and re-established.
+    pub keepalive_timeout_ms: u64,
     /// `human` or `json`.
     pub log_format: LogFormat,
     /// A `tracing` filter, e.g. `info` or `info,identity=debug`.
@@ -58,7 +75,9 @@ pub struct PlatformConfig {
     pub audit_retention_days: u32,
     /// Key (at least 32 bytes) that signs and checks persons' session tokens.
     /// Shared by every service that accepts persons' calls.
-    pub session_token_secret: Option<String>,
+    /// Never serialized; shown as `[REDACTED]`.
+    #[serde(default, skip_serializing)]
+    pub session_token_secret: Option<SecretString>,
 }
 
 /// Six months: the shortest audit retention a deployment may configure.
@@ -79,6 +98,12 @@ impl PlatformConfig {
             database_url: "postgres://postgres@127.0.0.1:5432/socsec".into(),
             database_schema: schema.into(),
             database_max_connections: 16,
+            database_acquire_timeout_ms: 5_000,
+            database_statement_timeout_ms: 60_000,
+            database_lock_timeout_ms: 10_000,
+            database_idle_in_transaction_timeout_ms: 15_000,
+            keepalive_interval_ms: 10_000,
+            keepalive_timeout_ms: 10_000,
             log_format: LogFormat::Human,
             log_filter: "info".into(),
             drain_timeout_ms: 10_000,
@@ -125,12 +150,37 @@ impl PlatformConfig {
             ));
         }
         if let Some(secret) = &self.session_token_secret
-            && secret.len() < 32
+            && secret.expose_secret().len() < 32
         {
             return Err(ConfigError::invalid(
                 "session_token_secret",
                 "must be at least 32 bytes",
             ));
+        }
+        for (key, value) in [
+            (
+                "database_acquire_timeout_ms",
+                self.database_acquire_timeout_ms,
+            ),
+            (
+                "database_statement_timeout_ms",
+                self.database_statement_timeout_ms,
+            ),
+            ("database_lock_timeout_ms", self.database_lock_timeout_ms),
+            (
+                "database_idle_in_transaction_timeout_ms",
+                self.database_idle_in_transaction_timeout_ms,
+            ),
+            ("keepalive_interval_ms", self.keepalive_interval_ms),
+            ("keepalive_timeout_ms", self.keepalive_timeout_ms),
+        ] {
+            // 0 would mean "no limit" to Postgres: refuse it, every wait is bounded.
+            if value == 0 || value > 86_400_000 {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be between 1 and 86400000 (a day)",
+                ));
+            }
         }
         if self.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(
@@ -185,6 +235,19 @@ impl fmt::Debug for PlatformConfig {
             .field("database_url", &redact_password(&self.database_url))
             .field("database_schema", &self.database_schema)
             .field("database_max_connections", &self.database_max_connections)
+            .field(
+                "database_timeouts_ms",
+                &(
+                    self.database_acquire_timeout_ms,
+                    self.database_statement_timeout_ms,
+                    self.database_lock_timeout_ms,
+                    self.database_idle_in_transaction_timeout_ms,
+                ),
+            )
+            .field(
+                "keepalive_ms",
+                &(self.keepalive_interval_ms, self.keepalive_timeout_ms),
+            )
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("drain_timeout_ms", &self.drain_timeout_ms)
@@ -197,10 +260,7 @@ impl fmt::Debug for PlatformConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("audit_retention_days", &self.audit_retention_days)
-            .field(
-                "session_token_secret",
-                &self.session_token_secret.as_ref().map(|_| "[redacted]"),
-            )
+            .field("session_token_secret", &self.session_token_secret)
             .finish()
     }
 }
@@ -282,7 +342,7 @@ mod tests {
     fn debug_hides_the_database_password_and_secret() {
         let mut config = PlatformConfig::defaults(1, "identity");
         config.database_url = "postgres://app:hunter2@db:5432/socsec".into();
-        config.session_token_secret = Some("s".repeat(32));
+        config.session_token_secret = Some("s".repeat(32).into());
         let shown = format!("{config:?}");
         assert!(
             shown.contains("postgres://app:***@db:5432/socsec"),

@@ -18,11 +18,29 @@ static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 /// Connects with `search_path` set to the service's schema, so every
 /// unqualified table name in the service's SQL is its own.
 pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&config.database_url)?
-        .options([("search_path", config.database_schema.as_str())]);
+    let ms = |v: u64| v.to_string();
+    // Every wait is bounded: a statement, a lock wait, a transaction left
+    // idle by a frozen process (its locks and claims are released), and a
+    // client that vanished without closing its connection (server-side TCP
+    // keepalive).
+    let options = PgConnectOptions::from_str(&config.database_url)?.options([
+        ("search_path", config.database_schema.clone()),
+        (
+            "statement_timeout",
+            ms(config.database_statement_timeout_ms),
+        ),
+        ("lock_timeout", ms(config.database_lock_timeout_ms)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(config.database_idle_in_transaction_timeout_ms),
+        ),
+        ("tcp_keepalives_idle", "30".to_owned()),
+        ("tcp_keepalives_interval", "10".to_owned()),
+        ("tcp_keepalives_count", "3".to_owned()),
+    ]);
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_millis(config.database_acquire_timeout_ms))
         .connect_with(options)
         .await
 }

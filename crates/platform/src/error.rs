@@ -38,6 +38,54 @@ pub fn internal() -> Status {
     )
 }
 
+/// The status for a failed database operation. A database that cannot be
+/// reached, is shutting down, or did not answer in time (statement, lock or
+/// pool timeout, a broken connection, a deadlock or serialization failure)
+/// is `UNAVAILABLE` / `DATABASE_UNAVAILABLE` with a retry delay: the caller
+/// may retry with the same request id and loses nothing. Anything else is a
+/// bug: `INTERNAL`. The cause is logged here, never sent.
+pub fn database(e: &sqlx::Error) -> Status {
+    if is_transient(e) {
+        tracing::warn!(error = %e, "database unavailable");
+        let mut details =
+            ErrorDetails::with_error_info("DATABASE_UNAVAILABLE", ERROR_DOMAIN, HashMap::new());
+        details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+        Status::with_error_details(
+            Code::Unavailable,
+            "the database is unavailable; retry with the same request id",
+            details,
+        )
+    } else {
+        tracing::error!(error = %e, "database operation failed");
+        internal()
+    }
+}
+
+/// Whether a database error is a fault of availability (retry) rather than
+/// a bug.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            let code = code.as_ref();
+            // 08: connection exception; 57P0x: shutdown / cannot connect now;
+            // 57014: statement timeout; 55P03: lock timeout; 25P03: idle in
+            // transaction timeout; 40001 / 40P01: serialization failure,
+            // deadlock; 53: insufficient resources.
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || matches!(code, "57014" | "55P03" | "25P03" | "40001" | "40P01")
+        }),
+        _ => false,
+    }
+}
+
 /// Every bad field of one request, collected so the caller sees them all at once.
 #[derive(Debug, Default)]
 pub struct FieldViolations(Vec<FieldViolation>);

@@ -5,6 +5,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use secrecy::ExposeSecret;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 use tonic::{
@@ -100,8 +101,8 @@ impl Host {
     pub fn session_keys(&self) -> Option<SessionKeys> {
         self.config
             .session_token_secret
-            .as_deref()
-            .map(SessionKeys::new)
+            .as_ref()
+            .map(|secret| SessionKeys::new(secret.expose_secret()))
     }
 
     /// How this service (`caller`, e.g. `card-issuance`) calls the others:
@@ -111,7 +112,16 @@ impl Host {
             caller,
             tls: self.tls.clone(),
             deadline,
+            keepalive: self.keepalive(),
         }
+    }
+
+    /// HTTP/2 keepalive interval and timeout.
+    fn keepalive(&self) -> (Duration, Duration) {
+        (
+            Duration::from_millis(self.config.keepalive_interval_ms),
+            Duration::from_millis(self.config.keepalive_timeout_ms),
+        )
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -170,8 +180,15 @@ impl Host {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         // Small gRPC frames must not wait for Nagle's algorithm (40 ms with
         // delayed ACKs).
-        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
-        let mut builder = Server::builder();
+        let (keepalive, keepalive_timeout) = self.keepalive();
+        let incoming = TcpIncoming::from(self.listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(keepalive));
+        // HTTP/2 pings find a half-open connection (a partner's or another
+        // service's event stream) within interval + timeout.
+        let mut builder = Server::builder()
+            .http2_keepalive_interval(Some(keepalive))
+            .http2_keepalive_timeout(Some(keepalive_timeout));
         if let Some(tls) = &self.tls {
             builder = builder
                 .tls_config(tls.server())

@@ -84,8 +84,8 @@ pub enum IdempotencyError {
 }
 
 impl IdempotencyError {
-    /// `FAILED_PRECONDITION` / `REQUEST_ID_REUSED` for a reuse; anything else
-    /// is internal.
+    /// `FAILED_PRECONDITION` / `REQUEST_ID_REUSED` for a reuse; a database
+    /// fault as [`error::database`] classifies it; a corrupt answer is internal.
     pub fn into_status(self) -> Status {
         match self {
             Self::Reused => error::status(
@@ -93,8 +93,9 @@ impl IdempotencyError {
                 "REQUEST_ID_REUSED",
                 "this request id was already used for a different request",
             ),
-            other => {
-                tracing::error!(error = %other, "idempotency store failed");
+            Self::Database(e) => error::database(&e),
+            Self::Corrupt(e) => {
+                tracing::error!(error = %e, "stored answer is unreadable");
                 error::internal()
             }
         }
@@ -156,6 +157,34 @@ pub async fn claim<Req: Message, Resp: Message + Default>(
     Ok(Claim::Replay(Resp::decode(response.as_slice())?))
 }
 
+/// The answer already given to `request_id` for `caller`, without claiming
+/// anything: `None` if the request id is new (or its first call is still
+/// under way), `Reused` if it was used for another request.
+pub async fn stored_answer<Req: Message, Resp: Message + Default>(
+    pool: &sqlx::PgPool,
+    caller: &Caller,
+    rpc: &str,
+    request_id: &RequestId,
+    request: &Req,
+) -> Result<Option<Resp>, IdempotencyError> {
+    let stored: Option<(String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT rpc, request_hash, response FROM idempotency_keys
+         WHERE caller = $1 AND request_id = $2",
+    )
+    .bind(caller.to_string())
+    .bind(request_id.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let Some((stored_rpc, stored_hash, response)) = stored else {
+        return Ok(None);
+    };
+    let hash = Sha256::digest(request.encode_to_vec()).to_vec();
+    if stored_rpc != rpc || stored_hash != hash {
+        return Err(IdempotencyError::Reused);
+    }
+    Ok(response.map(|r| Resp::decode(r.as_slice())).transpose()?)
+}
+
 impl Ticket {
     /// Stores the answer, appends the events to the outbox (waking its
     /// watchers at commit) and writes one audit entry per subject, in one
@@ -170,32 +199,33 @@ impl Ticket {
     ) -> Result<(), sqlx::Error> {
         let (types, payloads) = events.columns();
         let caller = mutation.caller;
-        sqlx::query(
+        let statement = format!(
             "WITH answer AS (
                  UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
-             event AS (
-                 INSERT INTO outbox (event_type, payload)
-                 SELECT t, p FROM UNNEST($4::text[], $5::bytea[]) WITH ORDINALITY AS u(t, p, n)
-                 ORDER BY n),
+             {append},
              audit AS (
                  INSERT INTO audit_log
                      (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
                  SELECT $6, $7, $8, 'CHANGE', s, $2, $9 FROM UNNEST($10::text[]) AS u(s))
              SELECT CASE WHEN cardinality($4::text[]) > 0
                  THEN pg_notify(current_schema() || '.outbox', '') END",
-        )
-        .bind(&self.caller)
-        .bind(&self.request_id)
-        .bind(response.encode_to_vec())
-        .bind(&types)
-        .bind(&payloads)
-        .bind(caller.kind.as_str())
-        .bind(&caller.code)
-        .bind(mutation.rpc)
-        .bind(caller.on_behalf_of.as_deref().map(|o| o.caller.as_str()))
-        .bind(audit.subjects())
-        .execute(conn)
-        .await?;
+            append = crate::outbox::APPEND
+                .replace("$E_TYPES", "$4")
+                .replace("$E_PAYLOADS", "$5"),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(&self.caller)
+            .bind(&self.request_id)
+            .bind(response.encode_to_vec())
+            .bind(&types)
+            .bind(&payloads)
+            .bind(caller.kind.as_str())
+            .bind(&caller.code)
+            .bind(mutation.rpc)
+            .bind(caller.on_behalf_of.as_deref().map(|o| o.caller.as_str()))
+            .bind(audit.subjects())
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
@@ -210,35 +240,40 @@ impl Ticket {
         audit: Option<AuditNote<'_>>,
     ) -> Result<(), sqlx::Error> {
         let (event_type, payload) = event.unzip();
-        sqlx::query(
+        let statement = format!(
             "WITH answer AS (
                  UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
-             event AS (
-                 INSERT INTO outbox (event_type, payload) SELECT $4, $5 WHERE $4::text IS NOT NULL),
+             {append},
              audit AS (
                  INSERT INTO audit_log
                      (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
                  SELECT $6, $7, $8, $9, $10, $2, $11 WHERE $8::text IS NOT NULL)
              SELECT CASE WHEN $4::text IS NOT NULL
                  THEN pg_notify(current_schema() || '.outbox', '') END",
-        )
-        .bind(&self.caller)
-        .bind(&self.request_id)
-        .bind(response.encode_to_vec())
-        .bind(event_type)
-        .bind(payload)
-        .bind(audit.map(|a| a.caller.kind.as_str()))
-        .bind(audit.map(|a| a.caller.code.as_str()))
-        .bind(audit.map(|a| a.action))
-        .bind(audit.map(|a| a.access.as_str()))
-        .bind(audit.map(|a| a.subject_id))
-        .bind(
-            audit
-                .and_then(|a| a.caller.on_behalf_of.as_deref())
-                .map(|o| o.caller.as_str()),
-        )
-        .execute(conn)
-        .await?;
+            append = crate::outbox::APPEND
+                .replace("$E_TYPES", "$12")
+                .replace("$E_PAYLOADS", "$13"),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(&self.caller)
+            .bind(&self.request_id)
+            .bind(response.encode_to_vec())
+            .bind(event_type)
+            .bind(payload)
+            .bind(audit.map(|a| a.caller.kind.as_str()))
+            .bind(audit.map(|a| a.caller.code.as_str()))
+            .bind(audit.map(|a| a.action))
+            .bind(audit.map(|a| a.access.as_str()))
+            .bind(audit.map(|a| a.subject_id))
+            .bind(
+                audit
+                    .and_then(|a| a.caller.on_behalf_of.as_deref())
+                    .map(|o| o.caller.as_str()),
+            )
+            .bind(event_type.into_iter().collect::<Vec<&str>>())
+            .bind(payload.into_iter().collect::<Vec<&[u8]>>())
+            .execute(conn)
+            .await?;
         Ok(())
     }
 

@@ -6,6 +6,8 @@
 //! fingerprint) and its local work: a closure that receives **only the
 //! database connection**. The pipeline owns the rest:
 //!
+//! 0. (before the remote reads) [`replay`]: a retry of an answered request
+//!    gets its answer without touching another service;
 //! 1. begin;
 //! 2. claim `(caller, request_id)`, or replay the answer stored by the first
 //!    call (a concurrent duplicate waits on the claim and then replays);
@@ -120,6 +122,31 @@ impl<A> Effects<A> {
             audit,
         }
     }
+}
+
+/// The answer already given under `mutation`'s request id, if any: call it
+/// before a mutation's remote reads, so a partner's retry is answered from
+/// the stored answer even while another service is down (and a reused
+/// request id is refused before any remote call). The pipeline checks again
+/// under its claim.
+pub async fn replay<Req, A, E>(
+    pool: &PgPool,
+    mutation: Mutation<'_>,
+    request: &Req,
+) -> Result<Option<A>, E>
+where
+    Req: Message,
+    A: Message + Default,
+    E: From<IdempotencyError>,
+{
+    Ok(idempotency::stored_answer(
+        pool,
+        mutation.caller,
+        mutation.rpc,
+        mutation.request_id,
+        request,
+    )
+    .await?)
 }
 
 /// Runs `work` in one transaction under `mutation`'s request id: begin,

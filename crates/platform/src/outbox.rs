@@ -1,13 +1,20 @@
 //! The transactional outbox and the resumable event stream built on it.
 //!
-//! A service [`append`]s an event in the same transaction as the change it
-//! describes. [`watch`] streams events in `(txid, seq)` order from after a
-//! consumer's cursor, and only events of transactions older than every
-//! transaction still running: an event that commits late can therefore never
-//! land behind a cursor a consumer already holds. New events are picked up by
-//! `LISTEN/NOTIFY`, with a poll as a fallback. Consumers keep the cursor of the
-//! last event they processed and resume from it; a duplicate delivered after a
-//! crash carries the same cursor, so it is harmless.
+//! A change's events are written in the same transaction as the change, by
+//! the mutation pipeline's last statement ([`APPEND`]). That statement takes
+//! the next *positions* from `outbox_head`, whose one row stays locked until
+//! the transaction ends: the next writer gets its positions only after this
+//! one has committed or rolled back. Positions are therefore gap-free and in
+//! commit order, and [`watch`] can deliver every visible event after a
+//! consumer's cursor at once — no waiting for other transactions, so a
+//! monthly run, a card batch or a forgotten `psql` session holding a
+//! transaction open delays no event. Writers without events never touch the
+//! head and are not serialised.
+//!
+//! New events are picked up by `LISTEN/NOTIFY`, with a poll as a fallback.
+//! Consumers keep the cursor (the position) of the last event they processed
+//! and resume from it; a duplicate delivered after a crash carries the same
+//! cursor, so it is harmless.
 
 use std::time::Duration;
 
@@ -15,37 +22,93 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status};
 
 use crate::error;
 
 const BATCH: i64 = 500;
-const POLL: Duration = Duration::from_secs(1);
+/// The longest a caught-up stream stays silent: consumers judge their
+/// freshness by the heartbeats.
+pub const POLL: Duration = Duration::from_millis(500);
 
-/// A position in the outbox: (transaction id, sequence number).
+/// The common table expressions that append events `$E_TYPES` / `$E_PAYLOADS`
+/// (`text[]`, `bytea[]`, in order) at the next positions: `head` (locks
+/// `outbox_head` until the transaction ends, only when there are events) and
+/// `event`. Spliced into the statement that ends a mutation, with the
+/// placeholders replaced by the statement's parameter numbers.
+pub(crate) const APPEND: &str = "
+    head AS (
+        UPDATE outbox_head SET position = position + cardinality($E_TYPES::text[])
+        WHERE cardinality($E_TYPES::text[]) > 0
+        RETURNING position - cardinality($E_TYPES::text[]) AS base),
+    event AS (
+        INSERT INTO outbox (position, event_type, payload)
+        SELECT head.base + u.n, u.t, u.p
+        FROM head, UNNEST($E_TYPES::text[], $E_PAYLOADS::bytea[]) WITH ORDINALITY AS u(t, p, n))";
+
+/// A position in the outbox, as consumers hold it: the position of the last
+/// event they processed (`0`: before the first).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    txid: i64,
-    seq: i64,
+pub struct Cursor(i64);
+
+/// A cursor as a consumer gave it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenCursor {
+    Position(Cursor),
+    /// `TXID-SEQ`, issued before events were numbered in commit order: the
+    /// consumer has seen every event up to and including that one.
+    Legacy {
+        txid: i64,
+        seq: i64,
+    },
 }
 
 impl Cursor {
     /// Parses a cursor given back by a consumer; empty is the beginning.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub fn parse(value: &str) -> Option<GivenCursor> {
         if value.is_empty() {
-            return Some(Self::default());
+            return Some(GivenCursor::Position(Self::default()));
         }
-        let (txid, seq) = value.split_once('-')?;
-        Some(Self {
-            txid: txid.parse().ok().filter(|v: &i64| *v >= 0)?,
-            seq: seq.parse().ok().filter(|v: &i64| *v >= 0)?,
-        })
+        let number = |v: &str| v.parse::<i64>().ok().filter(|n| *n >= 0);
+        match value.split_once('-') {
+            None => Some(GivenCursor::Position(Self(number(value)?))),
+            Some((txid, seq)) => Some(GivenCursor::Legacy {
+                txid: number(txid)?,
+                seq: number(seq)?,
+            }),
+        }
+    }
+
+    pub fn position(self) -> i64 {
+        self.0
     }
 }
 
 impl std::fmt::Display for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.txid, self.seq)
+        write!(f, "{}", self.0)
+    }
+}
+
+impl GivenCursor {
+    /// The position this cursor stands for.
+    pub async fn resolve(self, pool: &PgPool) -> Result<Cursor, sqlx::Error> {
+        match self {
+            Self::Position(cursor) => Ok(cursor),
+            Self::Legacy { txid, seq } => {
+                let position: Option<i64> = sqlx::query_scalar(
+                    "SELECT position FROM outbox
+                     WHERE (txid, seq) <= ($1::bigint::text::xid8, $2)
+                     ORDER BY txid DESC, seq DESC LIMIT 1",
+                )
+                .bind(txid)
+                .bind(seq)
+                .fetch_optional(pool)
+                .await?;
+                Ok(Cursor(position.unwrap_or(0)))
+            }
+        }
     }
 }
 
@@ -57,24 +120,10 @@ pub struct OutboxEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// Writes an event in the caller's transaction and wakes the watchers at commit.
-pub async fn append(
-    conn: &mut PgConnection,
-    event_type: &str,
-    payload: &[u8],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH e AS (INSERT INTO outbox (event_type, payload) VALUES ($1, $2))
-         SELECT pg_notify(current_schema() || '.outbox', '')",
-    )
-    .bind(event_type)
-    .bind(payload)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Writes many events in one statement, in slice order.
+/// Writes events in the caller's transaction, in slice order, and wakes the
+/// watchers at commit. Prefer returning them from a mutation
+/// (`platform::mutation`), which writes them with the answer and the audit
+/// entry in one statement.
 pub async fn append_many(
     conn: &mut PgConnection,
     events: &[(&str, Vec<u8>)],
@@ -84,21 +133,30 @@ pub async fn append_many(
     }
     let types: Vec<&str> = events.iter().map(|(t, _)| *t).collect();
     let payloads: Vec<&[u8]> = events.iter().map(|(_, p)| p.as_slice()).collect();
-    sqlx::query(
-        "WITH e AS (
-             INSERT INTO outbox (event_type, payload)
-             SELECT t, p FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, p, n)
-             ORDER BY n)
-         SELECT pg_notify(current_schema() || '.outbox', '')",
-    )
-    .bind(&types)
-    .bind(&payloads)
-    .execute(conn)
-    .await?;
+    let statement = format!(
+        "WITH {} SELECT pg_notify(current_schema() || '.outbox', '')",
+        APPEND
+            .replace("$E_TYPES", "$1")
+            .replace("$E_PAYLOADS", "$2")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(&types)
+        .bind(&payloads)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Committed events after `after`, at most `limit`, in stream order.
+/// Writes one event in the caller's transaction (see [`append_many`]).
+pub async fn append(
+    conn: &mut PgConnection,
+    event_type: &str,
+    payload: &[u8],
+) -> Result<(), sqlx::Error> {
+    append_many(conn, &[(event_type, payload.to_vec())]).await
+}
+
+/// Committed events after `after`, at most `limit`, in commit order.
 pub async fn read_after(
     pool: &PgPool,
     after: Cursor,
@@ -106,32 +164,23 @@ pub async fn read_after(
 ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        txid: i64,
-        seq: i64,
+        position: i64,
         event_type: String,
         payload: Vec<u8>,
         occurred_at: DateTime<Utc>,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT txid::text::bigint AS txid, seq, event_type, payload, occurred_at
-         FROM outbox
-         WHERE (txid, seq) > ($1::bigint::text::xid8, $2)
-           AND txid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY txid, seq
-         LIMIT $3",
+        "SELECT position, event_type, payload, occurred_at
+         FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
     )
-    .bind(after.txid)
-    .bind(after.seq)
+    .bind(after.0)
     .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(|row| OutboxEvent {
-            cursor: Cursor {
-                txid: row.txid,
-                seq: row.seq,
-            },
+            cursor: Cursor(row.position),
             event_type: row.event_type,
             payload: row.payload,
             occurred_at: row.occurred_at,
@@ -139,13 +188,38 @@ pub async fn read_after(
         .collect())
 }
 
-/// Streams every event after `after`, then new ones as they commit, until the
-/// receiver goes away.
+/// The position of the latest committed event (`0` if none): how far a
+/// consumer must have read to be caught up.
+pub async fn head(pool: &PgPool) -> Result<Cursor, sqlx::Error> {
+    let position: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM outbox")
+        .fetch_one(pool)
+        .await?;
+    Ok(Cursor(position.unwrap_or(0)))
+}
+
+/// What a watch delivers: an event, or word that the stream has caught up.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    Event(OutboxEvent),
+    /// Every event committed before `at` has been delivered (the last one
+    /// at `cursor`).
+    CaughtUp {
+        cursor: Cursor,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Streams every event after `after`, then new ones as they commit, until
+/// the receiver goes away or `stop` is cancelled. With `heartbeats`, also a
+/// [`Delivery::CaughtUp`] each time it has caught up (at least every
+/// [`POLL`] while idle).
 pub async fn watch(
     pool: PgPool,
     schema: &str,
     mut after: Cursor,
-) -> Result<ReceiverStream<Result<OutboxEvent, Status>>, Status> {
+    heartbeats: bool,
+    stop: CancellationToken,
+) -> Result<ReceiverStream<Result<Delivery, Status>>, Status> {
     let mut listener = PgListener::connect_with(&pool).await.map_err(database)?;
     listener
         .listen(&format!("{schema}.outbox"))
@@ -154,6 +228,9 @@ pub async fn watch(
     let (sender, receiver) = mpsc::channel(BATCH as usize);
     tokio::spawn(async move {
         loop {
+            // Everything committed before this instant is visible to the
+            // read that follows.
+            let read_at = Utc::now();
             let batch = match read_after(&pool, after, BATCH).await {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -164,15 +241,21 @@ pub async fn watch(
             let full = batch.len() as i64 == BATCH;
             for event in batch {
                 after = event.cursor;
-                if sender.send(Ok(event)).await.is_err() {
+                if sender.send(Ok(Delivery::Event(event))).await.is_err() {
                     return;
                 }
             }
             if full {
                 continue;
             }
-            // Wait for a commit, or poll: an event withheld because an older
-            // transaction was still running is picked up on the next round.
+            let caught_up = Delivery::CaughtUp {
+                cursor: after,
+                at: read_at,
+            };
+            if heartbeats && sender.send(Ok(caught_up)).await.is_err() {
+                return;
+            }
+            // Wait for a commit, or poll in case a notification was lost.
             tokio::select! {
                 received = listener.recv() => {
                     if received.is_err() {
@@ -181,51 +264,120 @@ pub async fn watch(
                 }
                 _ = tokio::time::sleep(POLL) => {}
                 _ = sender.closed() => return,
+                _ = stop.cancelled() => return,
             }
         }
     });
     Ok(ReceiverStream::new(receiver))
 }
 
-/// A `Watch…Events` stream of decoded events `E`, after the consumer's
-/// cursor (refused as `after.cursor` if it is not one of ours). `stamp` sets
-/// each event's cursor and commit time.
-pub async fn event_stream<E>(
+/// An event message of a `Watch…Events` stream (`CardEvent` …): a payload
+/// decoded from the outbox, stamped with its cursor and commit time, or a
+/// heartbeat saying the stream has caught up.
+pub trait StreamEvent: prost::Message + Default + 'static {
+    fn stamp(&mut self, cursor: String, occurred_at: prost_types::Timestamp);
+    fn caught_up(cursor: String, at: prost_types::Timestamp) -> Self;
+}
+
+macro_rules! stream_event {
+    ($($t:ty),*) => {$(
+        impl StreamEvent for $t {
+            fn stamp(&mut self, cursor: String, occurred_at: prost_types::Timestamp) {
+                self.cursor = cursor;
+                self.occurred_at = Some(occurred_at);
+            }
+            fn caught_up(cursor: String, at: prost_types::Timestamp) -> Self {
+                Self {
+                    cursor,
+                    caught_up_at: Some(at),
+                    ..Default::default()
+                }
+            }
+        }
+    )*};
+}
+stream_event!(
+    socsec_proto::identity::v1::IdentityEvent,
+    socsec_proto::card::v1::CardEvent,
+    socsec_proto::activation::v1::ActivationEvent
+);
+
+/// The event streams of one service: its pool and schema, ended when the
+/// service shuts down.
+#[derive(Clone)]
+pub struct EventStreams {
+    pool: PgPool,
+    schema: String,
+    stop: CancellationToken,
+}
+
+impl EventStreams {
+    pub fn new(pool: PgPool, schema: String, stop: CancellationToken) -> Self {
+        Self { pool, schema, stop }
+    }
+
+    /// A `Watch…Events` stream after the consumer's cursor (refused as
+    /// `after.cursor` if it is not one this stream issued), with heartbeats
+    /// if asked for.
+    pub async fn stream<E: StreamEvent>(
+        &self,
+        after: &str,
+        heartbeats: bool,
+    ) -> Result<futures::stream::BoxStream<'static, Result<E, Status>>, Status> {
+        use futures::StreamExt;
+
+        let Some(given) = Cursor::parse(after) else {
+            let mut violations = error::FieldViolations::new();
+            violations.add(
+                "after.cursor",
+                "CURSOR_INVALID",
+                "is not a cursor this stream issued",
+            );
+            return Err(violations.into_status());
+        };
+        let cursor = given.resolve(&self.pool).await.map_err(database)?;
+        let deliveries = watch(
+            self.pool.clone(),
+            &self.schema,
+            cursor,
+            heartbeats,
+            self.stop.clone(),
+        )
+        .await?;
+        Ok(deliveries
+            .map(move |item| match item? {
+                Delivery::Event(stored) => {
+                    let mut event = E::decode(stored.payload.as_slice()).map_err(|e| {
+                        tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
+                        error::internal()
+                    })?;
+                    event.stamp(
+                        stored.cursor.to_string(),
+                        crate::clock::timestamp(stored.occurred_at),
+                    );
+                    Ok(event)
+                }
+                Delivery::CaughtUp { cursor, at } => Ok(E::caught_up(
+                    cursor.to_string(),
+                    crate::clock::timestamp(at),
+                )),
+            })
+            .boxed())
+    }
+}
+
+/// A `Watch…Events` stream of decoded events `E` (see
+/// [`EventStreams::stream`]); `stamp` is ignored, kept for callers written
+/// before [`StreamEvent`].
+pub async fn event_stream<E: StreamEvent>(
     pool: PgPool,
     schema: &str,
     after: &str,
-    stamp: fn(&mut E, String, prost_types::Timestamp),
-) -> Result<futures::stream::BoxStream<'static, Result<E, Status>>, Status>
-where
-    E: prost::Message + Default + 'static,
-{
-    use futures::StreamExt;
-
-    let Some(cursor) = Cursor::parse(after) else {
-        let mut violations = error::FieldViolations::new();
-        violations.add(
-            "after.cursor",
-            "CURSOR_INVALID",
-            "is not a cursor this stream issued",
-        );
-        return Err(violations.into_status());
-    };
-    let events = watch(pool, schema, cursor).await?;
-    Ok(events
-        .map(move |item| {
-            let stored = item?;
-            let mut event = E::decode(stored.payload.as_slice()).map_err(|e| {
-                tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
-                error::internal()
-            })?;
-            stamp(
-                &mut event,
-                stored.cursor.to_string(),
-                crate::clock::timestamp(stored.occurred_at),
-            );
-            Ok(event)
-        })
-        .boxed())
+    _stamp: fn(&mut E, String, prost_types::Timestamp),
+) -> Result<futures::stream::BoxStream<'static, Result<E, Status>>, Status> {
+    EventStreams::new(pool, schema.to_owned(), CancellationToken::new())
+        .stream(after, false)
+        .await
 }
 
 fn database(e: sqlx::Error) -> Status {
@@ -243,11 +395,21 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_order() {
-        let a = Cursor::parse("10-5").unwrap();
-        assert_eq!(a.to_string(), "10-5");
-        assert!(Cursor::parse("11-1").unwrap() > a);
-        assert_eq!(Cursor::parse(""), Some(Cursor::default()));
+        let Some(GivenCursor::Position(a)) = Cursor::parse("105") else {
+            panic!("a position");
+        };
+        assert_eq!(a.to_string(), "105");
+        assert!(Cursor(106) > a);
+        assert_eq!(
+            Cursor::parse(""),
+            Some(GivenCursor::Position(Cursor::default()))
+        );
+        assert_eq!(
+            Cursor::parse("10-5"),
+            Some(GivenCursor::Legacy { txid: 10, seq: 5 })
+        );
         assert_eq!(Cursor::parse("x-1"), None);
         assert_eq!(Cursor::parse("-1-1"), None);
+        assert_eq!(Cursor::parse("-1"), None);
     }
 }

@@ -2,13 +2,10 @@
 //! is here; identity answers from its own tables, the other services ask
 //! identity and remember a positive answer for a while.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
+use moka::future::Cache;
 use socsec_core::Refusal;
 use socsec_proto::{
     common::v1::PartnerKind,
@@ -79,28 +76,44 @@ pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
 /// Identity's registry over gRPC. Admitted partners are remembered for
 /// `ttl`, so a suspension reaches this service within that time; refusals
 /// are not remembered, so a partner registered a moment ago is admitted.
+/// Concurrent first calls of one partner make a single call to identity
+/// (moka's `try_get_with` runs one initialiser per key and shares its result).
 #[derive(Clone)]
 pub struct RemoteRegistry {
     identity: IdentityServiceClient<ServiceChannel>,
-    admitted: Arc<Mutex<HashMap<Caller, Instant>>>,
-    ttl: Duration,
+    admitted: Cache<Caller, ()>,
 }
 
 impl RemoteRegistry {
     /// Identity's registry at `identity`, as the auth layer asks it.
     pub fn shared(identity: ServiceChannel, ttl: Duration) -> Arc<dyn PartnerRegistry> {
-        Arc::new(Self {
-            identity: IdentityServiceClient::new(identity),
-            admitted: Arc::default(),
-            ttl,
-        })
+        Arc::new(Self::new(identity, ttl))
     }
 
-    fn remembered(&self, caller: &Caller) -> bool {
-        let admitted = self.admitted.lock().expect("registry cache lock");
-        admitted
-            .get(caller)
-            .is_some_and(|at| at.elapsed() < self.ttl)
+    pub fn new(identity: ServiceChannel, ttl: Duration) -> Self {
+        Self {
+            identity: IdentityServiceClient::new(identity),
+            admitted: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// Asks identity whether `caller` is admitted.
+    async fn ask(&self, caller: &Caller) -> Result<(), Status> {
+        let request = GetPartnerRequest {
+            code: caller.code.clone(),
+        };
+        let registered = match self.identity.clone().get_partner(request).await {
+            Ok(partner) => registration(&partner.into_inner()),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => None,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
+                return Err(unavailable());
+            }
+        };
+        admit(caller, registered)
     }
 }
 
@@ -108,30 +121,10 @@ impl PartnerRegistry for RemoteRegistry {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>> {
         let this = self.clone();
         Box::pin(async move {
-            if this.remembered(&caller) {
-                return Ok(());
-            }
-            let request = GetPartnerRequest {
-                code: caller.code.clone(),
-            };
-            let registered = match this.identity.clone().get_partner(request).await {
-                Ok(partner) => registration(&partner.into_inner()),
-                Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
-                    None
-                }
-                Err(status) => {
-                    tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
-                    return Err(unavailable());
-                }
-            };
-            admit(&caller, registered)?;
-            let mut admitted = this.admitted.lock().expect("registry cache lock");
-            if admitted.len() > 100_000 {
-                let ttl = this.ttl;
-                admitted.retain(|_, at| at.elapsed() < ttl);
-            }
-            admitted.insert(caller, Instant::now());
-            Ok(())
+            this.admitted
+                .try_get_with(caller.clone(), this.ask(&caller))
+                .await
+                .map_err(|refusal: Arc<Status>| (*refusal).clone())
         })
     }
 }
