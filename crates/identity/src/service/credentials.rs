@@ -23,8 +23,7 @@ use crate::{
     store::{self, CredentialRow},
 };
 
-/// A signed-in person's session.
-#[derive(Debug)]
+/// A signed-in person's session. No `Debug`: the token is a credential.
 pub struct Session {
     pub person_id: Uuid,
     pub token: String,
