@@ -679,6 +679,54 @@ async fn repeated_sign_in_failures_lock_the_account_for_a_while() {
     assert_eq!(reason(&status), "SIGN_IN_FAILED");
 }
 
+/// Sign-in verifies the password with no lock held, then records the outcome
+/// only if the credential is still as it read it: concurrent failures are
+/// each counted once, as if they had come one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sign_in_failures_each_count_once() {
+    let clock = test_clock();
+    let service = spawn_identity(Arc::new(clock.clone())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "黄蓉").await;
+    client
+        .set_online_password(operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-3".into(),
+            id_number: person.id_number.clone(),
+            password: "Winter2026".into(),
+        }))
+        .await
+        .unwrap();
+    let attempts = (0..8).map(|_| {
+        let mut client = client.clone();
+        let id_number = person.id_number.clone();
+        tokio::spawn(async move {
+            client
+                .sign_in(pb::SignInRequest {
+                    id_number,
+                    password: "wrong-2".into(),
+                })
+                .await
+                .unwrap_err()
+        })
+    });
+    let reasons: Vec<String> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|status| reason(&status.unwrap()))
+        .collect();
+    let failed = reasons.iter().filter(|r| *r == "SIGN_IN_FAILED").count();
+    let locked = reasons.iter().filter(|r| *r == "ACCOUNT_LOCKED").count();
+    assert_eq!((failed, locked), (4, 4), "{reasons:?}");
+    let status = client
+        .sign_in(pb::SignInRequest {
+            id_number: person.id_number.clone(),
+            password: "Winter2026".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
+}
+
 fn partner(request_id: &str, code: &str, kind: PartnerKind) -> pb::RegisterPartnerRequest {
     pb::RegisterPartnerRequest {
         request_id: request_id.into(),

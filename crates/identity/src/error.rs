@@ -3,8 +3,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use platform::{error, idempotency::IdempotencyError};
+use platform::{
+    error::{self, FieldViolations},
+    idempotency::IdempotencyError,
+};
 use tonic::{Code, Status};
+
+use crate::domain::{
+    access::NotOwnRecord,
+    basic_info::{GenderMismatch, Refusal},
+    partner::ParentNotABank,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -20,6 +29,10 @@ pub enum IdentityError {
     /// `FAILED_PRECONDITION` / `VERSION_MISMATCH`, with the current version.
     #[error("the record is at version {current}, not the version given")]
     VersionMismatch { current: i32 },
+    /// `INVALID_ARGUMENT` / `GENDER_MISMATCH` on `basic_info.gender`: a
+    /// correction contradicts the ID number on record.
+    #[error("the gender does not agree with the ID number")]
+    GenderMismatch,
     /// `FAILED_PRECONDITION` / `BASIC_INFO_ALREADY_CONFIRMED`.
     #[error("this version of the basic information is already confirmed")]
     AlreadyConfirmed,
@@ -65,6 +78,11 @@ impl From<IdentityError> for Status {
                 e.to_string(),
                 HashMap::from([("current_version".to_owned(), current.to_string())]),
             ),
+            IdentityError::GenderMismatch => {
+                let mut violations = FieldViolations::new();
+                violations.add("basic_info.gender", GenderMismatch.reason(), GenderMismatch);
+                violations.into_status()
+            }
             IdentityError::AlreadyConfirmed => {
                 reason(Code::FailedPrecondition, "BASIC_INFO_ALREADY_CONFIRMED", &e)
             }
@@ -92,7 +110,24 @@ impl From<IdentityError> for Status {
     }
 }
 
-/// Whether a database error is a unique-constraint violation.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+impl From<Refusal> for IdentityError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::VersionMismatch { current } => Self::VersionMismatch { current },
+            Refusal::AlreadyConfirmed => Self::AlreadyConfirmed,
+            Refusal::GenderMismatch => Self::GenderMismatch,
+        }
+    }
+}
+
+impl From<NotOwnRecord> for IdentityError {
+    fn from(_: NotOwnRecord) -> Self {
+        Self::NotOwnRecord
+    }
+}
+
+impl From<ParentNotABank> for IdentityError {
+    fn from(_: ParentNotABank) -> Self {
+        Self::ParentNotABank
+    }
 }

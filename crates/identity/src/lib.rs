@@ -1,11 +1,12 @@
 //! The identity service: persons' basic information (registered, corrected,
 //! confirmed, every version kept), online sign-in, and the partner registry.
 
+pub mod api;
 pub mod domain;
 pub mod error;
-pub mod grpc;
 pub mod policy;
 pub mod registry;
+pub mod service;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
@@ -98,17 +99,19 @@ impl Application {
         let sessions = host
             .session_keys()
             .expect("validated: identity has a session token secret");
-        let api = grpc::IdentityApi::new(
+        let identity = service::Identity::new(
             host.pool().clone(),
-            host.config().database_schema.clone(),
             host.clock(),
             sessions,
-            grpc::SignInSettings {
-                max_failures: config.password_max_failures,
-                lockout: chrono::Duration::seconds(config.password_lockout_secs),
+            service::SignInSettings {
+                lockout: domain::LockoutPolicy {
+                    max_failures: config.password_max_failures,
+                    lockout: chrono::Duration::seconds(config.password_lockout_secs),
+                },
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
         );
+        let api = api::IdentityApi::new(identity, host.config().database_schema.clone());
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             IdentityServiceServer::new(api)
@@ -139,4 +142,26 @@ impl Application {
     }
 }
 
-platform::service_binary!(Application, Config, "identity");
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "identity";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}

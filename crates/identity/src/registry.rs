@@ -1,15 +1,16 @@
 //! The partner registry as identity's own auth layer asks it: straight from
-//! the `partners` table.
+//! the `partners` table, judged by the one admission rule
+//! (`socsec_core::admit`, as `platform::registry::admit` words its refusals).
 
 use futures::future::BoxFuture;
 use platform::{
-    auth::{Caller, CallerKind, PartnerRegistry},
-    registry::{Registration, admit, unavailable},
+    auth::{Caller, PartnerRegistry},
+    registry::{admit, unavailable},
 };
 use sqlx::PgPool;
 use tonic::Status;
 
-use crate::store;
+use crate::{domain::partner::registration, store};
 
 pub struct LocalRegistry {
     pool: PgPool,
@@ -31,13 +32,10 @@ impl PartnerRegistry for LocalRegistry {
                     tracing::warn!(error = %e, "partner registry query failed");
                     unavailable()
                 })?;
-            let registered = row.and_then(|row| {
-                Some(Registration {
-                    kind: CallerKind::parse(&row.kind)?,
-                    in_force: row.designation_in_force,
-                })
-            });
-            admit(&caller, registered)
+            admit(
+                &caller,
+                row.map(|row| registration(row.kind, row.designation_in_force)),
+            )
         })
     }
 }

@@ -1,8 +1,15 @@
-//! Organisations that call the system, and what a registration must hold.
+//! Organisations that call the system, what a registration must hold, and
+//! how a registration reads to the admission rule.
 
-use pii::{CreditCode, PartnerCode};
-use platform::{auth::CallerKind, error::FieldViolations};
-use socsec_proto::common::v1 as common;
+use std::str::FromStr;
+
+use pii::{CreditCode, PartnerCode, RegionCode};
+use socsec_core::{CallerKind, Registration};
+
+use super::UnknownValue;
+
+/// Longest partner name, in characters.
+pub const NAME_MAX: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartnerKind {
@@ -16,7 +23,7 @@ pub enum PartnerKind {
 }
 
 impl PartnerKind {
-    const ALL: [PartnerKind; 7] = [
+    pub const ALL: [PartnerKind; 7] = [
         Self::Bank,
         Self::BankOutlet,
         Self::Hospital,
@@ -26,33 +33,7 @@ impl PartnerKind {
         Self::HotlineCenter,
     ];
 
-    pub fn from_proto(kind: i32) -> Option<Self> {
-        match common::PartnerKind::try_from(kind).ok()? {
-            common::PartnerKind::Bank => Some(Self::Bank),
-            common::PartnerKind::BankOutlet => Some(Self::BankOutlet),
-            common::PartnerKind::Hospital => Some(Self::Hospital),
-            common::PartnerKind::Pharmacy => Some(Self::Pharmacy),
-            common::PartnerKind::HrAgency => Some(Self::HrAgency),
-            common::PartnerKind::Employer => Some(Self::Employer),
-            common::PartnerKind::HotlineCenter => Some(Self::HotlineCenter),
-            common::PartnerKind::Unspecified => None,
-        }
-    }
-
-    pub fn to_proto(self) -> common::PartnerKind {
-        match self {
-            Self::Bank => common::PartnerKind::Bank,
-            Self::BankOutlet => common::PartnerKind::BankOutlet,
-            Self::Hospital => common::PartnerKind::Hospital,
-            Self::Pharmacy => common::PartnerKind::Pharmacy,
-            Self::HrAgency => common::PartnerKind::HrAgency,
-            Self::Employer => common::PartnerKind::Employer,
-            Self::HotlineCenter => common::PartnerKind::HotlineCenter,
-        }
-    }
-
-    /// The caller kind a partner of this kind authenticates as; also its
-    /// name in the database.
+    /// The caller kind a partner of this kind authenticates as.
     pub fn caller_kind(self) -> CallerKind {
         match self {
             Self::Bank => CallerKind::Bank,
@@ -65,16 +46,38 @@ impl PartnerKind {
         }
     }
 
+    /// The kind's name in the database: its caller kind's name.
     pub fn as_str(self) -> &'static str {
         self.caller_kind().as_str()
     }
 
-    pub fn from_db(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    /// Only a bank outlet has a parent (its bank), and it must name one.
+    pub fn has_parent(self) -> bool {
+        self == Self::BankOutlet
     }
 
-    fn needs_credit_code(self) -> bool {
+    /// Employers and HR agencies give their unified social credit code.
+    pub fn needs_credit_code(self) -> bool {
         matches!(self, Self::Employer | Self::HrAgency)
+    }
+}
+
+impl FromStr for PartnerKind {
+    type Err = UnknownValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == value)
+            .ok_or_else(|| UnknownValue::new("partner kind", value))
+    }
+}
+
+/// A partner as the admission rule ([`socsec_core::admit`]) reads it.
+pub fn registration(kind: PartnerKind, designation_in_force: bool) -> Registration {
+    Registration {
+        kind: kind.caller_kind(),
+        in_force: designation_in_force,
     }
 }
 
@@ -84,80 +87,73 @@ pub struct NewPartner {
     pub code: PartnerCode,
     pub kind: PartnerKind,
     pub name: String,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub parent_code: Option<PartnerCode>,
     pub credit_code: Option<CreditCode>,
     pub designation_in_force: bool,
 }
 
-impl NewPartner {
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        violations: &mut FieldViolations,
-        code: &str,
-        kind: i32,
-        name: &str,
-        region_code: &str,
-        parent_code: &str,
-        credit_code: &str,
-        designation_in_force: bool,
-    ) -> Option<Self> {
-        let code = violations.check("code", PartnerCode::parse(code));
-        let kind = PartnerKind::from_proto(kind);
-        if kind.is_none() {
-            violations.add("kind", "PARTNER_KIND_REQUIRED", "must be a partner kind");
+/// A partner name that is empty or too long (`PARTNER_NAME_INVALID`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to 100 characters")]
+pub struct PartnerNameInvalid;
+
+impl PartnerNameInvalid {
+    pub fn reason(&self) -> &'static str {
+        "PARTNER_NAME_INVALID"
+    }
+}
+
+/// A partner's name: trimmed, 1 to [`NAME_MAX`] characters.
+pub fn name(value: &str) -> Result<String, PartnerNameInvalid> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > NAME_MAX {
+        Err(PartnerNameInvalid)
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A bank outlet's parent is not registered as a bank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParentNotABank;
+
+/// A bank outlet's parent must be registered, as a bank. `parent` is the
+/// registered kind of the code the outlet names, if any.
+pub fn ensure_parent_is_bank(parent: Option<PartnerKind>) -> Result<(), ParentNotABank> {
+    match parent {
+        Some(PartnerKind::Bank) => Ok(()),
+        _ => Err(ParentNotABank),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_database_name() {
+        for kind in PartnerKind::ALL {
+            assert_eq!(kind.as_str().parse::<PartnerKind>(), Ok(kind));
         }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            violations.add(
-                "name",
-                "PARTNER_NAME_INVALID",
-                "must be 1 to 100 characters",
-            );
-        }
-        let region_code = violations.check("region_code", pii::RegionCode::parse(region_code));
-        let parent_code = match (kind, parent_code.is_empty()) {
-            (Some(PartnerKind::BankOutlet), true) => {
-                violations.add(
-                    "parent_code",
-                    "FIELD_REQUIRED",
-                    "a bank outlet names its bank",
-                );
-                None
-            }
-            (Some(PartnerKind::BankOutlet), false) => {
-                violations.check("parent_code", PartnerCode::parse(parent_code))
-            }
-            (_, false) => {
-                violations.add(
-                    "parent_code",
-                    "PARENT_NOT_ALLOWED",
-                    "only bank outlets have a parent",
-                );
-                None
-            }
-            (_, true) => None,
-        };
-        let credit_code = if credit_code.is_empty() {
-            if kind.is_some_and(PartnerKind::needs_credit_code) {
-                violations.add(
-                    "credit_code",
-                    "FIELD_REQUIRED",
-                    "employers and HR agencies give their unified social credit code",
-                );
-            }
-            None
-        } else {
-            violations.check("credit_code", CreditCode::parse(credit_code))
-        };
-        Some(Self {
-            code: code?,
-            kind: kind?,
-            name: name.to_owned(),
-            region_code: region_code?.into(),
-            parent_code,
-            credit_code,
-            designation_in_force,
-        })
+        assert!("insurer".parse::<PartnerKind>().is_err());
+        assert!("operator".parse::<PartnerKind>().is_err());
+    }
+
+    #[test]
+    fn only_a_registered_bank_is_a_parent() {
+        assert_eq!(ensure_parent_is_bank(Some(PartnerKind::Bank)), Ok(()));
+        assert_eq!(
+            ensure_parent_is_bank(Some(PartnerKind::Hospital)),
+            Err(ParentNotABank)
+        );
+        assert_eq!(ensure_parent_is_bank(None), Err(ParentNotABank));
+    }
+
+    #[test]
+    fn a_registration_reads_as_its_caller_kind() {
+        let suspended = registration(PartnerKind::Hospital, false);
+        assert_eq!(suspended.kind, CallerKind::Hospital);
+        assert!(!suspended.in_force_as(CallerKind::Hospital));
     }
 }

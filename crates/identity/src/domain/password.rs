@@ -5,32 +5,38 @@ use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
 use pii::Secret;
-use platform::error::FieldViolations;
 
 /// A password that meets the policy: 8 to 64 characters, at least one letter
 /// and one digit. Never logged (`Secret`).
 #[derive(Debug)]
 pub struct OnlinePassword(Secret<String>);
 
+/// A password that does not meet the policy (`PASSWORD_TOO_WEAK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("must be 8 to 64 characters with at least one letter and one digit")]
+pub struct PasswordTooWeak;
+
+impl PasswordTooWeak {
+    pub fn reason(&self) -> &'static str {
+        "PASSWORD_TOO_WEAK"
+    }
+}
+
 impl OnlinePassword {
-    pub fn parse(violations: &mut FieldViolations, value: &str) -> Option<Self> {
+    pub fn parse(value: &str) -> Result<Self, PasswordTooWeak> {
         let length = value.chars().count();
         let valid = (8..=64).contains(&length)
             && value.chars().any(char::is_alphabetic)
             && value.chars().any(|c| c.is_ascii_digit());
         if valid {
-            Some(Self(Secret::new(value.to_owned())))
+            Ok(Self(Secret::new(value.to_owned())))
         } else {
-            violations.add(
-                "password",
-                "PASSWORD_TOO_WEAK",
-                "must be 8 to 64 characters with at least one letter and one digit",
-            );
-            None
+            Err(PasswordTooWeak)
         }
     }
 
-    /// An argon2id PHC string. CPU-heavy: call from a blocking task.
+    /// An argon2id PHC string. CPU-heavy: call from a blocking task, and
+    /// never while holding a database connection.
     pub fn hash(&self) -> String {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -41,7 +47,7 @@ impl OnlinePassword {
 }
 
 /// Whether `password` matches the stored `hash`. CPU-heavy: call from a
-/// blocking task.
+/// blocking task, and never while holding a database connection.
 pub fn verify(password: &Secret<String>, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
@@ -58,8 +64,7 @@ mod tests {
 
     #[test]
     fn hashes_verify_and_differ_by_salt() {
-        let mut v = FieldViolations::new();
-        let password = OnlinePassword::parse(&mut v, "correct horse 1").unwrap();
+        let password = OnlinePassword::parse("correct horse 1").unwrap();
         let (a, b) = (password.hash(), password.hash());
         assert_ne!(a, b);
         assert!(a.starts_with("$argon2id$"));
@@ -70,8 +75,7 @@ mod tests {
     #[test]
     fn weak_passwords_are_refused() {
         for weak in ["short1", "onlyletters", "12345678901"] {
-            let mut v = FieldViolations::new();
-            assert!(OnlinePassword::parse(&mut v, weak).is_none(), "{weak}");
+            assert!(OnlinePassword::parse(weak).is_err(), "{weak}");
         }
     }
 }

@@ -1,0 +1,219 @@
+//! `socsec.identity.v1.IdentityService` over gRPC: for each RPC, name the
+//! caller, parse the request (`parse`), call the service, shape the answer
+//! (`present`). The rules are in `domain`, the order of work in `service`.
+
+pub mod parse;
+pub mod present;
+
+use platform::{auth::Caller, error::respond, outbox};
+use socsec_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
+use tonic::{Request, Response, Status};
+
+use crate::service::Identity;
+
+pub struct IdentityApi {
+    identity: Identity,
+    schema: String,
+}
+
+impl IdentityApi {
+    /// The API over `identity`, whose outbox lives in database `schema`.
+    pub fn new(identity: Identity, schema: String) -> Self {
+        Self { identity, schema }
+    }
+}
+
+/// The authenticated caller and the request's message.
+fn open<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+    let caller = Caller::of(&request)?;
+    Ok((caller, request.into_inner()))
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+type EventStream = futures::stream::BoxStream<'static, Result<pb::IdentityEvent, Status>>;
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn register_person(
+        &self,
+        request: Request<pb::RegisterPersonRequest>,
+    ) -> Answer<pb::Person> {
+        let (caller, req) = open(request)?;
+        let command = parse::register_person(&req, self.identity.today())?;
+        respond(self.identity.register_person(&caller, command, &req).await)
+    }
+
+    async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Answer<pb::Person> {
+        let (caller, req) = open(request)?;
+        let person_id = parse::person_id(&req.person_id)?;
+        respond(
+            self.identity
+                .get_person(&caller, person_id)
+                .await
+                .map(|row| present::person(&row)),
+        )
+    }
+
+    async fn lookup_person(&self, request: Request<pb::LookupPersonRequest>) -> Answer<pb::Person> {
+        let (caller, req) = open(request)?;
+        let id_number = parse::lookup_person(&req, self.identity.today())?;
+        respond(
+            self.identity
+                .lookup_person(&caller, id_number)
+                .await
+                .map(|row| present::person(&row)),
+        )
+    }
+
+    async fn verify_identity(
+        &self,
+        request: Request<pb::VerifyIdentityRequest>,
+    ) -> Answer<pb::VerifyIdentityResponse> {
+        let (caller, req) = open(request)?;
+        let command = parse::verify_identity(&req, self.identity.today())?;
+        respond(
+            self.identity
+                .verify_identity(&caller, command)
+                .await
+                .map(|m| present::verify_identity(&caller, m)),
+        )
+    }
+
+    async fn verify_holder(
+        &self,
+        request: Request<pb::VerifyHolderRequest>,
+    ) -> Answer<pb::VerifyHolderResponse> {
+        let (caller, req) = open(request)?;
+        let command = parse::verify_holder(&req, self.identity.today())?;
+        respond(
+            self.identity
+                .verify_holder(&caller, command)
+                .await
+                .map(present::verify_holder),
+        )
+    }
+
+    async fn confirm_basic_info(
+        &self,
+        request: Request<pb::ConfirmBasicInfoRequest>,
+    ) -> Answer<pb::Person> {
+        let (caller, req) = open(request)?;
+        let command = parse::confirm_basic_info(&req)?;
+        respond(
+            self.identity
+                .confirm_basic_info(&caller, command, &req)
+                .await,
+        )
+    }
+
+    async fn correct_basic_info(
+        &self,
+        request: Request<pb::CorrectBasicInfoRequest>,
+    ) -> Answer<pb::Person> {
+        let (caller, req) = open(request)?;
+        let command = parse::correct_basic_info(&req)?;
+        respond(
+            self.identity
+                .correct_basic_info(&caller, command, &req)
+                .await,
+        )
+    }
+
+    async fn list_basic_info_versions(
+        &self,
+        request: Request<pb::ListBasicInfoVersionsRequest>,
+    ) -> Answer<pb::ListBasicInfoVersionsResponse> {
+        let (caller, req) = open(request)?;
+        let person_id = parse::person_id(&req.person_id)?;
+        respond(
+            self.identity
+                .list_basic_info_versions(&caller, person_id)
+                .await
+                .map(present::versions),
+        )
+    }
+
+    async fn set_online_password(
+        &self,
+        request: Request<pb::SetOnlinePasswordRequest>,
+    ) -> Answer<pb::SetOnlinePasswordResponse> {
+        let (caller, req) = open(request)?;
+        let command = parse::set_online_password(&req, self.identity.today())?;
+        respond(
+            self.identity
+                .set_online_password(&caller, command, &req)
+                .await,
+        )
+    }
+
+    /// Open to anyone: the password is the credential.
+    async fn sign_in(&self, request: Request<pb::SignInRequest>) -> Answer<pb::SignInResponse> {
+        let command = parse::sign_in(request.into_inner(), self.identity.today())?;
+        respond(self.identity.sign_in(command).await.map(present::sign_in))
+    }
+
+    async fn register_partner(
+        &self,
+        request: Request<pb::RegisterPartnerRequest>,
+    ) -> Answer<pb::Partner> {
+        let (caller, req) = open(request)?;
+        let command = parse::register_partner(&req)?;
+        respond(self.identity.register_partner(&caller, command, &req).await)
+    }
+
+    async fn set_partner_designation(
+        &self,
+        request: Request<pb::SetPartnerDesignationRequest>,
+    ) -> Answer<pb::Partner> {
+        let (caller, req) = open(request)?;
+        let command = parse::set_partner_designation(&req)?;
+        respond(
+            self.identity
+                .set_partner_designation(&caller, command, &req)
+                .await,
+        )
+    }
+
+    async fn get_partner(&self, request: Request<pb::GetPartnerRequest>) -> Answer<pb::Partner> {
+        let code = parse::partner_code(&request.into_inner().code)?;
+        respond(
+            self.identity
+                .get_partner(&code)
+                .await
+                .map(|row| present::partner(&row)),
+        )
+    }
+
+    async fn list_partners(
+        &self,
+        request: Request<pb::ListPartnersRequest>,
+    ) -> Answer<pb::ListPartnersResponse> {
+        let query = parse::list_partners(&request.into_inner())?;
+        respond(
+            self.identity
+                .list_partners(query)
+                .await
+                .map(|(rows, next)| present::partners(&rows, next)),
+        )
+    }
+
+    type WatchIdentityEventsStream = EventStream;
+
+    async fn watch_identity_events(
+        &self,
+        request: Request<pb::WatchIdentityEventsRequest>,
+    ) -> Answer<Self::WatchIdentityEventsStream> {
+        let after = request.into_inner().after.unwrap_or_default().cursor;
+        let stream = outbox::event_stream(
+            self.identity.pool().clone(),
+            &self.schema,
+            &after,
+            |event: &mut pb::IdentityEvent, cursor, at| {
+                event.cursor = cursor;
+                event.occurred_at = Some(at);
+            },
+        )
+        .await?;
+        Ok(Response::new(stream))
+    }
+}

@@ -1,0 +1,79 @@
+//! What each RPC asks for, once its request has parsed: every field valid,
+//! every identifier typed.
+
+use pii::{IdNumber, PartnerCode, PersonName, Secret};
+use platform::{idempotency::RequestId, paging::Page};
+use uuid::Uuid;
+
+use super::{BasicInfo, NewPartner, OnlinePassword, PartnerKind};
+
+#[derive(Debug)]
+pub struct RegisterPerson {
+    pub request_id: RequestId,
+    pub id_number: IdNumber,
+    pub info: BasicInfo,
+}
+
+#[derive(Debug)]
+pub struct ConfirmBasicInfo {
+    pub request_id: RequestId,
+    pub person_id: Uuid,
+    /// The version being confirmed.
+    pub version: i32,
+}
+
+#[derive(Debug)]
+pub struct CorrectBasicInfo {
+    pub request_id: RequestId,
+    pub person_id: Uuid,
+    pub info: BasicInfo,
+    pub reason: String,
+    pub evidence_ref: String,
+    /// The version being corrected.
+    pub version: i32,
+}
+
+#[derive(Debug)]
+pub struct VerifyIdentity {
+    pub id_number: IdNumber,
+    pub name: PersonName,
+}
+
+#[derive(Debug)]
+pub struct VerifyHolder {
+    pub person_id: Uuid,
+    pub id_number: IdNumber,
+}
+
+#[derive(Debug)]
+pub struct SetOnlinePassword {
+    pub request_id: RequestId,
+    pub id_number: IdNumber,
+    pub password: OnlinePassword,
+}
+
+#[derive(Debug)]
+pub struct SignIn {
+    pub id_number: IdNumber,
+    pub password: Secret<String>,
+}
+
+#[derive(Debug)]
+pub struct RegisterPartner {
+    pub request_id: RequestId,
+    pub partner: NewPartner,
+}
+
+#[derive(Debug)]
+pub struct SetPartnerDesignation {
+    pub request_id: RequestId,
+    pub code: PartnerCode,
+    pub in_force: bool,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub struct ListPartners {
+    pub kind: Option<PartnerKind>,
+    pub page: Page,
+}

@@ -1,0 +1,23 @@
+//! All of identity's SQL. Rows hold `pii` types where a column holds
+//! personal data or an identifier, and domain states where a column holds a
+//! state; both are re-validated when read.
+
+mod columns;
+mod credential;
+mod partner;
+mod person;
+
+pub use columns::GenderColumn;
+pub use credential::{
+    CredentialRow, credential, record_sign_in_failure, record_sign_in_success, set_password,
+};
+pub use partner::{PartnerRow, insert_partner, list_partners, partner_by_code, set_designation};
+pub use person::{
+    Change, NewPerson, PersonKey, PersonRow, VersionRow, confirm, correct, insert_person,
+    lock_person, person_by_id_number, read_person, read_person_untransacted, read_versions,
+};
+
+/// Whether a database error is a unique-constraint violation.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

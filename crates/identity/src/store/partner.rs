@@ -1,0 +1,101 @@
+//! The partner registry.
+
+use chrono::{DateTime, Utc};
+use pii::{CreditCode, PartnerCode, RegionCode};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::is_unique_violation;
+use crate::domain::{NewPartner, PartnerKind};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PartnerRow {
+    pub code: PartnerCode,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub region_code: RegionCode,
+    pub parent_code: Option<PartnerCode>,
+    pub credit_code: Option<CreditCode>,
+    pub designation_in_force: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+const PARTNER_COLUMNS: &str =
+    "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at";
+
+/// Registers the partner; `None` if its code or credit code is already
+/// registered (the transaction is then spoilt: return the refusal).
+pub async fn insert_partner(
+    conn: &mut PgConnection,
+    partner: &NewPartner,
+    at: DateTime<Utc>,
+) -> Result<Option<PartnerRow>, sqlx::Error> {
+    let inserted = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO partners (code, kind, name, region_code, parent_code, credit_code,
+             designation_in_force, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {PARTNER_COLUMNS}"
+    )))
+    .bind(&partner.code)
+    .bind(partner.kind)
+    .bind(&partner.name)
+    .bind(&partner.region_code)
+    .bind(&partner.parent_code)
+    .bind(&partner.credit_code)
+    .bind(partner.designation_in_force)
+    .bind(at)
+    .fetch_one(conn)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// The partner registered under `code` (any text: a certificate's code is
+/// looked up as given).
+pub async fn partner_by_code(
+    executor: impl PgExecutor<'_>,
+    code: &str,
+) -> Result<Option<PartnerRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PARTNER_COLUMNS} FROM partners WHERE code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(executor)
+    .await
+}
+
+pub async fn set_designation(
+    conn: &mut PgConnection,
+    code: &PartnerCode,
+    in_force: bool,
+    at: DateTime<Utc>,
+) -> Result<Option<PartnerRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE partners SET designation_in_force = $2, updated_at = $3 WHERE code = $1
+         RETURNING {PARTNER_COLUMNS}"
+    )))
+    .bind(code)
+    .bind(in_force)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Partners ordered by code, after `after`, optionally of one kind.
+pub async fn list_partners(
+    executor: impl PgExecutor<'_>,
+    kind: Option<PartnerKind>,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<PartnerRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PARTNER_COLUMNS} FROM partners
+         WHERE code > $1 AND ($2::text IS NULL OR kind = $2)
+         ORDER BY code LIMIT $3"
+    )))
+    .bind(after)
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}
