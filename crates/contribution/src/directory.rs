@@ -1,15 +1,18 @@
 //! What contribution asks identity: is the person registered, is the
-//! employer or agency a registered partner in force.
+//! employer or agency a registered partner in force. Asked before any
+//! transaction opens; the answers are facts the transaction relies on.
 
+use pii::PartnerCode;
 use platform::{
-    auth::Caller,
+    auth::{Caller, CallerKind},
     client::{ServiceChannel, on_behalf_of},
+    registry,
 };
-use socsec_proto::{
-    common::v1::PartnerKind,
-    identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
+use socsec_proto::identity::v1::{
+    self as identity, identity_service_client::IdentityServiceClient,
 };
 use tonic::Code;
+use uuid::Uuid;
 
 use crate::error::ContributionError;
 
@@ -34,13 +37,13 @@ impl Directory {
     /// `origin`'s request `request_id`.
     pub async fn ensure_registered(
         &self,
-        person_id: &str,
+        person_id: Uuid,
         origin: &Caller,
         request_id: &str,
     ) -> Result<(), ContributionError> {
         let request = on_behalf_of(
             identity::GetPersonRequest {
-                person_id: person_id.to_owned(),
+                person_id: person_id.to_string(),
             },
             origin,
             Some(request_id),
@@ -54,23 +57,21 @@ impl Directory {
         }
     }
 
+    /// Refuses unless `code` is a partner registered as a `kind` and in
+    /// force (an employer or agency that may pay).
     pub async fn ensure_partner(
         &self,
-        code: &str,
-        kind: PartnerKind,
+        code: &PartnerCode,
+        kind: CallerKind,
     ) -> Result<(), ContributionError> {
         let request = identity::GetPartnerRequest {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
         };
         match self.identity.clone().get_partner(request).await {
-            Ok(partner) => {
-                let partner = partner.into_inner();
-                if partner.kind == kind as i32 && partner.designation_in_force {
-                    Ok(())
-                } else {
-                    Err(ContributionError::PayerNotRegistered)
-                }
-            }
+            Ok(partner) => match registry::registration(&partner.into_inner()) {
+                Some(registration) if registration.in_force_as(kind) => Ok(()),
+                _ => Err(ContributionError::PayerNotRegistered),
+            },
             Err(status) if status.code() == Code::NotFound => {
                 Err(ContributionError::PayerNotRegistered)
             }

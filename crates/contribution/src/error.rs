@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
+use crate::domain::{InsuranceType, Money};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContributionError {
     /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
@@ -22,10 +24,13 @@ pub enum ContributionError {
     RegionUnknown,
     /// `FAILED_PRECONDITION` / `RATE_TABLE_MISSING`, with `insurance_type` and `year`.
     #[error("no rate table for an enrolled insurance type that year")]
-    RateTableMissing { insurance_type: String, year: i32 },
+    RateTableMissing {
+        insurance_type: InsuranceType,
+        year: i32,
+    },
     /// `ALREADY_EXISTS` / `ENROLMENT_OVERLAPS`, with `insurance_type`.
     #[error("the person is already enrolled in this insurance type for an overlapping period")]
-    EnrolmentOverlaps { insurance_type: String },
+    EnrolmentOverlaps { insurance_type: InsuranceType },
     /// `NOT_FOUND` / `CONTRACT_NOT_FOUND`.
     #[error("no such agency contract")]
     ContractNotFound,
@@ -49,13 +54,17 @@ pub enum ContributionError {
     NotPayerForPeriod,
     /// `FAILED_PRECONDITION` / `PAYMENT_EXCEEDS_OWED`, with `outstanding_fen`.
     #[error("the payment is more than is owed")]
-    PaymentExceedsOwed { outstanding: i64 },
+    PaymentExceedsOwed { outstanding: Money },
     /// `NOT_FOUND` / `BILL_NOT_FOUND`: nothing computed for that payer and month.
     #[error("nothing is billed to this payer for that month")]
     BillNotFound,
     /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`.
     #[error("the identity service is unavailable; retry")]
     IdentityUnavailable,
+    /// The client of a monthly run stopped listening: the run is rolled
+    /// back, and nobody is told (`CANCELLED` if it were).
+    #[error("the caller went away; the run was rolled back")]
+    CallerWentAway,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     /// `INTERNAL`; the cause is logged, never sent.
@@ -85,14 +94,14 @@ impl From<ContributionError> for Status {
                 Code::FailedPrecondition,
                 "RATE_TABLE_MISSING",
                 vec![
-                    ("insurance_type", insurance_type),
+                    ("insurance_type", insurance_type.as_str().to_owned()),
                     ("year", year.to_string()),
                 ],
             ),
             EnrolmentOverlaps { insurance_type } => with(
                 Code::AlreadyExists,
                 "ENROLMENT_OVERLAPS",
-                vec![("insurance_type", insurance_type)],
+                vec![("insurance_type", insurance_type.as_str().to_owned())],
             ),
             ContractNotFound => plain(Code::NotFound, "CONTRACT_NOT_FOUND"),
             ContractMismatch => plain(Code::FailedPrecondition, "CONTRACT_MISMATCH"),
@@ -102,10 +111,11 @@ impl From<ContributionError> for Status {
             PaymentExceedsOwed { outstanding } => with(
                 Code::FailedPrecondition,
                 "PAYMENT_EXCEEDS_OWED",
-                vec![("outstanding_fen", outstanding.to_string())],
+                vec![("outstanding_fen", outstanding.fen().to_string())],
             ),
             BillNotFound => plain(Code::NotFound, "BILL_NOT_FOUND"),
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE"),
+            CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY"),
             Idempotency(inner) => inner.into_status(),
             Database(db) => {
                 tracing::error!(error = %db, "database error");

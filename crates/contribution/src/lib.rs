@@ -3,11 +3,12 @@
 //! individual accounts (Social Insurance Law, Article 12), bills, payments,
 //! late fees and statements. Money is integer fen throughout.
 
+pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
-pub mod grpc;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
@@ -81,11 +82,11 @@ impl Application {
         );
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
-        let api = grpc::ContributionApi::new(
+        let api = api::ContributionApi::new(service::ContributionService::new(
             host.pool().clone(),
             host.clock(),
             directory::Directory::new(identity),
-        );
+        ));
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             ContributionServiceServer::new(api)
@@ -117,4 +118,26 @@ impl Application {
     }
 }
 
-platform::service_binary!(Application, Config, "contribution");
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "contribution";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}

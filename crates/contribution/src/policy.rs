@@ -1,6 +1,7 @@
 //! Who may call which contribution RPC. Object-level checks (a person only
 //! their own record; an employer only its employees; an agency only its
-//! clients; a payer only its own bills) are in the handlers.
+//! clients; a payer only its own bills) are rules in `domain::access`,
+//! applied by the service.
 
 use platform::auth::{Access, CallerKind::*, Policy};
 

@@ -1,12 +1,24 @@
-//! The contribution domain: periods, insurance types, schemes, money
-//! rounding and the late fee. No I/O.
+//! The contribution domain: periods, money, payers, insurance types and
+//! schemes, who may do what, bills and the late fee. No I/O, no proto.
 
+pub mod access;
+pub mod bill;
+pub mod commands;
+pub mod enrolment;
+pub mod keys;
 pub mod late_fee;
 pub mod money;
+pub mod payer;
 pub mod period;
+pub mod rates;
 pub mod vocabulary;
 
+pub use bill::{Bill, BillTerms};
+pub use enrolment::{AgencyContract, Enrolling, Enrolment};
+pub use keys::{ArrearsKey, LineKey};
 pub use late_fee::late_fee;
-pub use money::Rounding;
+pub use money::{Money, Rounding};
+pub use payer::Payer;
 pub use period::Period;
-pub use vocabulary::{InsuranceType, Scheme};
+pub use rates::RateTable;
+pub use vocabulary::{Account, EnrolmentChannel, InsuranceType, Part, Scheme, UnknownValue};

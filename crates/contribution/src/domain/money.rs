@@ -1,30 +1,95 @@
-//! Rounding exact amounts to what is charged, by a region's rule.
+//! Money: exact integer fen, and rounding exact amounts to what is charged
+//! by a region's rule.
 
-/// How a region rounds an amount to what is charged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rounding {
-    /// Half up to the fen (the default).
-    HalfUpFen,
-    /// Up to the jiao (10 fen).
-    UpJiao,
+use std::{
+    fmt,
+    iter::Sum,
+    ops::{Add, AddAssign, Neg, Sub},
+};
+
+use super::vocabulary::stored_enum;
+
+/// An amount of money in fen (1/100 yuan), exact. Signed: a ledger
+/// adjustment can take back part of what was booked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Self = Self(0);
+
+    pub const fn from_fen(fen: i64) -> Self {
+        Self(fen)
+    }
+
+    pub const fn fen(self) -> i64 {
+        self.0
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+}
+
+impl Add for Money {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self(self.0 + other.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, other: Self) {
+        self.0 += other.0;
+    }
+}
+
+impl Sub for Money {
+    type Output = Self;
+
+    fn sub(self, other: Self) -> Self {
+        Self(self.0 - other.0)
+    }
+}
+
+impl Neg for Money {
+    type Output = Self;
+
+    fn neg(self) -> Self {
+        Self(-self.0)
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::ZERO, Add::add)
+    }
+}
+
+impl<'a> Sum<&'a Money> for Money {
+    fn sum<I: Iterator<Item = &'a Money>>(iter: I) -> Self {
+        iter.copied().sum()
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} fen", self.0)
+    }
+}
+
+stored_enum! {
+    /// How a region rounds an amount to what is charged.
+    Rounding as "rounding" {
+        /// Half up to the fen (the default).
+        HalfUpFen = "HALF_UP_FEN",
+        /// Up to the jiao (10 fen).
+        UpJiao = "UP_JIAO",
+    }
 }
 
 impl Rounding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HalfUpFen => "HALF_UP_FEN",
-            Self::UpJiao => "UP_JIAO",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Self {
-        if value == "UP_JIAO" {
-            Self::UpJiao
-        } else {
-            Self::HalfUpFen
-        }
-    }
-
     /// Rounds the non-negative amount `numerator / denominator` fen.
     /// (The monthly run does the same in SQL: `round_fen`, tested to agree.)
     pub fn apply(self, numerator: i128, denominator: i128) -> i64 {

@@ -3,32 +3,24 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use platform::error::FieldViolations;
-use socsec_proto::common::v1 as common;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period(NaiveDate);
 
 impl Period {
-    /// Months from 2000-01 to 2100-12.
-    pub fn parse(
-        violations: &mut FieldViolations,
-        field: &str,
-        value: Option<&common::YearMonth>,
-    ) -> Option<Self> {
-        let parsed = value.and_then(|ym| {
-            let month = u32::try_from(ym.month).ok()?;
-            (2000..=2100).contains(&ym.year).then_some(())?;
-            NaiveDate::from_ymd_opt(ym.year, month, 1)
-        });
-        if parsed.is_none() {
-            violations.add(
-                field,
-                "PERIOD_INVALID",
-                "must be a year (2000-2100) and a month (1-12)",
-            );
-        }
-        parsed.map(Self)
+    /// The month `month` (1-12) of `year`, for years 2000 to 2100.
+    pub fn from_year_month(year: i32, month: i32) -> Option<Self> {
+        let month = u32::try_from(month).ok()?;
+        (2000..=2100).contains(&year).then_some(())?;
+        NaiveDate::from_ymd_opt(year, month, 1).map(Self)
+    }
+
+    /// The twelve months of `year`.
+    pub fn months_of(year: i32) -> Vec<Self> {
+        let january = Self::from_date(NaiveDate::from_ymd_opt(year, 1, 1).expect("valid"));
+        std::iter::successors(Some(january), |p| Some(p.next()))
+            .take(12)
+            .collect()
     }
 
     pub fn from_date(date: NaiveDate) -> Self {
@@ -68,11 +60,8 @@ impl Period {
         }
     }
 
-    pub fn to_proto(self) -> common::YearMonth {
-        common::YearMonth {
-            year: self.0.year(),
-            month: self.0.month() as i32,
-        }
+    pub fn month(self) -> u32 {
+        self.0.month()
     }
 }
 
@@ -101,19 +90,9 @@ mod tests {
 
     #[test]
     fn bad_months_are_refused() {
-        let mut v = FieldViolations::new();
-        assert!(
-            Period::parse(
-                &mut v,
-                "period",
-                Some(&common::YearMonth {
-                    year: 2026,
-                    month: 13
-                })
-            )
-            .is_none()
-        );
-        assert!(Period::parse(&mut v, "period", None).is_none());
-        assert!(!v.is_empty());
+        assert!(Period::from_year_month(2026, 13).is_none());
+        assert!(Period::from_year_month(2026, 0).is_none());
+        assert!(Period::from_year_month(1999, 12).is_none());
+        assert!(Period::from_year_month(2026, 12).is_some());
     }
 }

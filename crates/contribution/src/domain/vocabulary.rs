@@ -1,99 +1,140 @@
-//! Insurance types and enrolment schemes, as stored and as sent.
+//! The contribution vocabulary as stored: insurance types, enrolment
+//! schemes and channels, ledger parts and accounts. Each is a column of
+//! text; a value the service does not know is an error when read, never a
+//! silent default.
 
-use socsec_proto::contribution::v1 as pb;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum InsuranceType {
-    OldAge,
-    Medical,
-    Unemployment,
-    WorkInjury,
-    Maternity,
+/// A stored text value that names no variant of the enum it should be.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a known {what}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
 }
 
-impl InsuranceType {
-    const ALL: [Self; 5] = [
-        Self::OldAge,
-        Self::Medical,
-        Self::Unemployment,
-        Self::WorkInjury,
-        Self::Maternity,
-    ];
-
-    pub fn from_proto(value: i32) -> Option<Self> {
-        match pb::InsuranceType::try_from(value).ok()? {
-            pb::InsuranceType::OldAge => Some(Self::OldAge),
-            pb::InsuranceType::Medical => Some(Self::Medical),
-            pb::InsuranceType::Unemployment => Some(Self::Unemployment),
-            pb::InsuranceType::WorkInjury => Some(Self::WorkInjury),
-            pb::InsuranceType::Maternity => Some(Self::Maternity),
-            pb::InsuranceType::Unspecified => None,
+/// An enum stored as text: `as_str`, `FromStr` (unknown values refused),
+/// `Display`, and `sqlx::Type` as Postgres `text`.
+macro_rules! stored_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident as $what:literal {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
         }
-    }
-
-    pub fn to_proto(self) -> pb::InsuranceType {
-        match self {
-            Self::OldAge => pb::InsuranceType::OldAge,
-            Self::Medical => pb::InsuranceType::Medical,
-            Self::Unemployment => pb::InsuranceType::Unemployment,
-            Self::WorkInjury => pb::InsuranceType::WorkInjury,
-            Self::Maternity => pb::InsuranceType::Maternity,
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type)]
+        #[sqlx(type_name = "text")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sqlx(rename = $text)] $variant),+
         }
-    }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OldAge => "OLD_AGE",
-            Self::Medical => "MEDICAL",
-            Self::Unemployment => "UNEMPLOYMENT",
-            Self::WorkInjury => "WORK_INJURY",
-            Self::Maternity => "MATERNITY",
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
         }
-    }
 
-    pub fn from_db(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::vocabulary::UnknownValue;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == value)
+                    .ok_or_else(|| $crate::domain::vocabulary::UnknownValue {
+                        what: $what,
+                        value: value.to_owned(),
+                    })
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use stored_enum;
+
+stored_enum! {
+    /// A branch of social insurance.
+    InsuranceType as "insurance type" {
+        OldAge = "OLD_AGE",
+        Medical = "MEDICAL",
+        Unemployment = "UNEMPLOYMENT",
+        WorkInjury = "WORK_INJURY",
+        Maternity = "MATERNITY",
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scheme {
-    Employee,
-    Flexible,
-    Agency,
+stored_enum! {
+    /// How a person is enrolled, and so who pays which part.
+    Scheme as "scheme" {
+        /// Employed: the employer pays its share and the employee's.
+        Employee = "EMPLOYEE",
+        /// A flexible worker pays both parts themselves.
+        Flexible = "FLEXIBLE",
+        /// Under an HR agency contract: the agency pays, plus its fee.
+        Agency = "AGENCY",
+    }
 }
 
-impl Scheme {
-    pub fn from_proto(value: i32) -> Option<Self> {
-        match pb::Scheme::try_from(value).ok()? {
-            pb::Scheme::Employee => Some(Self::Employee),
-            pb::Scheme::Flexible => Some(Self::Flexible),
-            pb::Scheme::Agency => Some(Self::Agency),
-            pb::Scheme::Unspecified => None,
-        }
+stored_enum! {
+    /// Where an enrolment was made.
+    EnrolmentChannel as "enrolment channel" {
+        /// At the bureau's counter, by an operator.
+        Counter = "COUNTER",
+        /// By an HR agency under its contract.
+        Agency = "AGENCY",
+        /// By the person, online.
+        Online = "ONLINE",
     }
+}
 
-    pub fn to_proto(self) -> pb::Scheme {
-        match self {
-            Self::Employee => pb::Scheme::Employee,
-            Self::Flexible => pb::Scheme::Flexible,
-            Self::Agency => pb::Scheme::Agency,
-        }
+stored_enum! {
+    /// Where a ledger amount goes.
+    Account as "account" {
+        PoolingFund = "POOLING_FUND",
+        IndividualAccount = "INDIVIDUAL_ACCOUNT",
+        ServiceFee = "SERVICE_FEE",
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Employee => "EMPLOYEE",
-            Self::Flexible => "FLEXIBLE",
-            Self::Agency => "AGENCY",
-        }
+stored_enum! {
+    /// Which part of a month's contribution a ledger line is.
+    Part as "ledger part" {
+        /// The employer's share (pooling fund).
+        Employer = "EMPLOYER",
+        /// The employee's share (individual account).
+        Employee = "EMPLOYEE",
+        /// A flexible worker's pooling part.
+        FlexiblePooling = "FLEXIBLE_POOLING",
+        /// A flexible worker's individual-account part.
+        FlexibleIndividual = "FLEXIBLE_INDIVIDUAL",
+        /// An HR agency's monthly service fee.
+        ServiceFee = "SERVICE_FEE",
     }
+}
 
-    pub fn from_db(value: &str) -> Self {
-        match value {
-            "EMPLOYEE" => Self::Employee,
-            "AGENCY" => Self::Agency,
-            _ => Self::Flexible,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_round_trip_and_unknown_ones_are_refused() {
+        for t in InsuranceType::ALL {
+            assert_eq!(t.as_str().parse::<InsuranceType>(), Ok(*t));
         }
+        assert_eq!(
+            "FLEXIBLE_POOLING".parse::<Part>(),
+            Ok(Part::FlexiblePooling)
+        );
+        assert!("SOMETHING".parse::<Scheme>().is_err());
+        assert!("".parse::<Account>().is_err());
     }
 }

@@ -1,0 +1,148 @@
+//! Bills, payments, arrears and statements.
+
+use chrono::NaiveDate;
+use platform::{
+    all_some, auth::Caller, auth::CallerKind, error::FieldViolations, idempotency::RequestId,
+    paging::Page,
+};
+use socsec_proto::{common::v1 as common, contribution::v1 as pb};
+
+use super::{Result, accept, day_or_today, money, payer, period};
+use crate::domain::{
+    ArrearsKey, LineKey, Money, access,
+    commands::{ArrearsQuery, BillQuery, RecordPayment, StatementQuery, StatementRange},
+};
+
+/// A bill asked for; a payer that names none asks for its own.
+pub fn get_bill(caller: &Caller, req: &pb::GetBillRequest, today: NaiveDate) -> Result<BillQuery> {
+    let mut v = FieldViolations::new();
+    let payer = if req.payer.is_empty() && !caller.is(CallerKind::Operator) {
+        let own = access::own_bill_payer(caller);
+        if own.is_none() {
+            v.add(
+                "payer",
+                "PAYER_INVALID",
+                "the caller pays no bills; name the payer",
+            );
+        }
+        own
+    } else {
+        payer(&mut v, &req.payer)
+    };
+    let period = period(&mut v, "period", req.period.as_ref());
+    let as_of = day_or_today(&mut v, "as_of", req.as_of.as_ref(), today);
+    let (payer, period, as_of) = accept(v, all_some!(payer, period, as_of))?;
+    Ok(BillQuery {
+        payer,
+        period,
+        as_of,
+    })
+}
+
+pub fn record_payment(
+    req: &pb::RecordPaymentRequest,
+    today: NaiveDate,
+) -> Result<(RequestId, RecordPayment)> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let payer = payer(&mut v, &req.payer);
+    let period = period(&mut v, "period", req.period.as_ref());
+    let amount = money(&mut v, "amount", req.amount.as_ref(), i64::MAX / 4);
+    if amount == Some(Money::ZERO) {
+        v.add("amount", "AMOUNT_INVALID", "must be positive");
+    }
+    let paid_on = day_or_today(&mut v, "paid_on", req.paid_on.as_ref(), today);
+    let (request_id, payer, period, amount, paid_on) =
+        accept(v, all_some!(request_id, payer, period, amount, paid_on))?;
+    let command = RecordPayment {
+        payer,
+        period,
+        amount,
+        paid_on,
+    };
+    Ok((request_id, command))
+}
+
+/// The page asked for and the key it continues after, if the token names
+/// one this service wrote.
+fn page<K: std::str::FromStr>(
+    v: &mut FieldViolations,
+    request: Option<&common::PageRequest>,
+) -> (Option<Page>, Option<Option<K>>) {
+    let request = request.cloned().unwrap_or_default();
+    let page = Page::parse(v, "page", request.page_size, &request.page_token);
+    let after = match page.as_ref().and_then(|p| p.after.as_deref()) {
+        None => Some(None),
+        Some(token) => {
+            let parsed = token.parse().ok();
+            if parsed.is_none() {
+                v.add(
+                    "page.page_token",
+                    "PAGE_TOKEN_INVALID",
+                    "is not a token this service issued",
+                );
+            }
+            parsed.map(Some)
+        }
+    };
+    (page, after)
+}
+
+pub fn list_arrears(
+    req: &pb::ListArrearsRequest,
+    today: NaiveDate,
+) -> Result<(Page, ArrearsQuery)> {
+    let mut v = FieldViolations::new();
+    let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
+    let as_of = day_or_today(&mut v, "as_of", req.as_of.as_ref(), today);
+    let (page, after) = page::<ArrearsKey>(&mut v, req.page.as_ref());
+    let (region_code, as_of, page, after) = accept(v, all_some!(region, as_of, page, after))?;
+    let query = ArrearsQuery {
+        region_code,
+        as_of,
+        page_size: page.size,
+        after,
+    };
+    Ok((page, query))
+}
+
+fn range(
+    v: &mut FieldViolations,
+    person: &str,
+    from: Option<&common::YearMonth>,
+    to: Option<&common::YearMonth>,
+) -> Option<StatementRange> {
+    let person_id = platform::error::uuid(v, "person_id", person);
+    let from = period(v, "from", from);
+    let to = period(v, "to", to);
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        v.add("to", "RANGE_INVALID", "must not be before `from`");
+    }
+    let (person_id, from, to) = all_some!(person_id, from, to)?;
+    Some(StatementRange {
+        person_id,
+        from,
+        to,
+    })
+}
+
+pub fn statement(req: &pb::GetStatementRequest) -> Result<(Page, StatementQuery)> {
+    let mut v = FieldViolations::new();
+    let range = range(&mut v, &req.person_id, req.from.as_ref(), req.to.as_ref());
+    let (page, after) = page::<LineKey>(&mut v, req.page.as_ref());
+    let (range, page, after) = accept(v, all_some!(range, page, after))?;
+    let query = StatementQuery {
+        range,
+        page_size: page.size,
+        after,
+    };
+    Ok((page, query))
+}
+
+pub fn stream_statement(req: &pb::StreamStatementRequest) -> Result<StatementRange> {
+    let mut v = FieldViolations::new();
+    let range = range(&mut v, &req.person_id, req.from.as_ref(), req.to.as_ref());
+    accept(v, range)
+}

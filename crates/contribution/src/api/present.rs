@@ -1,0 +1,183 @@
+//! Domain values and rows → proto. Which statement lines a caller sees is
+//! decided by `domain::access::visible_lines` and applied by the store's
+//! query (totals included), so every line given here may be shown.
+
+use platform::{clock::date, paging::Page};
+use socsec_proto::{common::v1 as common, contribution::v1 as pb};
+
+use crate::{
+    domain::{
+        Account, AgencyContract, Bill, Enrolment, EnrolmentChannel, InsuranceType, Money, Period,
+        RateTable, Rounding, Scheme,
+    },
+    service::{Arrears, RunProgress},
+    store::{LineRow, StatementPage},
+};
+
+pub fn money(amount: Money) -> Option<common::Money> {
+    Some(common::Money { fen: amount.fen() })
+}
+
+pub fn period(period: Period) -> common::YearMonth {
+    common::YearMonth {
+        year: period.year(),
+        month: period.month() as i32,
+    }
+}
+
+pub fn insurance_type(t: InsuranceType) -> pb::InsuranceType {
+    match t {
+        InsuranceType::OldAge => pb::InsuranceType::OldAge,
+        InsuranceType::Medical => pb::InsuranceType::Medical,
+        InsuranceType::Unemployment => pb::InsuranceType::Unemployment,
+        InsuranceType::WorkInjury => pb::InsuranceType::WorkInjury,
+        InsuranceType::Maternity => pb::InsuranceType::Maternity,
+    }
+}
+
+fn scheme(s: Scheme) -> pb::Scheme {
+    match s {
+        Scheme::Employee => pb::Scheme::Employee,
+        Scheme::Flexible => pb::Scheme::Flexible,
+        Scheme::Agency => pb::Scheme::Agency,
+    }
+}
+
+fn channel(c: EnrolmentChannel) -> pb::EnrolmentChannel {
+    match c {
+        EnrolmentChannel::Counter => pb::EnrolmentChannel::Counter,
+        EnrolmentChannel::Agency => pb::EnrolmentChannel::Agency,
+        EnrolmentChannel::Online => pb::EnrolmentChannel::Online,
+    }
+}
+
+fn account(a: Account) -> pb::Account {
+    match a {
+        Account::PoolingFund => pb::Account::PoolingFund,
+        Account::IndividualAccount => pb::Account::IndividualAccount,
+        Account::ServiceFee => pb::Account::ServiceFee,
+    }
+}
+
+fn rounding(r: Rounding) -> pb::Rounding {
+    match r {
+        Rounding::HalfUpFen => pb::Rounding::HalfUpFen,
+        Rounding::UpJiao => pb::Rounding::UpJiao,
+    }
+}
+
+pub fn enrolments(enrolments: &[Enrolment]) -> pb::EnrolResponse {
+    pb::EnrolResponse {
+        enrolments: enrolments.iter().map(enrolment).collect(),
+    }
+}
+
+fn enrolment(e: &Enrolment) -> pb::Enrolment {
+    pb::Enrolment {
+        enrolment_id: e.enrolment_id.to_string(),
+        person_id: e.person_id.to_string(),
+        region_code: e.region_code.clone(),
+        insurance_type: insurance_type(e.insurance_type) as i32,
+        scheme: scheme(e.scheme) as i32,
+        employer_code: e
+            .employer
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+        agency_contract_id: e.contract_id.map(|c| c.to_string()).unwrap_or_default(),
+        start: Some(period(e.start)),
+        channel: channel(e.channel) as i32,
+    }
+}
+
+pub fn contract(c: &AgencyContract) -> pb::AgencyContract {
+    pb::AgencyContract {
+        contract_id: c.contract_id.to_string(),
+        agency_code: c.agency.as_str().to_owned(),
+        person_id: c.person_id.to_string(),
+        monthly_service_fee: money(c.monthly_service_fee),
+        start: Some(period(c.start)),
+        end: c.end.map(period),
+    }
+}
+
+pub fn rate_table(t: &RateTable) -> pb::RateTable {
+    pb::RateTable {
+        region_code: t.region_code.clone(),
+        insurance_type: insurance_type(t.insurance_type) as i32,
+        year: t.year,
+        employer_rate_bp: t.employer_rate_bp,
+        employee_rate_bp: t.employee_rate_bp,
+        flexible_rate_bp: t.flexible_rate_bp,
+        flexible_individual_rate_bp: t.flexible_individual_rate_bp,
+        average_monthly_wage: money(t.average_monthly_wage),
+        base_floor_percent: t.base_floor_percent,
+        base_ceiling_percent: t.base_ceiling_percent,
+        rounding: rounding(t.rounding) as i32,
+        due_day_of_next_month: t.due_day_of_next_month,
+        version: t.version,
+    }
+}
+
+pub fn bill(b: &Bill) -> pb::Bill {
+    pb::Bill {
+        payer: b.payer.to_string(),
+        period: Some(period(b.period)),
+        contributions: money(b.contributions),
+        service_fees: money(b.service_fees),
+        paid: money(b.paid),
+        due_date: Some(date(b.due_date)),
+        late_fee: money(b.late_fee),
+        outstanding: money(b.outstanding),
+    }
+}
+
+pub fn run_progress(p: &RunProgress) -> pb::RunMonthProgress {
+    pb::RunMonthProgress {
+        phase: p.phase.to_owned(),
+        enrolments_done: p.enrolments_done,
+        enrolments_total: p.enrolments_total,
+        entries: p.entries,
+        adjustments: p.adjustments,
+        done: p.done,
+        total: money(p.total),
+    }
+}
+
+pub fn line(l: &LineRow) -> pb::StatementLine {
+    pb::StatementLine {
+        period: Some(period(Period::from_date(l.period))),
+        insurance_type: l.insurance_type.map_or(0, |t| insurance_type(t) as i32),
+        part: l.part.as_str().to_owned(),
+        account: account(l.account) as i32,
+        payer: l.payer.to_string(),
+        base: money(l.base),
+        rate_bp: l.rate_bp,
+        amount: money(l.amount),
+        paid: l.paid,
+    }
+}
+
+fn next_page(token: String) -> Option<common::PageResponse> {
+    Some(common::PageResponse {
+        next_page_token: token,
+    })
+}
+
+pub fn arrears(page: &Page, arrears: &Arrears) -> pb::ListArrearsResponse {
+    let last = arrears.last.as_ref().map(|key| key.to_string());
+    pb::ListArrearsResponse {
+        bills: arrears.bills.iter().map(bill).collect(),
+        page: next_page(page.next_token(arrears.scanned, last.as_deref())),
+    }
+}
+
+pub fn statement(page: &Page, statement: &StatementPage) -> pb::Statement {
+    let last = statement.lines.last().map(|l| l.key().to_string());
+    pb::Statement {
+        page: next_page(page.next_token(statement.lines.len(), last.as_deref())),
+        lines: statement.lines.iter().map(line).collect(),
+        individual_account_total: money(statement.individual_account_total),
+        pooling_fund_total: money(statement.pooling_fund_total),
+    }
+}
