@@ -697,3 +697,168 @@ async fn identity_being_down_is_reported_as_unavailable() {
 fn uuid_like() -> String {
     "0190f2c4-0000-7000-8000-000000000001".into()
 }
+
+#[tokio::test]
+async fn a_card_in_a_state_the_service_does_not_know_is_an_error_not_a_guess() {
+    let system = system_with_bank().await;
+    let mut identity = system.identity_client().await;
+    let mut cards = system.card_client().await;
+    let (_, card) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "韩信", "ICBC").await;
+
+    // A state no version of this service writes (the CHECK is lifted so the
+    // row can hold it): it must not be read as some state it is not.
+    let mut conn = PgConnection::connect(&system.database_url).await.unwrap();
+    sqlx::query("ALTER TABLE card_issuance.cards DROP CONSTRAINT cards_status_check")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE card_issuance.cards SET status = 'MISLAID' WHERE card_number = $1")
+        .bind(&card.card_number)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let status = cards
+        .get_card(operator(pb::GetCardRequest {
+            key: Some(pb::get_card_request::Key::CardNumber(
+                card.card_number.clone(),
+            )),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+    assert_eq!(reason(&status), "INTERNAL");
+    let status = cards
+        .cancel_card(operator(pb::CancelCardRequest {
+            request_id: "cancel-mislaid".into(),
+            card_number: card.card_number.clone(),
+            reason: "holder moved away".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+}
+
+#[tokio::test]
+async fn every_change_is_audited_under_its_rpc_and_request_id() {
+    let system = system_with_bank().await;
+    let mut identity = system.identity_client().await;
+    let mut cards = system.card_client().await;
+    let (person, card) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "萧何", "ICBC").await;
+    cards
+        .report_loss(operator(pb::ReportLossRequest {
+            request_id: "audit-loss".into(),
+            card_number: card.card_number.clone(),
+            reason: String::new(),
+        }))
+        .await
+        .unwrap();
+    cards
+        .replace_card(operator(pb::ReplaceCardRequest {
+            request_id: "audit-replace".into(),
+            card_number: card.card_number.clone(),
+            reason: "lost".into(),
+            generation: 3,
+            bank_card_number: String::new(),
+            bank_bin: BANK_BIN.into(),
+        }))
+        .await
+        .unwrap();
+
+    let changes: Vec<(String, String)> =
+        system_tests::audit_trail(&system.cards, &person.person_id)
+            .await
+            .into_iter()
+            .filter(|r| r.access == "CHANGE")
+            .map(|r| (r.action, r.request_id))
+            .collect();
+    for (action, request_id) in [
+        ("ApplyForCard", format!("apply-{}", person.person_id)),
+        ("RecordReceipt", format!("receive-{}", card.card_number)),
+        ("ReportLoss", "audit-loss".to_owned()),
+        ("ReplaceCard", "audit-replace".to_owned()),
+    ] {
+        let entries = changes
+            .iter()
+            .filter(|(a, r)| a == action && *r == request_id)
+            .count();
+        assert_eq!(entries, 1, "{action} {request_id}: {changes:?}");
+    }
+    assert_eq!(
+        changes.iter().filter(|(a, _)| a == "IssueCard").count(),
+        1,
+        "{changes:?}"
+    );
+
+    // A batch audits one change per person whose card it made.
+    seed_pending_applications(&system, "CCB", 3).await;
+    run_batch(&mut cards, batch("audit-batch", "CCB", 10)).await;
+    let mut conn = PgConnection::connect(&system.database_url).await.unwrap();
+    let (entries, persons): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT subject_id) FROM card_issuance.audit_log
+         WHERE action = 'IssueCards' AND access = 'CHANGE' AND request_id = 'audit-batch'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((entries, persons), (3, 3));
+}
+
+#[tokio::test]
+async fn an_old_card_number_that_is_an_id_number_is_never_logged_in_full() {
+    let system = system_with_bank().await;
+    let mut identity = system.identity_client().await;
+    let mut cards = system.card_client().await;
+    let (person, card) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "曹参", "ICBC").await;
+    let (_, other) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "陈平", "ICBC").await;
+    let number = system_tests::ids::id_number(true);
+
+    cards
+        .register_legacy_medical_card(operator(pb::RegisterLegacyMedicalCardRequest {
+            request_id: "legacy-id-number".into(),
+            card_number: number.clone(),
+            person_id: person.person_id.clone(),
+            region_code: person.region_code.clone(),
+        }))
+        .await
+        .unwrap();
+    let retire = |request_id: &str, by: &str| {
+        as_caller(
+            "service:activation",
+            pb::RetireLegacyMedicalCardRequest {
+                request_id: request_id.into(),
+                card_number: number.clone(),
+                replaced_by_card_number: by.into(),
+            },
+        )
+    };
+    let status = cards
+        .retire_legacy_medical_card(retire("retire-other", &other.card_number))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "LEGACY_CARD_OF_ANOTHER_PERSON");
+    let retired = cards
+        .retire_legacy_medical_card(retire("retire-own", &card.card_number))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retired.status, pb::LegacyCardStatus::Retired as i32);
+    cards
+        .get_legacy_medical_card(as_caller(
+            "service:activation",
+            pb::GetLegacyMedicalCardRequest {
+                card_number: number.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    assert!(
+        !system_tests::logs::captured().contains(&number),
+        "an old medical card number that is an ID number was logged in full"
+    );
+}

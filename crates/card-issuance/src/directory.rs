@@ -1,29 +1,24 @@
-//! What card-issuance asks identity: is this person's information confirmed,
-//! is this partner a co-operating bank.
+//! What card-issuance asks identity: who is this person (is their
+//! information confirmed), how is this partner registered. Only ever called
+//! before a transaction opens.
 
+use pii::PartnerCode;
 use platform::{
     auth::Caller,
     client::{ServiceChannel, on_behalf_of},
+    registry::{Registration, registration},
 };
-use socsec_proto::{
-    common::v1::PartnerKind,
-    identity::v1::{
-        self as identity, BasicInfoStatus, identity_service_client::IdentityServiceClient,
-    },
+use socsec_proto::identity::v1::{
+    self as identity, BasicInfoStatus, identity_service_client::IdentityServiceClient,
 };
 use tonic::Code;
+use uuid::Uuid;
 
-use crate::error::CardError;
+use crate::{domain::Applicant, error::CardError};
 
 #[derive(Clone)]
 pub struct Directory {
     identity: IdentityServiceClient<ServiceChannel>,
-}
-
-/// What card-issuance needs to know of a person.
-pub struct PersonFacts {
-    pub confirmed: bool,
-    pub region_code: String,
 }
 
 fn unavailable(status: tonic::Status) -> CardError {
@@ -42,13 +37,13 @@ impl Directory {
     /// `origin`'s request `request_id`.
     pub async fn person(
         &self,
-        person_id: &str,
+        person_id: Uuid,
         origin: &Caller,
         request_id: &str,
-    ) -> Result<PersonFacts, CardError> {
+    ) -> Result<Applicant, CardError> {
         let request = on_behalf_of(
             identity::GetPersonRequest {
-                person_id: person_id.to_owned(),
+                person_id: person_id.to_string(),
             },
             origin,
             Some(request_id),
@@ -56,7 +51,7 @@ impl Directory {
         match self.identity.clone().get_person(request).await {
             Ok(person) => {
                 let person = person.into_inner();
-                Ok(PersonFacts {
+                Ok(Applicant {
                     confirmed: person.status == BasicInfoStatus::Confirmed as i32,
                     region_code: person.region_code,
                 })
@@ -66,20 +61,14 @@ impl Directory {
         }
     }
 
-    /// Refuses unless `code` is a bank whose co-operation is in force.
-    pub async fn ensure_cooperating_bank(&self, code: &str) -> Result<(), CardError> {
+    /// How partner `code` is registered (`None`: under no kind this system
+    /// knows); `BANK_NOT_FOUND` if it is not registered at all.
+    pub async fn bank(&self, code: &PartnerCode) -> Result<Option<Registration>, CardError> {
         let request = identity::GetPartnerRequest {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
         };
         match self.identity.clone().get_partner(request).await {
-            Ok(partner) => {
-                let partner = partner.into_inner();
-                if partner.kind == PartnerKind::Bank as i32 && partner.designation_in_force {
-                    Ok(())
-                } else {
-                    Err(CardError::BankNotCooperating)
-                }
-            }
+            Ok(partner) => Ok(registration(&partner.into_inner())),
             Err(status) if status.code() == Code::NotFound => Err(CardError::BankNotFound),
             Err(status) => Err(unavailable(status)),
         }

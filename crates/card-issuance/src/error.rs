@@ -5,13 +5,10 @@ use std::collections::HashMap;
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
-use crate::domain::TransitionRefused;
+use crate::domain::{ApplyRefused, Denied, LegacyRefused, TransitionRefused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
-    /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
-    #[error("invalid request")]
-    Invalid(Status),
     /// `FAILED_PRECONDITION` / `BASIC_INFO_NOT_CONFIRMED`.
     #[error("the person's basic information is not confirmed")]
     BasicInfoNotConfirmed,
@@ -70,6 +67,10 @@ pub enum CardError {
     /// `RESOURCE_EXHAUSTED` / `CARD_NUMBERS_EXHAUSTED`.
     #[error("card identifiers are exhausted")]
     NumbersExhausted,
+    /// The caller of a batch went away mid-way; its transaction was rolled
+    /// back. `CANCELLED` / `CALLER_WENT_AWAY`, though nobody is left to hear it.
+    #[error("the caller went away; nothing was issued")]
+    CallerWentAway,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     /// `INTERNAL`; the cause is logged, never sent.
@@ -82,7 +83,6 @@ impl From<CardError> for Status {
         use CardError::*;
         let plain = |code, reason: &str, e: &CardError| error::status(code, reason, e.to_string());
         match e {
-            Invalid(status) => status,
             BasicInfoNotConfirmed => {
                 plain(Code::FailedPrecondition, "BASIC_INFO_NOT_CONFIRMED", &e)
             }
@@ -122,11 +122,40 @@ impl From<CardError> for Status {
             BankCardNumberInUse => plain(Code::AlreadyExists, "BANK_CARD_NUMBER_IN_USE", &e),
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
             NumbersExhausted => plain(Code::ResourceExhausted, "CARD_NUMBERS_EXHAUSTED", &e),
+            CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY", &e),
             Idempotency(e) => e.into_status(),
             Database(e) => {
                 tracing::error!(error = %e, "database error");
                 error::internal()
             }
+        }
+    }
+}
+
+impl From<ApplyRefused> for CardError {
+    fn from(refused: ApplyRefused) -> Self {
+        match refused {
+            ApplyRefused::BasicInfoNotConfirmed => Self::BasicInfoNotConfirmed,
+            ApplyRefused::BankNotCooperating => Self::BankNotCooperating,
+            ApplyRefused::AlreadyIssued => Self::ApplicationAlreadyIssued,
+        }
+    }
+}
+
+impl From<Denied> for CardError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::CardOfAnotherBank => Self::CardOfAnotherBank,
+            Denied::NotOwnRecord => Self::NotOwnRecord,
+        }
+    }
+}
+
+impl From<LegacyRefused> for CardError {
+    fn from(refused: LegacyRefused) -> Self {
+        match refused {
+            LegacyRefused::AlreadyRetired => Self::LegacyCardRetired,
+            LegacyRefused::OfAnotherPerson => Self::LegacyCardOfAnotherPerson,
         }
     }
 }

@@ -2,11 +2,12 @@
 //! issuing (one at a time or in batches of thousands), receipt, loss,
 //! replacement and cancellation; and the old medical insurance cards.
 
+pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
-pub mod grpc;
 pub mod policy;
+pub mod service;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
@@ -80,12 +81,12 @@ impl Application {
         );
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
-        let api = grpc::CardApi::new(
+        let api = api::CardApi::new(service::Cards::new(
             host.pool().clone(),
             host.config().database_schema.clone(),
             host.clock(),
             directory::Directory::new(identity),
-        );
+        ));
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             CardServiceServer::new(api)
@@ -117,4 +118,26 @@ impl Application {
     }
 }
 
-platform::service_binary!(Application, Config, "card-issuance");
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "card-issuance";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}

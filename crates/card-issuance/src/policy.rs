@@ -1,6 +1,6 @@
 //! Who may call which card RPC. Object-level checks (a bank sees only cards
 //! carrying its financial function; a person only their own cards) are in
-//! the handlers.
+//! `domain::access`.
 
 use platform::auth::{Access, CallerKind::*, Policy};
 

@@ -1,22 +1,30 @@
-//! What issuing a card needs: its generation and how its bank card number is
-//! numbered; and turning allocated sequence numbers into identifiers.
+//! What issuing a card needs: its generation, how its bank card number is
+//! numbered, for whom it is made; and turning allocated sequence numbers
+//! into identifiers.
 
-use pii::{BankBin, BankCardNumber, CardIdError, CardIdentificationCode, CardNumber, SerialNumber};
-use platform::error::FieldViolations;
+use pii::{
+    BankBin, BankCardNumber, CardIdError, CardIdentificationCode, CardNumber, PartnerCode,
+    RegionCode, SerialNumber,
+};
+use uuid::Uuid;
+
+/// The most cards one batch request may make.
+pub const MAX_BATCH: i32 = 100_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Generation(i16);
 
 impl Generation {
-    /// 1, 2 or 3; 0 (unset) means 3, the current generation.
-    pub fn parse(violations: &mut FieldViolations, value: i32) -> Option<Self> {
+    /// The current generation, made when a request leaves it unset (0).
+    pub const CURRENT: Generation = Generation(3);
+
+    /// 1, 2 or 3; 0 (unset) means [`Self::CURRENT`]; anything else is not
+    /// a generation.
+    pub fn from_requested(value: i32) -> Option<Self> {
         match value {
-            0 => Some(Self(3)),
+            0 => Some(Self::CURRENT),
             1..=3 => Some(Self(value as i16)),
-            _ => {
-                violations.add("generation", "GENERATION_INVALID", "must be 1, 2 or 3");
-                None
-            }
+            _ => None,
         }
     }
 
@@ -32,34 +40,15 @@ pub enum NumberingSpec {
     FromBin(BankBin),
 }
 
-impl NumberingSpec {
-    /// For one card: an explicit `bank_card_number`, else `bank_bin`.
-    pub fn parse_single(
-        violations: &mut FieldViolations,
-        bank_card_number: &str,
-        bank_bin: &str,
-    ) -> Option<Self> {
-        if !bank_card_number.is_empty() {
-            return violations
-                .check("bank_card_number", BankCardNumber::parse(bank_card_number))
-                .map(Self::Given);
-        }
-        Self::parse_bin(violations, bank_bin)
-    }
-
-    pub fn parse_bin(violations: &mut FieldViolations, bank_bin: &str) -> Option<Self> {
-        if bank_bin.is_empty() {
-            violations.add(
-                "bank_bin",
-                "FIELD_REQUIRED",
-                "is required to number the bank card",
-            );
-            return None;
-        }
-        violations
-            .check("bank_bin", BankBin::parse(bank_bin))
-            .map(Self::FromBin)
-    }
+/// One card to make: for whom, under which application, in which region,
+/// carrying which bank's financial function, replacing which card.
+#[derive(Clone, Debug)]
+pub struct CardOrder {
+    pub person_id: Uuid,
+    pub application_id: Option<Uuid>,
+    pub region: RegionCode,
+    pub bank_code: PartnerCode,
+    pub replaces: Option<CardNumber>,
 }
 
 /// The identifiers of one new card.

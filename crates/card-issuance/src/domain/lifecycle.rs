@@ -1,4 +1,5 @@
-//! A card's states and the changes allowed between them.
+//! A card's states, the changes allowed between them, and what each change
+//! asks of the request.
 //!
 //! ```text
 //! ISSUED ──receive──► RECEIVED
@@ -10,7 +11,9 @@
 //! REPLACED and CANCELLED are final. Activation is the activation service's
 //! business; a card here is only ever made, handed over, lost or retired.
 
-use socsec_proto::card::v1 as pb;
+use std::str::FromStr;
+
+use super::UnknownState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CardStatus {
@@ -44,6 +47,17 @@ impl TransitionRefused {
     }
 }
 
+/// Why a change is recorded in the card's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReasonRule {
+    /// The change is for good: the caller must say why.
+    Required,
+    /// The caller may say why; this is recorded when they do not.
+    Optional(&'static str),
+    /// Always recorded as this.
+    Fixed(&'static str),
+}
+
 impl CardChange {
     fn past_tense(self) -> &'static str {
         match self {
@@ -62,9 +76,23 @@ impl CardChange {
             Self::Cancel => "CANCEL",
         }
     }
+
+    /// What the change asks of the reason given with it: a cancellation or
+    /// a replacement is for good and must say why; a loss report may.
+    pub fn reason_rule(self) -> ReasonRule {
+        match self {
+            Self::Receive => ReasonRule::Fixed("received by the holder"),
+            Self::ReportLoss => ReasonRule::Optional("reported lost"),
+            Self::Replace | Self::Cancel => ReasonRule::Required,
+        }
+    }
 }
 
 impl CardStatus {
+    /// The states in which a card can still be used; a person holds at most
+    /// one such card.
+    pub const USABLE: [CardStatus; 2] = [CardStatus::Issued, CardStatus::Received];
+
     pub fn apply(self, change: CardChange) -> Result<CardStatus, TransitionRefused> {
         use CardChange::*;
         use CardStatus::*;
@@ -86,31 +114,31 @@ impl CardStatus {
             Self::Cancelled => "CANCELLED",
         }
     }
+}
 
-    pub fn from_db(value: &str) -> Self {
-        match value {
+impl FromStr for CardStatus {
+    type Err = UnknownState;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(match value {
             "ISSUED" => Self::Issued,
             "RECEIVED" => Self::Received,
             "LOST" => Self::Lost,
             "REPLACED" => Self::Replaced,
-            _ => Self::Cancelled,
-        }
-    }
-
-    pub fn to_proto(self) -> pb::CardStatus {
-        match self {
-            Self::Issued => pb::CardStatus::Issued,
-            Self::Received => pb::CardStatus::Received,
-            Self::Lost => pb::CardStatus::Lost,
-            Self::Replaced => pb::CardStatus::Replaced,
-            Self::Cancelled => pb::CardStatus::Cancelled,
-        }
+            "CANCELLED" => Self::Cancelled,
+            _ => {
+                return Err(UnknownState {
+                    kind: "card status",
+                    value: value.to_owned(),
+                });
+            }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{CardChange::*, CardStatus::*};
+    use super::{CardChange::*, CardStatus, CardStatus::*, ReasonRule};
 
     #[test]
     fn the_allowed_transitions() {
@@ -135,6 +163,25 @@ mod tests {
         assert_eq!(
             Lost.apply(Receive).unwrap_err().to_string(),
             "a lost card cannot be received"
+        );
+    }
+
+    #[test]
+    fn every_state_reads_back_and_an_unknown_one_is_an_error() {
+        for status in [Issued, Received, Lost, Replaced, Cancelled] {
+            assert_eq!(status.as_str().parse::<CardStatus>(), Ok(status));
+        }
+        assert!("ACTIVE".parse::<CardStatus>().is_err());
+        assert!("".parse::<CardStatus>().is_err());
+    }
+
+    #[test]
+    fn changes_for_good_must_say_why() {
+        assert_eq!(Cancel.reason_rule(), ReasonRule::Required);
+        assert_eq!(Replace.reason_rule(), ReasonRule::Required);
+        assert_eq!(
+            ReportLoss.reason_rule(),
+            ReasonRule::Optional("reported lost")
         );
     }
 }

@@ -1,0 +1,63 @@
+//! The parsed requests: what `api::parse` makes of the protos and the
+//! service acts on. Every value here is valid; nothing needs checking again.
+
+use pii::{CardNumber, PartnerCode, RegionCode};
+use platform::idempotency::RequestId;
+use uuid::Uuid;
+
+use crate::domain::{CardChange, Generation, LegacyCardNumber, NumberingSpec};
+
+pub struct ApplyForCard {
+    pub request_id: RequestId,
+    pub person_id: Uuid,
+    pub bank: PartnerCode,
+    /// Where the card is issued; the person's own region when not given.
+    pub region: Option<RegionCode>,
+}
+
+pub struct IssueCard {
+    pub request_id: RequestId,
+    pub application_id: Uuid,
+    pub generation: Generation,
+    pub numbering: NumberingSpec,
+}
+
+pub struct IssueCards {
+    pub request_id: RequestId,
+    pub bank: PartnerCode,
+    pub numbering: NumberingSpec,
+    pub generation: Generation,
+    pub max_cards: i64,
+}
+
+/// Receipt, loss or cancellation of one card.
+pub struct ChangeCard {
+    /// The RPC, as the audit trail names it.
+    pub rpc: &'static str,
+    pub request_id: RequestId,
+    pub card_number: CardNumber,
+    pub change: CardChange,
+    /// Why, as the card's history records it.
+    pub reason: String,
+}
+
+pub struct ReplaceCard {
+    pub request_id: RequestId,
+    pub card_number: CardNumber,
+    pub reason: String,
+    pub generation: Generation,
+    pub numbering: NumberingSpec,
+}
+
+pub struct RegisterLegacyCard {
+    pub request_id: RequestId,
+    pub card_number: LegacyCardNumber,
+    pub person_id: Uuid,
+    pub region: RegionCode,
+}
+
+pub struct RetireLegacyCard {
+    pub request_id: RequestId,
+    pub card_number: LegacyCardNumber,
+    pub replaced_by: CardNumber,
+}

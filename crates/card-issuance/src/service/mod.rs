@@ -1,0 +1,43 @@
+//! What card-issuance does, RPC by RPC: the remote reads first, outside any
+//! transaction; then the local work through `platform::mutation::run`,
+//! which claims the request id, and stores the answer, the events and the
+//! audit entry the work returns, in one commit.
+
+mod applications;
+mod cards;
+pub mod commands;
+mod issuing;
+mod legacy;
+mod reads;
+
+use std::sync::Arc;
+
+use platform::clock::Clock;
+use sqlx::PgPool;
+
+pub use commands::*;
+pub use reads::EventStream;
+
+use crate::{directory::Directory, error::CardError};
+
+type Result<T, E = CardError> = std::result::Result<T, E>;
+
+/// The card-issuance service behind its gRPC surface.
+#[derive(Clone)]
+pub struct Cards {
+    pool: PgPool,
+    schema: String,
+    clock: Arc<dyn Clock>,
+    directory: Directory,
+}
+
+impl Cards {
+    pub fn new(pool: PgPool, schema: String, clock: Arc<dyn Clock>, directory: Directory) -> Self {
+        Self {
+            pool,
+            schema,
+            clock,
+            directory,
+        }
+    }
+}
