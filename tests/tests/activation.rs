@@ -789,7 +789,8 @@ fn observed(status: &tonic::Status) -> (Code, String, Vec<(String, String)>) {
 
 /// Sends `RACERS` calls at once, each with its own request id, then one
 /// more after the winner has committed; exactly one of the racers wins and
-/// every other one is answered exactly as the late-comer is.
+/// every other one is answered exactly as the late-comer is. A retry of
+/// the winner's request gets the winner's answer.
 async fn race<F, Fut>(call: F)
 where
     F: Fn(String) -> Fut,
@@ -798,14 +799,18 @@ where
         + 'static,
 {
     let calls: Vec<_> = (0..RACERS)
-        .map(|i| tokio::spawn(call(format!("race-{i}"))))
+        .map(|i| {
+            let id = format!("race-{i}");
+            let call = call(id.clone());
+            tokio::spawn(async move { (id, call.await) })
+        })
         .collect();
     let mut winners = Vec::new();
     let mut losers = Vec::new();
     for outcome in futures::future::join_all(calls).await {
         match outcome.unwrap() {
-            Ok(activation) => winners.push(activation.into_inner()),
-            Err(status) => losers.push(status),
+            (id, Ok(activation)) => winners.push((id, activation.into_inner())),
+            (_, Err(status)) => losers.push(status),
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}, losers: {losers:?}");
@@ -815,6 +820,9 @@ where
     for loser in &losers {
         assert_eq!(observed(loser), observed(&late), "{loser:?}");
     }
+    let (id, answer) = winners.pop().unwrap();
+    let retry = call(id).await.unwrap().into_inner();
+    assert_eq!(retry, answer);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

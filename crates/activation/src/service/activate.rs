@@ -36,6 +36,12 @@ pub(super) struct Attempt<'a> {
     pub operator_id: &'a str,
     /// The pharmacy channel: the old medical insurance card to retire.
     pub legacy_card_number: Option<&'a str>,
+    /// A refusal the channel established before the transaction that its
+    /// callers have always been told only after the card's state (the
+    /// financial function's holder check): it is given after
+    /// `ensure_activatable`, and a retry of a request that succeeded still
+    /// reaches its stored answer.
+    pub refused_after_state: Option<Refusal>,
 }
 
 impl Activations {
@@ -79,6 +85,9 @@ impl Activations {
                 ensure_activatable(card.status, card.activation())?;
                 if let Some(old) = &old {
                     legacy::ensure_retirable(old.status)?;
+                }
+                if let Some(refusal) = attempt.refused_after_state {
+                    return Err(refusal.into());
                 }
                 let retired = old.map(|old| old.card_number);
                 let inserted = store::insert_activation(

@@ -16,7 +16,6 @@ use crate::{
     domain::{
         Channel, Partner, Refusal,
         command::{AtBankOutlet, AtHospital, AtPharmacy, ByHotline, WithFinancialFunction},
-        ensure_activatable,
     },
     error::ActivationError,
     store::{self, CardRow},
@@ -89,6 +88,7 @@ impl Activations {
             partner_code: &caller.code,
             operator_id: &cmd.operator_id,
             legacy_card_number: None,
+            refused_after_state: None,
         };
         let mutation = Mutation::new(caller, "ActivateAtBankOutlet", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
@@ -111,6 +111,7 @@ impl Activations {
             partner_code: &caller.code,
             operator_id: &cmd.operator_id,
             legacy_card_number: None,
+            refused_after_state: None,
         };
         let mutation = Mutation::new(caller, "ActivateAtHospital", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
@@ -136,6 +137,7 @@ impl Activations {
             partner_code: &caller.code,
             operator_id: &cmd.operator_id,
             legacy_card_number: Some(&cmd.legacy_card_number),
+            refused_after_state: None,
         };
         let mutation = Mutation::new(caller, "ActivateAtPharmacy", &cmd.request_id);
         self.activate(mutation, request, attempt, |_| Ok(())).await
@@ -152,11 +154,8 @@ impl Activations {
             .await?
             .ok_or(ActivationError::FinancialDetailsMismatch)?;
         financial_details(&card, caller, &cmd)?;
-        // On this channel the card's state has always come before the
-        // holder check; the locked card is checked again below.
-        ensure_activatable(card.status, card.activation())?;
         let holder = card.person_id;
-        if !self
+        let is_holder = self
             .directory
             .is_holder(
                 &holder.to_string(),
@@ -164,16 +163,16 @@ impl Activations {
                 caller,
                 cmd.request_id.as_str(),
             )
-            .await?
-        {
-            return Err(ActivationError::FinancialDetailsMismatch);
-        }
+            .await?;
+        // On this channel the card's state has always been checked before
+        // the holder: a wrong ID number is told after the locked card's state.
         let attempt = Attempt {
             presented: Presented::Serial(&cmd.serial_number),
             channel: Channel::FinancialFunction,
             partner_code: &caller.code,
             operator_id: "",
             legacy_card_number: None,
+            refused_after_state: (!is_holder).then_some(Refusal::FinancialDetailsMismatch),
         };
         let mutation = Mutation::new(caller, "ActivateWithFinancialFunction", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
@@ -214,6 +213,7 @@ impl Activations {
             partner_code: &caller.code,
             operator_id: &cmd.agent_id,
             legacy_card_number: None,
+            refused_after_state: None,
         };
         let mutation = Mutation::new(caller, "ActivateByHotline", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
