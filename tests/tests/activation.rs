@@ -771,3 +771,161 @@ fn as_caller_request<T>(caller: &str, mut request: tonic::Request<T>) -> tonic::
         .insert(system_tests::AsCaller(caller.to_owned()));
     request
 }
+
+// ---- races: N first activations of one card at once ----
+
+const RACERS: usize = 10;
+
+/// What a refused caller observes: the code, the reason and its metadata.
+fn observed(status: &tonic::Status) -> (Code, String, Vec<(String, String)>) {
+    use tonic_types::StatusExt;
+    let mut metadata: Vec<(String, String)> = status
+        .get_details_error_info()
+        .map(|info| info.metadata.into_iter().collect())
+        .unwrap_or_default();
+    metadata.sort();
+    (status.code(), reason(status), metadata)
+}
+
+/// Sends `RACERS` calls at once, each with its own request id, then one
+/// more after the winner has committed; exactly one of the racers wins and
+/// every other one is answered exactly as the late-comer is. A retry of
+/// the winner's request gets the winner's answer.
+async fn race<F, Fut>(call: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<pb::Activation>, tonic::Status>>
+        + Send
+        + 'static,
+{
+    let calls: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let id = format!("race-{i}");
+            let call = call(id.clone());
+            tokio::spawn(async move { (id, call.await) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for outcome in futures::future::join_all(calls).await {
+        match outcome.unwrap() {
+            (id, Ok(activation)) => winners.push((id, activation.into_inner())),
+            (_, Err(status)) => losers.push(status),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}, losers: {losers:?}");
+    let late = call("race-late".into()).await.unwrap_err();
+    assert_eq!(late.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&late), "CARD_ALREADY_ACTIVE");
+    for loser in &losers {
+        assert_eq!(observed(loser), observed(&late), "{loser:?}");
+    }
+    let (id, answer) = winners.pop().unwrap();
+    let retry = call(id).await.unwrap().into_inner();
+    assert_eq!(retry, answer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_activations_at_a_bank_outlet_end_with_one() {
+    let mut w = world().await;
+    let (person, card) = w.holder("赛一").await;
+    let client = w.activation.clone();
+    race(move |id| {
+        let mut client = client.clone();
+        let request = at_outlet(&id, &card, &person.id_number);
+        async move {
+            client
+                .activate_at_bank_outlet(as_caller("bank_outlet:ICBC-0101", request))
+                .await
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_activations_at_a_hospital_end_with_one() {
+    let mut w = world().await;
+    let (_, card) = w.holder("赛二").await;
+    let client = w.activation.clone();
+    race(move |id| {
+        let mut client = client.clone();
+        let request = at_hospital(&id, &card, &card.card_identification_code);
+        async move {
+            client
+                .activate_at_hospital(as_caller("hospital:H-001", request))
+                .await
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_activations_at_a_pharmacy_end_with_one() {
+    let mut w = world().await;
+    let (person, card) = w.holder("赛三").await;
+    journeys::register_legacy_card(&mut w.cards, &person, "YB0000031").await;
+    for _ in 0..100 {
+        let e = w
+            .eligibility("pharmacy:P-001", Card::LegacyCardNumber("YB0000031".into()))
+            .await;
+        if e.reason != EligibilityReason::CardUnknown as i32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = w.activation.clone();
+    race(move |id| {
+        let mut client = client.clone();
+        let request = pb::ActivateAtPharmacyRequest {
+            request_id: id,
+            operator_id: "POS-2".into(),
+            legacy_card_number: "YB0000031".into(),
+            card_number: card.card_number.clone(),
+        };
+        async move {
+            client
+                .activate_at_pharmacy(as_caller("pharmacy:P-001", request))
+                .await
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_financial_function_activations_end_with_one() {
+    let mut w = world().await;
+    let (person, card) = w.holder("赛四").await;
+    let client = w.activation.clone();
+    race(move |id| {
+        let mut client = client.clone();
+        let request = pb::ActivateWithFinancialFunctionRequest {
+            request_id: id,
+            serial_number: card.serial_number.clone(),
+            id_number: person.id_number.clone(),
+            bank_card_number: card.bank_card_number.clone(),
+        };
+        async move {
+            client
+                .activate_with_financial_function(as_caller("bank:ICBC", request))
+                .await
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_hotline_activations_end_with_one() {
+    let mut w = world().await;
+    let (person, card) = w.holder("赛五").await;
+    let client = w.activation.clone();
+    race(move |id| {
+        let mut client = client.clone();
+        let request = by_hotline(&id, &person, "赛五", &card);
+        async move {
+            client
+                .activate_by_hotline(as_caller("hotline_center:HL-12333", request))
+                .await
+        }
+    })
+    .await;
+}

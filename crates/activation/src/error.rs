@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
+use crate::domain::{Channel, Refusal};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ActivationError {
     /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
@@ -23,7 +25,7 @@ pub enum ActivationError {
     /// pharmacy activated the card is a medical visit, no business of the
     /// next partner).
     #[error("the card is already active")]
-    AlreadyActive { channel: String, at: DateTime<Utc> },
+    AlreadyActive { channel: Channel, at: DateTime<Utc> },
     /// `FAILED_PRECONDITION` / `CARD_LOST`, `CARD_REPLACED`, `CARD_CANCELLED`.
     #[error("the card can no longer be used")]
     CardUnusable { reason: &'static str },
@@ -60,6 +62,32 @@ pub enum ActivationError {
     Database(#[from] sqlx::Error),
 }
 
+impl From<Refusal> for ActivationError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::AlreadyActive(activation) => Self::AlreadyActive {
+                channel: activation.channel,
+                at: activation.at,
+            },
+            Refusal::CardLost => Self::CardUnusable {
+                reason: "CARD_LOST",
+            },
+            Refusal::CardReplaced => Self::CardUnusable {
+                reason: "CARD_REPLACED",
+            },
+            Refusal::CardCancelled => Self::CardUnusable {
+                reason: "CARD_CANCELLED",
+            },
+            Refusal::CardOfAnotherBank => Self::CardOfAnotherBank,
+            Refusal::HolderMismatch => Self::HolderMismatch,
+            Refusal::IdentificationMismatch => Self::IdentificationMismatch,
+            Refusal::FinancialDetailsMismatch => Self::FinancialDetailsMismatch,
+            Refusal::LegacyCardOfAnotherPerson => Self::LegacyCardOfAnotherPerson,
+            Refusal::LegacyCardRetired => Self::LegacyCardRetired,
+        }
+    }
+}
+
 impl From<ActivationError> for Status {
     fn from(e: ActivationError) -> Self {
         use ActivationError::*;
@@ -74,7 +102,7 @@ impl From<ActivationError> for Status {
                 "CARD_ALREADY_ACTIVE",
                 e.to_string(),
                 HashMap::from([
-                    ("channel".to_owned(), channel.clone()),
+                    ("channel".to_owned(), channel.as_str().to_owned()),
                     ("activated_at".to_owned(), at.to_rfc3339()),
                 ]),
             ),

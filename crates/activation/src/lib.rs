@@ -6,13 +6,15 @@
 //! Its hot paths read local projections of cards and partners, kept from
 //! card-issuance's and identity's event streams (see `projection`).
 
+pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
-pub mod grpc;
 pub mod partners;
 pub mod policy;
 pub mod projection;
+pub mod relay;
+pub mod service;
 pub mod store;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
@@ -101,16 +103,12 @@ impl Config {
                 ));
             }
         };
-        let consequence = match self.default_consequence.as_str() {
-            "RESTRICT_LEGACY_CARD" => Consequence::RestrictLegacyCard,
-            "NONE" => Consequence::None,
-            _ => {
-                return Err(ConfigError::invalid(
-                    "default_consequence",
-                    "must be RESTRICT_LEGACY_CARD or NONE",
-                ));
-            }
-        };
+        let consequence: Consequence = self.default_consequence.parse().map_err(|_| {
+            ConfigError::invalid(
+                "default_consequence",
+                "must be RESTRICT_LEGACY_CARD or NONE",
+            )
+        })?;
         Ok(RegionPolicy {
             window,
             consequence,
@@ -145,7 +143,7 @@ impl Application {
 
         let pool = host.pool().clone();
         let partners = partners::Partners::default();
-        partners.load(store::all_partners(&pool).await?);
+        partners.load(store::projection::all_partners(&pool).await?);
         let directory = directory::Directory::new(identity, cards);
         let retirements = Arc::new(tokio::sync::Notify::new());
         let background = vec![
@@ -155,13 +153,13 @@ impl Application {
                 identity_events,
                 partners.clone(),
             )),
-            tokio::spawn(projection::relay_retirements(
+            tokio::spawn(relay::relay_retirements(
                 pool.clone(),
                 directory.clone(),
                 retirements.clone(),
             )),
         ];
-        let api = grpc::ActivationApi::new(
+        let api = api::ActivationApi::new(service::Activations::new(
             pool,
             host.config().database_schema.clone(),
             host.clock(),
@@ -169,7 +167,7 @@ impl Application {
             partners,
             config.default_policy()?,
             retirements,
-        );
+        ));
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             ActivationServiceServer::new(api)
@@ -207,4 +205,26 @@ impl Application {
     }
 }
 
-platform::service_binary!(Application, Config, "activation");
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "activation";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        Application::build(config, clock).await
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        Application::run_until_stopped(self, shutdown).await
+    }
+}

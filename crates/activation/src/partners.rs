@@ -9,27 +9,27 @@ use std::{
 
 use platform::auth::{Caller, CallerKind};
 
-use crate::{directory::Directory, error::ActivationError, store::PartnerRow};
+use crate::{directory::Directory, domain::Partner, error::ActivationError};
 
 #[derive(Clone, Default)]
-pub struct Partners(Arc<RwLock<HashMap<String, PartnerRow>>>);
+pub struct Partners(Arc<RwLock<HashMap<String, Partner>>>);
 
 impl Partners {
-    pub fn load(&self, rows: Vec<PartnerRow>) {
+    pub fn load(&self, partners: Vec<Partner>) {
         let mut map = self.0.write().expect("partners lock");
-        for row in rows {
-            map.insert(row.code.clone(), row);
+        for partner in partners {
+            map.insert(partner.code.clone(), partner);
         }
     }
 
-    pub fn put(&self, row: PartnerRow) {
+    pub fn put(&self, partner: Partner) {
         self.0
             .write()
             .expect("partners lock")
-            .insert(row.code.clone(), row);
+            .insert(partner.code.clone(), partner);
     }
 
-    fn get(&self, code: &str) -> Option<PartnerRow> {
+    fn get(&self, code: &str) -> Option<Partner> {
         self.0.read().expect("partners lock").get(code).cloned()
     }
 
@@ -40,17 +40,18 @@ impl Partners {
         &self,
         caller: &Caller,
         directory: &Directory,
-    ) -> Result<PartnerRow, ActivationError> {
+    ) -> Result<Partner, ActivationError> {
         let known = match self.get(&caller.code) {
             Some(partner) => Some(partner),
-            None => directory.partner(&caller.code).await?.map(|p| {
-                let row = crate::projection::partner_row(&p);
-                self.put(row.clone());
-                row
-            }),
+            None => directory
+                .partner(&caller.code)
+                .await?
+                .as_ref()
+                .and_then(crate::projection::partner)
+                .inspect(|partner| self.put(partner.clone())),
         };
         known
-            .filter(|p| p.kind == caller.kind.as_str() && p.designation_in_force)
+            .filter(|p| p.in_force_as(caller.kind))
             .ok_or(ActivationError::PartnerNotDesignated)
     }
 

@@ -1,17 +1,19 @@
 //! Keeps the local projections of cards (from card-issuance) and partners
 //! (from identity) by following their event streams. Each batch of events
-//! is applied in one transaction together with the stream's cursor, so a
-//! restart resumes exactly where it stopped; reconnects back off.
+//! is applied in one transaction together with the stream's cursor
+//! (`store::apply_events`), so a restart resumes exactly where it stopped;
+//! reconnects back off.
 
 use std::time::Duration;
 
 use futures::StreamExt;
+use pii::{BankCardNumber, CardIdentificationCode, CardNumber, SerialNumber};
 use platform::client::ServiceChannel;
 use socsec_proto::{
     card::v1::{
         self as card, card_event::Event as CardEvent, card_service_client::CardServiceClient,
     },
-    common::v1::{EventCursor, PartnerKind},
+    common::v1::EventCursor,
     identity::v1::{
         self as identity, identity_event::Event as IdentityEvent,
         identity_service_client::IdentityServiceClient,
@@ -21,8 +23,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
+    domain::{CardState, LegacyStatus, Partner},
     partners::Partners,
-    store::{self, PartnerRow, ProjectedCard},
+    store::{self, ProjectedCard, projection::Apply},
 };
 
 const CARD_STREAM: &str = "card-issuance";
@@ -33,13 +36,15 @@ fn to_utc(t: Option<prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::
     t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
 }
 
-fn card_status(status: i32) -> &'static str {
+/// A card's status as published; one this service does not know is
+/// treated as cancelled (never usable), as it always was.
+fn card_state(status: i32) -> CardState {
     match card::CardStatus::try_from(status) {
-        Ok(card::CardStatus::Issued) => "ISSUED",
-        Ok(card::CardStatus::Received) => "RECEIVED",
-        Ok(card::CardStatus::Lost) => "LOST",
-        Ok(card::CardStatus::Replaced) => "REPLACED",
-        _ => "CANCELLED",
+        Ok(card::CardStatus::Issued) => CardState::Issued,
+        Ok(card::CardStatus::Received) => CardState::Received,
+        Ok(card::CardStatus::Lost) => CardState::Lost,
+        Ok(card::CardStatus::Replaced) => CardState::Replaced,
+        _ => CardState::Cancelled,
     }
 }
 
@@ -47,56 +52,86 @@ fn person(id: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// A published identifier that does not parse: the batch is not applied.
+fn identifier<T>(field: &str, parsed: Result<T, pii::CardIdError>) -> Result<T, sqlx::Error> {
+    parsed.map_err(|e| sqlx::Error::Decode(format!("published {field} is invalid: {e}").into()))
+}
+
+fn projected_card(c: &card::Card) -> Result<ProjectedCard, sqlx::Error> {
+    Ok(ProjectedCard {
+        card_number: identifier("card_number", CardNumber::parse(&c.card_number))?,
+        card_identification_code: identifier(
+            "card_identification_code",
+            CardIdentificationCode::parse(&c.card_identification_code),
+        )?,
+        serial_number: identifier("serial_number", SerialNumber::parse(&c.serial_number))?,
+        person_id: person(&c.person_id)?,
+        bank_code: c.bank_code.clone(),
+        bank_card_number: identifier(
+            "bank_card_number",
+            BankCardNumber::parse(&c.bank_card_number),
+        )?,
+        issuing_region_code: c.issuing_region_code.clone(),
+        status: card_state(c.status),
+        received_at: to_utc(c.received_at),
+    })
+}
+
 async fn apply_card_event(conn: &mut PgConnection, event: CardEvent) -> Result<(), sqlx::Error> {
     match event {
         CardEvent::CardIssued(c) => {
-            store::upsert_card(
-                conn,
-                &ProjectedCard {
-                    card_number: &c.card_number,
-                    card_identification_code: &c.card_identification_code,
-                    serial_number: &c.serial_number,
-                    person_id: person(&c.person_id)?,
-                    bank_code: &c.bank_code,
-                    bank_card_number: &c.bank_card_number,
-                    issuing_region_code: &c.issuing_region_code,
-                    status: card_status(c.status),
-                    received_at: to_utc(c.received_at),
-                },
-            )
-            .await
+            store::projection::upsert_card(conn, &projected_card(&c)?).await
         }
         CardEvent::CardStatusChanged(c) => {
-            store::set_card_status(
+            store::projection::set_card_status(
                 conn,
                 &c.card_number,
-                card_status(c.status),
+                card_state(c.status),
                 to_utc(c.received_at),
             )
             .await
         }
         CardEvent::LegacyCardRegistered(l) | CardEvent::LegacyCardRetired(l) => {
             let status = if l.status == card::LegacyCardStatus::Retired as i32 {
-                "RETIRED"
+                LegacyStatus::Retired
             } else {
-                "ACTIVE"
+                LegacyStatus::Active
             };
-            store::upsert_legacy_card(conn, &l.card_number, person(&l.person_id)?, status).await
+            store::projection::upsert_legacy_card(
+                conn,
+                &l.card_number,
+                person(&l.person_id)?,
+                status,
+            )
+            .await
         }
     }
 }
 
-fn partner_kind(kind: i32) -> &'static str {
-    match PartnerKind::try_from(kind) {
-        Ok(PartnerKind::Bank) => "bank",
-        Ok(PartnerKind::BankOutlet) => "bank_outlet",
-        Ok(PartnerKind::Hospital) => "hospital",
-        Ok(PartnerKind::Pharmacy) => "pharmacy",
-        Ok(PartnerKind::HrAgency) => "hr_agency",
-        Ok(PartnerKind::Employer) => "employer",
-        Ok(PartnerKind::HotlineCenter) => "hotline_center",
-        _ => "unknown",
+/// The partner as identity published it; `None` (logged) for a kind this
+/// service does not know.
+pub(crate) fn partner(p: &identity::Partner) -> Option<Partner> {
+    let Some(registration) = platform::registry::registration(p) else {
+        tracing::warn!(partner = %p.code, kind = p.kind, "partner of an unknown kind ignored");
+        return None;
+    };
+    Some(Partner {
+        code: p.code.clone(),
+        registration,
+        parent_code: (!p.parent_code.is_empty()).then(|| p.parent_code.clone()),
+    })
+}
+
+async fn apply_identity_event(
+    conn: &mut PgConnection,
+    event: IdentityEvent,
+) -> Result<(), sqlx::Error> {
+    if let IdentityEvent::PartnerChanged(changed) = event
+        && let Some(p) = changed.partner.as_ref().and_then(partner)
+    {
+        store::projection::upsert_partner(conn, &p).await?;
     }
+    Ok(())
 }
 
 /// Follows card-issuance's events for ever.
@@ -137,39 +172,19 @@ pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Pa
                 Ok(stream.map(|item| item.map(|e| (e.cursor, e.event))).boxed())
             }
         },
-        |conn, event| {
-            Box::pin(async move {
-                if let IdentityEvent::PartnerChanged(changed) = event
-                    && let Some(p) = changed.partner
-                {
-                    store::upsert_partner(conn, &partner_row(&p)).await?;
-                }
-                Ok(())
-            })
-        },
+        |conn, event| Box::pin(apply_identity_event(conn, event)),
         |event| {
             if let IdentityEvent::PartnerChanged(changed) = event
-                && let Some(p) = &changed.partner
+                && let Some(p) = changed.partner.as_ref().and_then(partner)
             {
-                partners.put(partner_row(p));
+                partners.put(p);
             }
         },
     )
     .await
 }
 
-pub(crate) fn partner_row(p: &identity::Partner) -> PartnerRow {
-    PartnerRow {
-        code: p.code.clone(),
-        kind: partner_kind(p.kind).to_owned(),
-        parent_code: (!p.parent_code.is_empty()).then(|| p.parent_code.clone()),
-        designation_in_force: p.designation_in_force,
-    }
-}
-
 type EventItem<E> = Result<(String, Option<E>), tonic::Status>;
-type Apply<E> =
-    for<'c> fn(&'c mut PgConnection, E) -> futures::future::BoxFuture<'c, Result<(), sqlx::Error>>;
 
 /// Connects with `connect(cursor)`, applies events in batches with their
 /// cursor in one transaction, calls `after_commit` for each applied event,
@@ -197,19 +212,13 @@ async fn follow<E, C, F>(
             tracing::info!(stream, "following events");
             let mut batches = events.ready_chunks(BATCH);
             while let Some(batch) = batches.next().await {
-                let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
                 let mut last = None;
                 let mut applied = Vec::with_capacity(batch.len());
                 let mut failure = None;
                 for item in batch {
                     match item {
                         Ok((cursor, event)) => {
-                            if let Some(event) = event {
-                                apply(&mut tx, event.clone())
-                                    .await
-                                    .map_err(|e| e.to_string())?;
-                                applied.push(event);
-                            }
+                            applied.extend(event);
                             last = Some(cursor);
                         }
                         Err(status) => {
@@ -218,12 +227,9 @@ async fn follow<E, C, F>(
                         }
                     }
                 }
-                if let Some(cursor) = &last {
-                    store::save_cursor(&mut tx, stream, cursor)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                tx.commit().await.map_err(|e| e.to_string())?;
+                store::apply_events(pool, stream, &applied, last.as_deref(), apply)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 applied.iter().for_each(&after_commit);
                 backoff = Duration::from_millis(100);
                 if let Some(failure) = failure {
@@ -239,59 +245,4 @@ async fn follow<E, C, F>(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
-}
-
-/// Tells card-issuance about old cards the pharmacy channel retired, until
-/// it has acknowledged each; woken after every such activation and every
-/// few seconds.
-pub async fn relay_retirements(
-    pool: PgPool,
-    directory: crate::directory::Directory,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-) {
-    loop {
-        match store::pending_retirements(&pool, 100).await {
-            Ok(pending) => {
-                for p in pending {
-                    let delivered = match directory
-                        .retire_legacy_card(&p.legacy_card_number, &p.card_number)
-                        .await
-                    {
-                        Ok(()) => true,
-                        // Retired already (by an earlier attempt): delivered.
-                        Err(status) => {
-                            let reason = platform_reason(&status);
-                            if reason == "LEGACY_CARD_RETIRED" {
-                                true
-                            } else {
-                                tracing::warn!(legacy = %p.legacy_card_number, code = ?status.code(), "retirement not delivered; will retry");
-                                false
-                            }
-                        }
-                    };
-                    let recorded = if delivered {
-                        store::retirement_delivered(&pool, &p.legacy_card_number).await
-                    } else {
-                        store::retirement_failed(&pool, &p.legacy_card_number).await
-                    };
-                    if let Err(e) = recorded {
-                        tracing::warn!(error = %e, "could not record a retirement's delivery");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not read pending retirements"),
-        }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    }
-}
-
-fn platform_reason(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
 }

@@ -3,29 +3,25 @@
 //! moment: no job has to run for a deadline to take effect.
 
 use chrono::{DateTime, Utc};
-use socsec_proto::activation::v1::EligibilityReason;
 
-use super::{Consequence, RegionPolicy};
+use super::{CardState, Consequence, RegionPolicy};
 
+/// Why a card is, or is not, usable for settlement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CardState {
-    Issued,
-    Received,
-    Lost,
-    Replaced,
-    Cancelled,
-}
-
-impl CardState {
-    pub fn from_db(value: &str) -> Self {
-        match value {
-            "ISSUED" => Self::Issued,
-            "RECEIVED" => Self::Received,
-            "LOST" => Self::Lost,
-            "REPLACED" => Self::Replaced,
-            _ => Self::Cancelled,
-        }
-    }
+pub enum Reason {
+    Eligible,
+    CardNotReceived,
+    CardNotActivated,
+    CardLost,
+    CardReplaced,
+    CardCancelled,
+    /// The card identification code presented is not the card's.
+    CardIdentificationMismatch,
+    /// The holder's new card is past its activation window.
+    LegacyCardRestricted,
+    LegacyCardRetired,
+    /// No such card here (also while card-issuance's events are on their way).
+    CardUnknown,
 }
 
 /// What is known of a social security card at an instant.
@@ -50,26 +46,35 @@ impl CardFacts {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    pub reason: EligibilityReason,
+    pub reason: Reason,
     pub deadline: Option<DateTime<Utc>>,
     pub deadline_passed: bool,
 }
 
 impl Verdict {
     pub fn eligible(&self) -> bool {
-        self.reason == EligibilityReason::Eligible
+        self.reason == Reason::Eligible
+    }
+
+    /// Not usable, for a reason that says nothing of a deadline.
+    pub fn refused(reason: Reason) -> Self {
+        Self {
+            reason,
+            deadline: None,
+            deadline_passed: false,
+        }
     }
 }
 
 /// A social security card presented for settlement.
 pub fn card_verdict(card: &CardFacts, now: DateTime<Utc>) -> Verdict {
     let reason = match card.state {
-        CardState::Lost => EligibilityReason::CardLost,
-        CardState::Replaced => EligibilityReason::CardReplaced,
-        CardState::Cancelled => EligibilityReason::CardCancelled,
-        _ if card.activated => EligibilityReason::Eligible,
-        CardState::Issued => EligibilityReason::CardNotReceived,
-        CardState::Received => EligibilityReason::CardNotActivated,
+        CardState::Lost => Reason::CardLost,
+        CardState::Replaced => Reason::CardReplaced,
+        CardState::Cancelled => Reason::CardCancelled,
+        _ if card.activated => Reason::Eligible,
+        CardState::Issued => Reason::CardNotReceived,
+        CardState::Received => Reason::CardNotActivated,
     };
     Verdict {
         reason,
@@ -86,20 +91,16 @@ pub fn legacy_verdict(
     now: DateTime<Utc>,
 ) -> Verdict {
     if retired {
-        return Verdict {
-            reason: EligibilityReason::LegacyCardRetired,
-            deadline: None,
-            deadline_passed: false,
-        };
+        return Verdict::refused(Reason::LegacyCardRetired);
     }
     let restricted = current_card.is_some_and(|card| {
         card.policy.consequence == Consequence::RestrictLegacyCard && card.past_deadline(now)
     });
     Verdict {
         reason: if restricted {
-            EligibilityReason::LegacyCardRestricted
+            Reason::LegacyCardRestricted
         } else {
-            EligibilityReason::Eligible
+            Reason::Eligible
         },
         deadline: current_card
             .filter(|c| !c.activated)
@@ -129,8 +130,8 @@ mod tests {
         let deadline = card.deadline().unwrap();
         let before = legacy_verdict(false, Some(&card), deadline - Duration::seconds(1));
         let after = legacy_verdict(false, Some(&card), deadline + Duration::seconds(1));
-        assert_eq!(before.reason, EligibilityReason::Eligible);
-        assert_eq!(after.reason, EligibilityReason::LegacyCardRestricted);
+        assert_eq!(before.reason, Reason::Eligible);
+        assert_eq!(after.reason, Reason::LegacyCardRestricted);
         assert!(after.deadline_passed);
     }
 
@@ -139,12 +140,9 @@ mod tests {
         let late = received(false).deadline().unwrap() + Duration::days(30);
         assert_eq!(
             legacy_verdict(false, Some(&received(true)), late).reason,
-            EligibilityReason::Eligible
+            Reason::Eligible
         );
-        assert_eq!(
-            card_verdict(&received(true), late).reason,
-            EligibilityReason::Eligible
-        );
+        assert_eq!(card_verdict(&received(true), late).reason, Reason::Eligible);
     }
 
     #[test]
@@ -154,7 +152,7 @@ mod tests {
         let late = card.deadline().unwrap() + Duration::days(1);
         assert_eq!(
             legacy_verdict(false, Some(&card), late).reason,
-            EligibilityReason::Eligible
+            Reason::Eligible
         );
     }
 
@@ -162,9 +160,9 @@ mod tests {
     fn unusable_cards_say_why() {
         let now = Utc::now();
         for (state, reason) in [
-            (CardState::Lost, EligibilityReason::CardLost),
-            (CardState::Replaced, EligibilityReason::CardReplaced),
-            (CardState::Cancelled, EligibilityReason::CardCancelled),
+            (CardState::Lost, Reason::CardLost),
+            (CardState::Replaced, Reason::CardReplaced),
+            (CardState::Cancelled, Reason::CardCancelled),
         ] {
             let card = CardFacts {
                 state,
@@ -178,13 +176,10 @@ mod tests {
             activated: false,
             policy: RegionPolicy::DEFAULT,
         };
-        assert_eq!(
-            card_verdict(&issued, now).reason,
-            EligibilityReason::CardNotReceived
-        );
+        assert_eq!(card_verdict(&issued, now).reason, Reason::CardNotReceived);
         assert_eq!(
             card_verdict(&received(false), now).reason,
-            EligibilityReason::CardNotActivated
+            Reason::CardNotActivated
         );
     }
 
@@ -192,7 +187,7 @@ mod tests {
     fn a_retired_legacy_card_is_not_usable() {
         assert_eq!(
             legacy_verdict(true, None, Utc::now()).reason,
-            EligibilityReason::LegacyCardRetired
+            Reason::LegacyCardRetired
         );
     }
 }

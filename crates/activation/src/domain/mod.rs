@@ -1,41 +1,59 @@
-//! The activation domain: channels, activation windows and eligibility. No I/O.
+//! The activation domain: a card's states and when it may be activated,
+//! the channels, activation windows, eligibility, the partners that may
+//! activate, and the commands the API hands the service. No I/O, no proto.
 
+pub mod card;
+pub mod command;
 pub mod eligibility;
+pub mod legacy;
+pub mod partner;
 pub mod window;
 
-pub use eligibility::{CardFacts, CardState, Verdict, card_verdict, legacy_verdict};
+pub use card::{Activation, CardState, Channel, Refusal, ensure_activatable};
+pub use eligibility::{CardFacts, Reason, Verdict, card_verdict, legacy_verdict};
+pub use legacy::LegacyStatus;
+pub use partner::Partner;
 pub use window::{Consequence, RegionPolicy, Window};
 
-use socsec_proto::activation::v1 as pb;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    BankOutlet,
-    Hospital,
-    Pharmacy,
-    FinancialFunction,
-    Hotline,
+/// A stored value this code does not know: an error, never a default.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what}: {value:?}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
 }
 
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BankOutlet => "BANK_OUTLET",
-            Self::Hospital => "HOSPITAL",
-            Self::Pharmacy => "PHARMACY",
-            Self::FinancialFunction => "FINANCIAL_FUNCTION",
-            Self::Hotline => "HOTLINE",
+/// A closed set of states spelt as UPPER_SNAKE text in the database:
+/// `as_str`, `Display` and a strict `FromStr`.
+macro_rules! text_enum {
+    ($ty:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
         }
-    }
 
-    pub fn to_proto_str(value: &str) -> pb::Channel {
-        match value {
-            "BANK_OUTLET" => pb::Channel::BankOutlet,
-            "HOSPITAL" => pb::Channel::Hospital,
-            "PHARMACY" => pb::Channel::Pharmacy,
-            "FINANCIAL_FUNCTION" => pb::Channel::FinancialFunction,
-            "HOTLINE" => pb::Channel::Hotline,
-            _ => pb::Channel::Unspecified,
+        impl std::str::FromStr for $ty {
+            type Err = $crate::domain::UnknownValue;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err($crate::domain::UnknownValue {
+                        what: $what,
+                        value: value.to_owned(),
+                    }),
+                }
+            }
         }
-    }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
+pub(crate) use text_enum;

@@ -1,7 +1,10 @@
 //! The activation window: how long after receipt a card may be activated
 //! before the consequence applies. Per region, as data.
 
-use chrono::{DateTime, Duration, FixedOffset, Months, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
+use socsec_core::time::china;
+
+use super::text_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
@@ -18,22 +21,10 @@ pub enum Consequence {
     None,
 }
 
-impl Consequence {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RestrictLegacyCard => "RESTRICT_LEGACY_CARD",
-            Self::None => "NONE",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Self {
-        if value == "NONE" {
-            Self::None
-        } else {
-            Self::RestrictLegacyCard
-        }
-    }
-}
+text_enum!(Consequence, "deadline consequence" {
+    RestrictLegacyCard => "RESTRICT_LEGACY_CARD",
+    None => "NONE",
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionPolicy {
@@ -53,14 +44,11 @@ impl RegionPolicy {
     pub fn deadline(&self, received_at: DateTime<Utc>) -> DateTime<Utc> {
         match self.window {
             Window::Days(days) => received_at + Duration::days(i64::from(days)),
-            Window::Months(months) => {
-                let china = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-                received_at
-                    .with_timezone(&china)
-                    .checked_add_months(Months::new(months))
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
-            }
+            Window::Months(months) => received_at
+                .with_timezone(&china())
+                .checked_add_months(Months::new(months))
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 }

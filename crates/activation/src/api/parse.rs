@@ -1,0 +1,289 @@
+//! Requests into domain commands, every bad field reported at once
+//! (`INVALID_ARGUMENT` with a `BadRequest`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
+use platform::{
+    all_some,
+    auth::{Caller, CallerKind},
+    error::{FieldViolations, region_code, required},
+    idempotency::RequestId,
+    paging::Page,
+};
+use socsec_proto::activation::v1 as pb;
+
+use crate::{
+    domain::{
+        Consequence, RegionPolicy, Window,
+        command::{
+            ApproachingDeadlines, AtBankOutlet, AtHospital, AtPharmacy, ByHotline,
+            EligibilityQuery, SetRegionPolicy, WithFinancialFunction,
+        },
+    },
+    error::ActivationError,
+};
+
+type Result<T> = std::result::Result<T, ActivationError>;
+
+/// The parsed request, or `INVALID_ARGUMENT` with every bad field.
+fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
+    violations.finish(parsed).map_err(ActivationError::Invalid)
+}
+
+pub fn at_bank_outlet(
+    req: &pb::ActivateAtBankOutletRequest,
+    today: NaiveDate,
+) -> Result<AtBankOutlet> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let operator = required(&mut v, "operator_id", &req.operator_id);
+    let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    let id_number = v.check("id_number", IdNumber::parse(&req.id_number, today));
+    let (request_id, operator, card_number, id_number) =
+        accept(v, all_some!(request_id, operator, number, id_number))?;
+    Ok(AtBankOutlet {
+        request_id,
+        operator_id: operator.to_owned(),
+        card_number,
+        id_number,
+    })
+}
+
+pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let operator = required(&mut v, "operator_id", &req.operator_id);
+    let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    let code = v.check(
+        "card_identification_code",
+        CardIdentificationCode::parse(&req.card_identification_code),
+    );
+    let visit = match pb::VisitType::try_from(req.visit_type) {
+        Ok(pb::VisitType::Outpatient | pb::VisitType::Inpatient) => Some(()),
+        _ => {
+            v.add(
+                "visit_type",
+                "VISIT_TYPE_REQUIRED",
+                "must be OUTPATIENT or INPATIENT",
+            );
+            None
+        }
+    };
+    let (request_id, operator, card_number, identification_code, _) =
+        accept(v, all_some!(request_id, operator, number, code, visit))?;
+    Ok(AtHospital {
+        request_id,
+        operator_id: operator.to_owned(),
+        card_number,
+        identification_code,
+    })
+}
+
+pub fn at_pharmacy(req: &pb::ActivateAtPharmacyRequest) -> Result<AtPharmacy> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let operator = required(&mut v, "operator_id", &req.operator_id);
+    let legacy = required(&mut v, "legacy_card_number", &req.legacy_card_number)
+        .map(str::to_ascii_uppercase);
+    let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    let (request_id, operator, legacy_card_number, card_number) =
+        accept(v, all_some!(request_id, operator, legacy, number))?;
+    Ok(AtPharmacy {
+        request_id,
+        operator_id: operator.to_owned(),
+        legacy_card_number,
+        card_number,
+    })
+}
+
+pub fn with_financial_function(
+    req: &pb::ActivateWithFinancialFunctionRequest,
+    today: NaiveDate,
+) -> Result<WithFinancialFunction> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let serial = v.check("serial_number", SerialNumber::parse(&req.serial_number));
+    let id_number = v.check("id_number", IdNumber::parse(&req.id_number, today));
+    let bank_card = v.check(
+        "bank_card_number",
+        BankCardNumber::parse(&req.bank_card_number),
+    );
+    let (request_id, serial_number, id_number, bank_card_number) =
+        accept(v, all_some!(request_id, serial, id_number, bank_card))?;
+    Ok(WithFinancialFunction {
+        request_id,
+        serial_number,
+        id_number,
+        bank_card_number,
+    })
+}
+
+pub fn by_hotline(req: &pb::ActivateByHotlineRequest, today: NaiveDate) -> Result<ByHotline> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let agent = required(&mut v, "agent_id", &req.agent_id);
+    let id_number = v.check("id_number", IdNumber::parse(&req.id_number, today));
+    let name = v.check("name", PersonName::parse(&req.name));
+    let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    let (request_id, agent, id_number, name, card_number) =
+        accept(v, all_some!(request_id, agent, id_number, name, number))?;
+    Ok(ByHotline {
+        request_id,
+        agent_id: agent.to_owned(),
+        id_number,
+        name,
+        card_number,
+    })
+}
+
+/// The card presented; hospitals must send the card identification code.
+pub fn eligibility(caller: &Caller, req: &pb::CheckEligibilityRequest) -> Result<EligibilityQuery> {
+    use pb::check_eligibility_request::Card;
+    let mut v = FieldViolations::new();
+    match &req.card {
+        Some(Card::SocialSecurityCard(presented)) => {
+            let number = v.check(
+                "social_security_card.card_number",
+                CardNumber::parse(&presented.card_number),
+            );
+            let code = if presented.card_identification_code.is_empty() {
+                if caller.is(CallerKind::Hospital) {
+                    v.add(
+                        "social_security_card.card_identification_code",
+                        "FIELD_REQUIRED",
+                        "hospitals send the card identification code",
+                    );
+                    None
+                } else {
+                    Some(None)
+                }
+            } else {
+                v.check(
+                    "social_security_card.card_identification_code",
+                    CardIdentificationCode::parse(&presented.card_identification_code),
+                )
+                .map(Some)
+            };
+            let (number, identification_code) = accept(v, all_some!(number, code))?;
+            Ok(EligibilityQuery::Card {
+                number,
+                identification_code,
+            })
+        }
+        Some(Card::LegacyCardNumber(legacy)) => {
+            let legacy =
+                required(&mut v, "legacy_card_number", legacy).map(str::to_ascii_uppercase);
+            Ok(EligibilityQuery::Legacy(accept(v, legacy)?))
+        }
+        None => {
+            v.add(
+                "card",
+                "FIELD_REQUIRED",
+                "present a social security card or an old medical insurance card",
+            );
+            Err(ActivationError::Invalid(v.into_status()))
+        }
+    }
+}
+
+pub fn card_number(req: &pb::GetCardActivationRequest) -> Result<CardNumber> {
+    let mut v = FieldViolations::new();
+    let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    accept(v, number)
+}
+
+pub fn approaching_deadlines(
+    req: &pb::ListApproachingDeadlinesRequest,
+) -> Result<ApproachingDeadlines> {
+    let mut v = FieldViolations::new();
+    let within_days = u32::try_from(req.within_days)
+        .ok()
+        .filter(|d| (1..=366).contains(d));
+    if within_days.is_none() {
+        v.add("within_days", "WITHIN_DAYS_INVALID", "must be 1 to 366");
+    }
+    let region = if req.region_code.is_empty() {
+        Some(None)
+    } else {
+        region_code(&mut v, "region_code", &req.region_code).map(Some)
+    };
+    let page_request = req.page.clone().unwrap_or_default();
+    let page = Page::parse(
+        &mut v,
+        "page",
+        page_request.page_size,
+        &page_request.page_token,
+    );
+    let after = match page.as_ref().and_then(|p| p.after.as_deref()) {
+        None => Some(None),
+        Some(token) => {
+            let parsed = page_key(token);
+            if parsed.is_none() {
+                v.add(
+                    "page.page_token",
+                    "PAGE_TOKEN_INVALID",
+                    "is not a token this service issued",
+                );
+            }
+            parsed.map(Some)
+        }
+    };
+    let (within_days, region_code, page, after) =
+        accept(v, all_some!(within_days, region, page, after))?;
+    Ok(ApproachingDeadlines {
+        within_days,
+        region_code,
+        page,
+        after,
+    })
+}
+
+/// The page key `deadline|card_number` (see `present::page_key`).
+fn page_key(token: &str) -> Option<(DateTime<Utc>, String)> {
+    let (at, card) = token.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        card.to_owned(),
+    ))
+}
+
+pub fn set_region_policy(req: &pb::SetRegionPolicyRequest) -> Result<SetRegionPolicy> {
+    let mut v = FieldViolations::new();
+    let request_id = RequestId::parse(&mut v, &req.request_id);
+    let given = req.policy.clone().unwrap_or_default();
+    let region = region_code(&mut v, "policy.region_code", &given.region_code);
+    let window = match (given.window_months, given.window_days) {
+        (m, 0) if (1..=60).contains(&m) => Some(Window::Months(m as u32)),
+        (0, d) if (1..=1830).contains(&d) => Some(Window::Days(d as u32)),
+        _ => {
+            v.add(
+                "policy.window_months",
+                "WINDOW_INVALID",
+                "give either 1-60 months or 1-1830 days",
+            );
+            None
+        }
+    };
+    let consequence = match pb::DeadlineConsequence::try_from(given.consequence) {
+        Ok(pb::DeadlineConsequence::RestrictLegacyCard) => Some(Consequence::RestrictLegacyCard),
+        Ok(pb::DeadlineConsequence::None) => Some(Consequence::None),
+        _ => {
+            v.add(
+                "policy.consequence",
+                "CONSEQUENCE_REQUIRED",
+                "must be RESTRICT_LEGACY_CARD or NONE",
+            );
+            None
+        }
+    };
+    let (request_id, region_code, window, consequence) =
+        accept(v, all_some!(request_id, region, window, consequence))?;
+    Ok(SetRegionPolicy {
+        request_id,
+        region_code,
+        policy: RegionPolicy {
+            window,
+            consequence,
+        },
+    })
+}

@@ -1,0 +1,224 @@
+//! The five activation channels. Each checks what it can before the
+//! transaction — the partner cache, the card as it stands (no lock), the
+//! holder with identity — in the order its callers have always observed,
+//! then hands [`Activations::activate`] what it relied on to re-check on
+//! the locked card.
+
+use platform::{auth::Caller, mutation::Mutation};
+use socsec_proto::activation::v1 as pb;
+use uuid::Uuid;
+
+use super::{
+    Activations, Result,
+    activate::{Attempt, Presented},
+};
+use crate::{
+    domain::{
+        Channel, Partner, Refusal,
+        command::{AtBankOutlet, AtHospital, AtPharmacy, ByHotline, WithFinancialFunction},
+    },
+    error::ActivationError,
+    store::{self, CardRow},
+};
+
+/// The card is still held by the person the caller proved to be its holder.
+fn held_by(card: &CardRow, holder: Uuid, refusal: Refusal) -> Result<(), Refusal> {
+    if card.person_id == holder {
+        Ok(())
+    } else {
+        Err(refusal)
+    }
+}
+
+/// An outlet activates only its own bank's cards.
+fn of_outlets_bank(card: &CardRow, outlet: &Partner) -> Result<(), Refusal> {
+    if outlet.is_outlet_of(&card.bank_code) {
+        Ok(())
+    } else {
+        Err(Refusal::CardOfAnotherBank)
+    }
+}
+
+/// The bank enabling the financial function presents the card's own bank
+/// card number, and is the card's bank.
+fn financial_details(
+    card: &CardRow,
+    bank: &Caller,
+    cmd: &WithFinancialFunction,
+) -> Result<(), Refusal> {
+    if card.bank_code != bank.code {
+        return Err(Refusal::CardOfAnotherBank);
+    }
+    if card.bank_card_number != cmd.bank_card_number {
+        return Err(Refusal::FinancialDetailsMismatch);
+    }
+    Ok(())
+}
+
+impl Activations {
+    pub async fn at_bank_outlet(
+        &self,
+        caller: &Caller,
+        cmd: AtBankOutlet,
+        request: &pb::ActivateAtBankOutletRequest,
+    ) -> Result<pb::Activation> {
+        let outlet = self.partners.in_force(caller, &self.directory).await?;
+        let card = store::card_by_number(&self.pool, &cmd.card_number)
+            .await?
+            .ok_or(ActivationError::CardNotFound)?;
+        of_outlets_bank(&card, &outlet)?;
+        // The holder first: a card's state is no business of someone who
+        // does not hold the holder's ID number.
+        let holder = card.person_id;
+        if !self
+            .directory
+            .is_holder(
+                &holder.to_string(),
+                cmd.id_number.expose(),
+                caller,
+                cmd.request_id.as_str(),
+            )
+            .await?
+        {
+            return Err(ActivationError::HolderMismatch);
+        }
+        let attempt = Attempt {
+            presented: Presented::Number(&cmd.card_number),
+            channel: Channel::BankOutlet,
+            partner_code: &caller.code,
+            operator_id: &cmd.operator_id,
+            legacy_card_number: None,
+            refused_after_state: None,
+        };
+        let mutation = Mutation::new(caller, "ActivateAtBankOutlet", &cmd.request_id);
+        self.activate(mutation, request, attempt, |card| {
+            of_outlets_bank(card, &outlet)?;
+            held_by(card, holder, Refusal::HolderMismatch)
+        })
+        .await
+    }
+
+    pub async fn at_hospital(
+        &self,
+        caller: &Caller,
+        cmd: AtHospital,
+        request: &pb::ActivateAtHospitalRequest,
+    ) -> Result<pb::Activation> {
+        self.partners.in_force(caller, &self.directory).await?;
+        let attempt = Attempt {
+            presented: Presented::Number(&cmd.card_number),
+            channel: Channel::Hospital,
+            partner_code: &caller.code,
+            operator_id: &cmd.operator_id,
+            legacy_card_number: None,
+            refused_after_state: None,
+        };
+        let mutation = Mutation::new(caller, "ActivateAtHospital", &cmd.request_id);
+        self.activate(mutation, request, attempt, |card| {
+            if card.card_identification_code == cmd.identification_code {
+                Ok(())
+            } else {
+                Err(Refusal::IdentificationMismatch)
+            }
+        })
+        .await
+    }
+
+    pub async fn at_pharmacy(
+        &self,
+        caller: &Caller,
+        cmd: AtPharmacy,
+        request: &pb::ActivateAtPharmacyRequest,
+    ) -> Result<pb::Activation> {
+        self.partners.in_force(caller, &self.directory).await?;
+        let attempt = Attempt {
+            presented: Presented::Number(&cmd.card_number),
+            channel: Channel::Pharmacy,
+            partner_code: &caller.code,
+            operator_id: &cmd.operator_id,
+            legacy_card_number: Some(&cmd.legacy_card_number),
+            refused_after_state: None,
+        };
+        let mutation = Mutation::new(caller, "ActivateAtPharmacy", &cmd.request_id);
+        self.activate(mutation, request, attempt, |_| Ok(())).await
+    }
+
+    pub async fn with_financial_function(
+        &self,
+        caller: &Caller,
+        cmd: WithFinancialFunction,
+        request: &pb::ActivateWithFinancialFunctionRequest,
+    ) -> Result<pb::Activation> {
+        self.partners.in_force(caller, &self.directory).await?;
+        let card = store::card_by_serial(&self.pool, &cmd.serial_number)
+            .await?
+            .ok_or(ActivationError::FinancialDetailsMismatch)?;
+        financial_details(&card, caller, &cmd)?;
+        let holder = card.person_id;
+        let is_holder = self
+            .directory
+            .is_holder(
+                &holder.to_string(),
+                cmd.id_number.expose(),
+                caller,
+                cmd.request_id.as_str(),
+            )
+            .await?;
+        // On this channel the card's state has always been checked before
+        // the holder: a wrong ID number is told after the locked card's state.
+        let attempt = Attempt {
+            presented: Presented::Serial(&cmd.serial_number),
+            channel: Channel::FinancialFunction,
+            partner_code: &caller.code,
+            operator_id: "",
+            legacy_card_number: None,
+            refused_after_state: (!is_holder).then_some(Refusal::FinancialDetailsMismatch),
+        };
+        let mutation = Mutation::new(caller, "ActivateWithFinancialFunction", &cmd.request_id);
+        self.activate(mutation, request, attempt, |card| {
+            financial_details(card, caller, &cmd)?;
+            held_by(card, holder, Refusal::FinancialDetailsMismatch)
+        })
+        .await
+    }
+
+    pub async fn by_hotline(
+        &self,
+        caller: &Caller,
+        cmd: ByHotline,
+        request: &pb::ActivateByHotlineRequest,
+    ) -> Result<pb::Activation> {
+        self.partners.in_force(caller, &self.directory).await?;
+        let card = store::card_by_number(&self.pool, &cmd.card_number)
+            .await?
+            .ok_or(ActivationError::CardNotFound)?;
+        // ID number and name first: a caller who cannot give them learns
+        // nothing of the card's state.
+        let person = self
+            .directory
+            .verified_person(
+                cmd.id_number.expose(),
+                cmd.name.expose(),
+                caller,
+                cmd.request_id.as_str(),
+            )
+            .await?;
+        let holder = card.person_id;
+        if person.as_deref() != Some(holder.to_string().as_str()) {
+            return Err(ActivationError::HolderMismatch);
+        }
+        let attempt = Attempt {
+            presented: Presented::Number(&cmd.card_number),
+            channel: Channel::Hotline,
+            partner_code: &caller.code,
+            operator_id: &cmd.agent_id,
+            legacy_card_number: None,
+            refused_after_state: None,
+        };
+        let mutation = Mutation::new(caller, "ActivateByHotline", &cmd.request_id);
+        self.activate(mutation, request, attempt, |card| {
+            held_by(card, holder, Refusal::HolderMismatch)
+        })
+        .await
+    }
+}
