@@ -746,7 +746,10 @@ async fn calls_cut_off_mid_way_leave_nothing_half_done() {
         .activation
         .watch_activation_events(as_caller(
             "service:test",
-            pb::WatchActivationEventsRequest { after: None },
+            pb::WatchActivationEventsRequest {
+                after: None,
+                heartbeats: false,
+            },
         ))
         .await
         .unwrap()

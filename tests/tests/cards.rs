@@ -490,6 +490,7 @@ async fn card_events_arrive_in_order_and_resume_from_a_cursor() {
                 after: Some(EventCursor {
                     cursor: after.into(),
                 }),
+                heartbeats: false,
             },
         )
     };
@@ -626,7 +627,10 @@ async fn ten_thousand_cards_are_issued_in_one_request_with_progress_and_unique_i
     let mut events = cards
         .watch_card_events(as_caller(
             "service:activation",
-            pb::WatchCardEventsRequest { after: None },
+            pb::WatchCardEventsRequest {
+                after: None,
+                heartbeats: false,
+            },
         ))
         .await
         .unwrap()

@@ -861,7 +861,10 @@ async fn the_event_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated() 
     let mut client = identity_client(&service).await;
     let watcher = as_caller(
         "service:activation",
-        pb::WatchIdentityEventsRequest { after: None },
+        pb::WatchIdentityEventsRequest {
+            after: None,
+            heartbeats: false,
+        },
     );
 
     let first = register(&mut client, "甲一").await;
@@ -912,6 +915,7 @@ async fn the_event_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated() 
                 after: Some(EventCursor {
                     cursor: c.cursor.clone(),
                 }),
+                heartbeats: false,
             },
         ))
         .await
@@ -953,6 +957,7 @@ async fn a_bad_cursor_is_refused() {
                 after: Some(EventCursor {
                     cursor: "not-a-cursor".into(),
                 }),
+                heartbeats: false,
             },
         ))
         .await

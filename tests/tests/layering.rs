@@ -81,7 +81,6 @@ fn call_text(text: &str, open: usize) -> &str {
 }
 
 #[test]
-#[ignore = "enabled once every service has moved to the pipeline (issue 12)"]
 fn transactions_are_opened_only_by_the_pipeline_or_a_store() {
     let offenders: Vec<String> = service_sources()
         .into_iter()
@@ -97,7 +96,6 @@ fn transactions_are_opened_only_by_the_pipeline_or_a_store() {
 }
 
 #[test]
-#[ignore = "enabled once every service has moved to the pipeline (issue 12)"]
 fn no_remote_call_inside_a_pipeline_transaction() {
     let mut offenders = Vec::new();
     let mut pipelines = 0;
@@ -125,7 +123,6 @@ fn no_remote_call_inside_a_pipeline_transaction() {
 }
 
 #[test]
-#[ignore = "enabled once every service has moved to the pipeline (issue 12)"]
 fn no_source_file_is_longer_than_a_reader_can_hold() {
     const LIMIT: usize = 420;
     let mut files = Vec::new();

@@ -29,7 +29,6 @@ use platform::{
 };
 use serde::{Deserialize, Serialize};
 use socsec_proto::activation::v1::activation_service_server::ActivationServiceServer;
-use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
 use crate::domain::{Consequence, RegionPolicy, Window};
@@ -121,7 +120,6 @@ pub struct Application {
     host: Host,
     routes: Routes,
     registry: Arc<dyn PartnerRegistry>,
-    background: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -146,22 +144,22 @@ impl Application {
         partners.load(store::projection::all_partners(&pool).await?);
         let directory = directory::Directory::new(identity, cards);
         let retirements = Arc::new(tokio::sync::Notify::new());
-        let background = vec![
-            tokio::spawn(projection::follow_cards(pool.clone(), card_events)),
-            tokio::spawn(projection::follow_identity(
-                pool.clone(),
-                identity_events,
-                partners.clone(),
-            )),
-            tokio::spawn(relay::relay_retirements(
-                pool.clone(),
-                directory.clone(),
-                retirements.clone(),
-            )),
-        ];
+        // Background loops end when the service stops.
+        let tasks = host.tasks();
+        tasks.spawn_until_stopped(projection::follow_cards(pool.clone(), card_events));
+        tasks.spawn_until_stopped(projection::follow_identity(
+            pool.clone(),
+            identity_events,
+            partners.clone(),
+        ));
+        tasks.spawn_until_stopped(relay::relay_retirements(
+            pool.clone(),
+            directory.clone(),
+            retirements.clone(),
+        ));
         let api = api::ActivationApi::new(service::Activations::new(
             pool,
-            host.config().database_schema.clone(),
+            host.event_streams(),
             host.clock(),
             directory,
             partners,
@@ -178,7 +176,6 @@ impl Application {
             host,
             routes,
             registry,
-            background,
         })
     }
 
@@ -190,8 +187,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
-        let result = self
-            .host
+        self.host
             .serve(
                 SERVICE_NAME,
                 &policy::POLICY,
@@ -199,9 +195,7 @@ impl Application {
                 self.routes,
                 shutdown,
             )
-            .await;
-        self.background.iter().for_each(JoinHandle::abort);
-        result
+            .await
     }
 }
 

@@ -145,6 +145,7 @@ pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
             async move {
                 let request = card::WatchCardEventsRequest {
                     after: Some(EventCursor { cursor: after }),
+                    heartbeats: false,
                 };
                 let stream = client.watch_card_events(request).await?.into_inner();
                 Ok(stream.map(|item| item.map(|e| (e.cursor, e.event))).boxed())
@@ -167,6 +168,7 @@ pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Pa
             async move {
                 let request = identity::WatchIdentityEventsRequest {
                     after: Some(EventCursor { cursor: after }),
+                    heartbeats: false,
                 };
                 let stream = client.watch_identity_events(request).await?.into_inner();
                 Ok(stream.map(|item| item.map(|e| (e.cursor, e.event))).boxed())

@@ -327,7 +327,10 @@ async fn prepare_cards(services: &Services, clients: usize, count: usize) -> Vec
         .clone()
         .watch_card_events(as_caller(
             "service:bench",
-            card::WatchCardEventsRequest { after: None },
+            card::WatchCardEventsRequest {
+                after: None,
+                heartbeats: false,
+            },
         ))
         .await
         .expect("events")

@@ -83,7 +83,8 @@ impl Application {
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
         let api = api::CardApi::new(service::Cards::new(
             host.pool().clone(),
-            host.config().database_schema.clone(),
+            host.event_streams(),
+            host.tasks(),
             host.clock(),
             directory::Directory::new(identity),
         ));

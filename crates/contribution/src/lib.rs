@@ -84,6 +84,7 @@ impl Application {
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
         let api = api::ContributionApi::new(service::ContributionService::new(
             host.pool().clone(),
+            host.tasks(),
             host.clock(),
             directory::Directory::new(identity),
         ));

@@ -111,7 +111,7 @@ impl Application {
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
         );
-        let api = api::IdentityApi::new(identity, host.config().database_schema.clone());
+        let api = api::IdentityApi::new(identity, host.event_streams());
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             IdentityServiceServer::new(api)

@@ -32,16 +32,6 @@ impl Access {
     }
 }
 
-/// One audit entry, for writing together with other effects
-/// (`Ticket::complete_with`).
-#[derive(Clone, Copy, Debug)]
-pub struct AuditNote<'a> {
-    pub caller: &'a Caller,
-    pub action: &'a str,
-    pub access: Access,
-    pub subject_id: &'a str,
-}
-
 /// Records that `caller` read or changed `subject_id`'s data through
 /// `action`; returns the entry's id.
 pub async fn record(

@@ -8,6 +8,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use secrecy::ExposeSecret;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tonic::{
     service::Routes,
     transport::{Server, server::TcpIncoming},
@@ -21,6 +22,7 @@ use crate::{
     clock::Clock,
     config::PlatformConfig,
     db,
+    outbox::EventStreams,
     session::SessionKeys,
     tls::TlsMaterial,
 };
@@ -49,6 +51,49 @@ pub struct Host {
     listener: TcpListener,
     clock: Arc<dyn Clock>,
     tls: Option<TlsMaterial>,
+    tasks: Tasks,
+}
+
+/// The work a service runs besides answering calls — background loops
+/// (projectors, relays, retention) and the producers of streamed answers —
+/// so that shutdown can end it and wait for it: at shutdown the stop token
+/// is cancelled (open `Watch…` streams and loops end) and the drain waits
+/// for every tracked task within the drain deadline.
+#[derive(Clone, Default)]
+pub struct Tasks {
+    tracker: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl Tasks {
+    /// Runs `work` to its end; shutdown waits for it (within the drain deadline).
+    pub fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn(work)
+    }
+
+    /// Runs `work` until it ends or the service stops, whichever is first
+    /// (for loops that never end on their own).
+    pub fn spawn_until_stopped<F>(&self, work: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let stop = self.stop.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                () = work => {}
+                () = stop.cancelled() => {}
+            }
+        })
+    }
+
+    /// Cancelled when the service starts shutting down.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
+    }
 }
 
 impl Host {
@@ -83,6 +128,7 @@ impl Host {
             listener,
             clock,
             tls,
+            tasks: Tasks::default(),
         })
     }
 
@@ -92,6 +138,20 @@ impl Host {
 
     pub fn config(&self) -> &PlatformConfig {
         &self.config
+    }
+
+    /// Where the service spawns background work and streamed answers.
+    pub fn tasks(&self) -> Tasks {
+        self.tasks.clone()
+    }
+
+    /// This service's `Watch…Events` streams, ended at shutdown.
+    pub fn event_streams(&self) -> EventStreams {
+        EventStreams::new(
+            self.pool.clone(),
+            self.config.database_schema.clone(),
+            self.tasks.stopping(),
+        )
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
@@ -143,14 +203,15 @@ impl Host {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
-        let health_task = tokio::spawn(report_health(
+        let tasks = self.tasks.clone();
+        let health_task = tasks.spawn_until_stopped(report_health(
             reporter.clone(),
             self.pool.clone(),
             service_name,
             Duration::from_millis(self.config.health_check_interval_ms),
         ));
 
-        let retention_task = tokio::spawn(audit::keep_for(
+        let retention_task = tasks.spawn_until_stopped(audit::keep_for(
             self.pool.clone(),
             self.config.audit_retention_days,
         ));
@@ -213,16 +274,26 @@ impl Host {
                 tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down; draining calls");
                 reporter.set_service_status(service_name, ServingStatus::NotServing).await;
                 reporter.set_service_status("", ServingStatus::NotServing).await;
+                // Open event streams and background loops end now; calls in
+                // flight and tracked tasks get until the drain deadline.
+                tasks.stop.cancel();
                 let _ = stop_tx.send(());
-                match tokio::time::timeout(drain, &mut server).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        tracing::warn!("drain deadline passed; aborting remaining calls");
+                let deadline = tokio::time::Instant::now() + drain;
+                let served = tokio::time::timeout_at(deadline, &mut server).await;
+                tasks.tracker.close();
+                let drained = tokio::time::timeout_at(deadline, tasks.tracker.wait()).await;
+                match served {
+                    Ok(result) if drained.is_ok() => result,
+                    served => {
+                        tracing::warn!("drain deadline passed; aborting remaining calls and tasks");
                         server.abort();
                         health_task.abort();
                         retention_task.abort();
                         self.pool.close().await;
-                        return Ok(());
+                        return match served {
+                            Ok(Ok(result)) => result,
+                            _ => Ok(()),
+                        };
                     }
                 }
             }

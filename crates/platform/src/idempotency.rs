@@ -14,7 +14,6 @@ use sqlx::PgConnection;
 use tonic::{Code, Status};
 
 use crate::{
-    audit::AuditNote,
     auth::Caller,
     error::{self, FieldViolations},
 };
@@ -102,7 +101,7 @@ impl IdempotencyError {
     }
 }
 
-pub enum Claim<R> {
+pub(crate) enum Claim<R> {
     /// First time: do the work, then `complete` the ticket.
     Fresh(Ticket),
     /// Seen before: this was the answer.
@@ -110,13 +109,13 @@ pub enum Claim<R> {
 }
 
 #[must_use = "complete the ticket with the answer in the same transaction"]
-pub struct Ticket {
+pub(crate) struct Ticket {
     caller: String,
     request_id: String,
 }
 
 /// Claims `request_id` for `caller` in the current transaction.
-pub async fn claim<Req: Message, Resp: Message + Default>(
+pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
     conn: &mut PgConnection,
     caller: &Caller,
     rpc: &str,
@@ -226,71 +225,6 @@ impl Ticket {
             .bind(audit.subjects())
             .execute(conn)
             .await?;
-        Ok(())
-    }
-
-    /// Stores the answer and, in the same statement, the change's event in
-    /// the outbox (waking its watchers at commit) and its audit entry: one
-    /// round trip where three would do the same. Commit afterwards.
-    pub async fn complete_with<Resp: Message>(
-        self,
-        conn: &mut PgConnection,
-        response: &Resp,
-        event: Option<(&str, &[u8])>,
-        audit: Option<AuditNote<'_>>,
-    ) -> Result<(), sqlx::Error> {
-        let (event_type, payload) = event.unzip();
-        let statement = format!(
-            "WITH answer AS (
-                 UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
-             {append},
-             audit AS (
-                 INSERT INTO audit_log
-                     (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
-                 SELECT $6, $7, $8, $9, $10, $2, $11 WHERE $8::text IS NOT NULL)
-             SELECT CASE WHEN $4::text IS NOT NULL
-                 THEN pg_notify(current_schema() || '.outbox', '') END",
-            append = crate::outbox::APPEND
-                .replace("$E_TYPES", "$12")
-                .replace("$E_PAYLOADS", "$13"),
-        );
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .bind(&self.caller)
-            .bind(&self.request_id)
-            .bind(response.encode_to_vec())
-            .bind(event_type)
-            .bind(payload)
-            .bind(audit.map(|a| a.caller.kind.as_str()))
-            .bind(audit.map(|a| a.caller.code.as_str()))
-            .bind(audit.map(|a| a.action))
-            .bind(audit.map(|a| a.access.as_str()))
-            .bind(audit.map(|a| a.subject_id))
-            .bind(
-                audit
-                    .and_then(|a| a.caller.on_behalf_of.as_deref())
-                    .map(|o| o.caller.as_str()),
-            )
-            .bind(event_type.into_iter().collect::<Vec<&str>>())
-            .bind(payload.into_iter().collect::<Vec<&[u8]>>())
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
-    /// Stores the answer; commit the transaction afterwards.
-    pub async fn complete<Resp: Message>(
-        self,
-        conn: &mut PgConnection,
-        response: &Resp,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2",
-        )
-        .bind(&self.caller)
-        .bind(&self.request_id)
-        .bind(response.encode_to_vec())
-        .execute(conn)
-        .await?;
         Ok(())
     }
 }

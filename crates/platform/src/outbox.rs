@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -118,42 +118,6 @@ pub struct OutboxEvent {
     pub event_type: String,
     pub payload: Vec<u8>,
     pub occurred_at: DateTime<Utc>,
-}
-
-/// Writes events in the caller's transaction, in slice order, and wakes the
-/// watchers at commit. Prefer returning them from a mutation
-/// (`platform::mutation`), which writes them with the answer and the audit
-/// entry in one statement.
-pub async fn append_many(
-    conn: &mut PgConnection,
-    events: &[(&str, Vec<u8>)],
-) -> Result<(), sqlx::Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let types: Vec<&str> = events.iter().map(|(t, _)| *t).collect();
-    let payloads: Vec<&[u8]> = events.iter().map(|(_, p)| p.as_slice()).collect();
-    let statement = format!(
-        "WITH {} SELECT pg_notify(current_schema() || '.outbox', '')",
-        APPEND
-            .replace("$E_TYPES", "$1")
-            .replace("$E_PAYLOADS", "$2")
-    );
-    sqlx::query(sqlx::AssertSqlSafe(statement))
-        .bind(&types)
-        .bind(&payloads)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Writes one event in the caller's transaction (see [`append_many`]).
-pub async fn append(
-    conn: &mut PgConnection,
-    event_type: &str,
-    payload: &[u8],
-) -> Result<(), sqlx::Error> {
-    append_many(conn, &[(event_type, payload.to_vec())]).await
 }
 
 /// Committed events after `after`, at most `limit`, in commit order.
@@ -364,20 +328,6 @@ impl EventStreams {
             })
             .boxed())
     }
-}
-
-/// A `Watch…Events` stream of decoded events `E` (see
-/// [`EventStreams::stream`]); `stamp` is ignored, kept for callers written
-/// before [`StreamEvent`].
-pub async fn event_stream<E: StreamEvent>(
-    pool: PgPool,
-    schema: &str,
-    after: &str,
-    _stamp: fn(&mut E, String, prost_types::Timestamp),
-) -> Result<futures::stream::BoxStream<'static, Result<E, Status>>, Status> {
-    EventStreams::new(pool, schema.to_owned(), CancellationToken::new())
-        .stream(after, false)
-        .await
 }
 
 fn database(e: sqlx::Error) -> Status {

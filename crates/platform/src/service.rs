@@ -15,43 +15,6 @@ use crate::{
 
 pub use tonic::transport::Error as TransportError;
 
-/// Implements [`Service`] for a service's `Application`, which has
-/// `build(config, clock)` and `run_until_stopped(shutdown)`, and whose
-/// `Config` has `load(file)` and a `platform` field.
-#[macro_export]
-macro_rules! service_binary {
-    ($app:ty, $config:ty, $name:literal) => {
-        impl $crate::service::Service for $app {
-            type Config = $config;
-            const NAME: &'static str = $name;
-
-            fn load_config(
-                file: Option<&std::path::Path>,
-            ) -> Result<$config, $crate::config::ConfigError> {
-                <$config>::load(file)
-            }
-
-            fn platform_config(config: &$config) -> &$crate::config::PlatformConfig {
-                &config.platform
-            }
-
-            async fn build(
-                config: $config,
-                clock: std::sync::Arc<dyn $crate::clock::Clock>,
-            ) -> Result<Self, $crate::host::StartupError> {
-                <$app>::build(config, clock).await
-            }
-
-            async fn run_until_stopped(
-                self,
-                shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-            ) -> Result<(), $crate::service::TransportError> {
-                <$app>::run_until_stopped(self, shutdown).await
-            }
-        }
-    };
-}
-
 /// What a service binary is.
 pub trait Service: Sized + Send {
     type Config: Send;

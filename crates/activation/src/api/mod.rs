@@ -152,7 +152,10 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::WatchActivationEventsRequest>,
     ) -> Answer<Self::WatchActivationEventsStream> {
-        let after = request.into_inner().after.unwrap_or_default().cursor;
-        Ok(Response::new(self.service.events(&after).await?))
+        let request = request.into_inner();
+        let after = request.after.unwrap_or_default().cursor;
+        Ok(Response::new(
+            self.service.events(&after, request.heartbeats).await?,
+        ))
     }
 }

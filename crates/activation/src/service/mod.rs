@@ -16,7 +16,7 @@ mod regions;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use platform::{auth::Caller, clock::Clock, outbox};
+use platform::{auth::Caller, clock::Clock, outbox::EventStreams};
 use socsec_proto::activation::v1 as pb;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -34,7 +34,7 @@ pub type EventStream =
 #[derive(Clone)]
 pub struct Activations {
     pool: PgPool,
-    schema: String,
+    events: EventStreams,
     clock: Arc<dyn Clock>,
     directory: Directory,
     partners: Partners,
@@ -46,7 +46,7 @@ pub struct Activations {
 impl Activations {
     pub fn new(
         pool: PgPool,
-        schema: String,
+        events: EventStreams,
         clock: Arc<dyn Clock>,
         directory: Directory,
         partners: Partners,
@@ -55,7 +55,7 @@ impl Activations {
     ) -> Self {
         Self {
             pool,
-            schema,
+            events,
             clock,
             directory,
             partners,
@@ -82,17 +82,15 @@ impl Activations {
             .await
     }
 
-    /// This service's events after `after`, as they commit.
-    pub async fn events(&self, after: &str) -> Result<EventStream, tonic::Status> {
-        outbox::event_stream(
-            self.pool.clone(),
-            &self.schema,
-            after,
-            |event: &mut pb::ActivationEvent, cursor, at| {
-                event.cursor = cursor;
-                event.occurred_at = Some(at);
-            },
-        )
-        .await
+    /// This service's events after `after`, as they commit (with
+    /// heartbeats if asked for).
+    pub async fn events(
+        &self,
+        after: &str,
+        heartbeats: bool,
+    ) -> Result<EventStream, tonic::Status> {
+        self.events
+            .stream::<pb::ActivationEvent>(after, heartbeats)
+            .await
     }
 }

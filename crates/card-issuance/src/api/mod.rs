@@ -169,7 +169,12 @@ impl CardService for CardApi {
         &self,
         request: Request<pb::WatchCardEventsRequest>,
     ) -> Answer<Self::WatchCardEventsStream> {
-        let after = request.into_inner().after.unwrap_or_default().cursor;
-        Ok(Response::new(self.cards.watch_card_events(&after).await?))
+        let request = request.into_inner();
+        let after = request.after.unwrap_or_default().cursor;
+        Ok(Response::new(
+            self.cards
+                .watch_card_events(&after, request.heartbeats)
+                .await?,
+        ))
     }
 }

@@ -146,7 +146,7 @@ impl Cards {
     ) -> mpsc::Receiver<Result<pb::IssueCardsProgress>> {
         let (sender, receiver) = mpsc::channel(8);
         let cards = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             match cards.run_batch(&caller, &command, &request, &sender).await {
                 Ok(outcome) => {
                     let _ = sender.send(Ok(outcome)).await;

@@ -12,7 +12,7 @@ mod reads;
 
 use std::sync::Arc;
 
-use platform::clock::Clock;
+use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
 pub use commands::*;
@@ -26,16 +26,25 @@ type Result<T, E = CardError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Cards {
     pool: PgPool,
-    schema: String,
+    events: EventStreams,
+    /// Where batches run, so shutdown waits for them.
+    tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
 }
 
 impl Cards {
-    pub fn new(pool: PgPool, schema: String, clock: Arc<dyn Clock>, directory: Directory) -> Self {
+    pub fn new(
+        pool: PgPool,
+        events: EventStreams,
+        tasks: Tasks,
+        clock: Arc<dyn Clock>,
+        directory: Directory,
+    ) -> Self {
         Self {
             pool,
-            schema,
+            events,
+            tasks,
             clock,
             directory,
         }

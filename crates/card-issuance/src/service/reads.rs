@@ -1,7 +1,7 @@
 //! Reads: a card, a person's cards, an old medical insurance card, each
 //! audited before it is answered; and the event stream.
 
-use platform::{auth::Caller, outbox};
+use platform::auth::Caller;
 use socsec_proto::card::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
@@ -64,16 +64,11 @@ impl Cards {
 
     /// Card events after cursor `after` (from the start when empty), then
     /// each new one as it commits.
-    pub async fn watch_card_events(&self, after: &str) -> Result<EventStream, Status> {
-        outbox::event_stream(
-            self.pool.clone(),
-            &self.schema,
-            after,
-            |event: &mut pb::CardEvent, cursor, at| {
-                event.cursor = cursor;
-                event.occurred_at = Some(at);
-            },
-        )
-        .await
+    pub async fn watch_card_events(
+        &self,
+        after: &str,
+        heartbeats: bool,
+    ) -> Result<EventStream, Status> {
+        self.events.stream::<pb::CardEvent>(after, heartbeats).await
     }
 }

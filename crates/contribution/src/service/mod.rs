@@ -12,7 +12,7 @@ mod statements;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use platform::clock::Clock;
+use platform::{clock::Clock, host::Tasks};
 use sqlx::PgPool;
 
 use crate::{directory::Directory, error::ContributionError};
@@ -25,14 +25,17 @@ type Result<T, E = ContributionError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct ContributionService {
     pool: PgPool,
+    /// Where runs and statement streams run, so shutdown waits for them.
+    tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
 }
 
 impl ContributionService {
-    pub fn new(pool: PgPool, clock: Arc<dyn Clock>, directory: Directory) -> Self {
+    pub fn new(pool: PgPool, tasks: Tasks, clock: Arc<dyn Clock>, directory: Directory) -> Self {
         Self {
             pool,
+            tasks,
             clock,
             directory,
         }

@@ -50,7 +50,7 @@ impl ContributionService {
     ) -> ReceiverStream<Result<pb::RunMonthProgress, Status>> {
         let (sender, receiver) = mpsc::channel(16);
         let service = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let outcome = service
                 .run(&caller, &request_id, &cmd, &fingerprint, &sender)
                 .await;

@@ -42,7 +42,7 @@ impl ContributionService {
         }
         let (sender, receiver) = mpsc::channel(64);
         let pool = self.pool.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let mut after = None;
             loop {
                 let lines = match store::statement_lines(

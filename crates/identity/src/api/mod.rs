@@ -5,7 +5,7 @@
 pub mod parse;
 pub mod present;
 
-use platform::{auth::Caller, error::respond, outbox};
+use platform::{auth::Caller, error::respond, outbox::EventStreams};
 use socsec_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 use tonic::{Request, Response, Status};
 
@@ -13,13 +13,13 @@ use crate::service::Identity;
 
 pub struct IdentityApi {
     identity: Identity,
-    schema: String,
+    events: EventStreams,
 }
 
 impl IdentityApi {
-    /// The API over `identity`, whose outbox lives in database `schema`.
-    pub fn new(identity: Identity, schema: String) -> Self {
-        Self { identity, schema }
+    /// The API over `identity`, whose events `events` streams.
+    pub fn new(identity: Identity, events: EventStreams) -> Self {
+        Self { identity, events }
     }
 }
 
@@ -203,17 +203,12 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::WatchIdentityEventsRequest>,
     ) -> Answer<Self::WatchIdentityEventsStream> {
-        let after = request.into_inner().after.unwrap_or_default().cursor;
-        let stream = outbox::event_stream(
-            self.identity.pool().clone(),
-            &self.schema,
-            &after,
-            |event: &mut pb::IdentityEvent, cursor, at| {
-                event.cursor = cursor;
-                event.occurred_at = Some(at);
-            },
-        )
-        .await?;
+        let request = request.into_inner();
+        let after = request.after.unwrap_or_default().cursor;
+        let stream = self
+            .events
+            .stream::<pb::IdentityEvent>(&after, request.heartbeats)
+            .await?;
         Ok(Response::new(stream))
     }
 }
