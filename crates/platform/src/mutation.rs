@@ -129,24 +129,23 @@ impl<A> Effects<A> {
 /// the stored answer even while another service is down (and a reused
 /// request id is refused before any remote call). The pipeline checks again
 /// under its claim.
-pub async fn replay<Req, A, E>(
+pub async fn replay<Req, A>(
     pool: &PgPool,
     mutation: Mutation<'_>,
     request: &Req,
-) -> Result<Option<A>, E>
+) -> Result<Option<A>, IdempotencyError>
 where
     Req: Message,
     A: Message + Default,
-    E: From<IdempotencyError>,
 {
-    Ok(idempotency::stored_answer(
+    idempotency::stored_answer(
         pool,
         mutation.caller,
         mutation.rpc,
         mutation.request_id,
         request,
     )
-    .await?)
+    .await
 }
 
 /// Runs `work` in one transaction under `mutation`'s request id: begin,

@@ -49,6 +49,12 @@ impl Cards {
             bank,
             region,
         } = command;
+        // A retry of an answered request is answered from the stored answer,
+        // even while identity is down.
+        let mutation = Mutation::new(caller, "ApplyForCard", &request_id);
+        if let Some(answer) = mutation::replay(&self.pool, mutation, request).await? {
+            return Ok(answer);
+        }
         // Identity's facts first, outside the transaction.
         let applicant = self
             .directory
@@ -61,7 +67,7 @@ impl Cards {
         let (at, by) = (self.clock.now(), caller.to_string());
         let answer = mutation::run(
             &self.pool,
-            Mutation::new(caller, "ApplyForCard", &request_id),
+            mutation,
             request,
             async |conn| -> Result<Effects<_>> {
                 // Our own facts are checked here, under the transaction: no

@@ -28,6 +28,10 @@ impl Cards {
             person_id,
             region,
         } = command;
+        let mutation = Mutation::new(caller, "RegisterLegacyMedicalCard", &request_id);
+        if let Some(answer) = mutation::replay(&self.pool, mutation, request).await? {
+            return Ok(answer);
+        }
         // The person must exist: identity's word, read before the transaction.
         self.directory
             .person(person_id, caller, request_id.as_str())
@@ -35,7 +39,7 @@ impl Cards {
         let at = self.clock.now();
         mutation::run(
             &self.pool,
-            Mutation::new(caller, "RegisterLegacyMedicalCard", &request_id),
+            mutation,
             request,
             async |conn| -> Result<Effects<_>> {
                 let row = store::insert_legacy_card(conn, &card_number, person_id, &region, at)
