@@ -57,7 +57,8 @@ pub enum ActivationError {
     IdentityUnavailable,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// `INTERNAL`; the cause is logged, never sent.
+    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
+    /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -124,10 +125,7 @@ impl From<ActivationError> for Status {
             LegacyCardRetired => plain(Code::FailedPrecondition, "LEGACY_CARD_RETIRED", &e),
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
             Idempotency(e) => e.into_status(),
-            Database(e) => {
-                tracing::error!(error = %e, "database error");
-                error::internal()
-            }
+            Database(e) => error::database(&e),
         }
     }
 }

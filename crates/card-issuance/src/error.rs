@@ -73,7 +73,8 @@ pub enum CardError {
     CallerWentAway,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// `INTERNAL`; the cause is logged, never sent.
+    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
+    /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -124,10 +125,7 @@ impl From<CardError> for Status {
             NumbersExhausted => plain(Code::ResourceExhausted, "CARD_NUMBERS_EXHAUSTED", &e),
             CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY", &e),
             Idempotency(e) => e.into_status(),
-            Database(e) => {
-                tracing::error!(error = %e, "database error");
-                error::internal()
-            }
+            Database(e) => error::database(&e),
         }
     }
 }

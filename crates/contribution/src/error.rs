@@ -67,7 +67,8 @@ pub enum ContributionError {
     CallerWentAway,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// `INTERNAL`; the cause is logged, never sent.
+    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
+    /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -117,10 +118,7 @@ impl From<ContributionError> for Status {
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE"),
             CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY"),
             Idempotency(inner) => inner.into_status(),
-            Database(db) => {
-                tracing::error!(error = %db, "database error");
-                error::internal()
-            }
+            Database(db) => error::database(&db),
         }
     }
 }

@@ -57,7 +57,8 @@ pub enum IdentityError {
     ParentNotABank,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// `INTERNAL`; the cause is logged, never sent.
+    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
+    /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -102,10 +103,7 @@ impl From<IdentityError> for Status {
                 reason(Code::FailedPrecondition, "PARENT_NOT_A_BANK", &e)
             }
             IdentityError::Idempotency(e) => e.into_status(),
-            IdentityError::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                error::internal()
-            }
+            IdentityError::Database(e) => error::database(&e),
         }
     }
 }

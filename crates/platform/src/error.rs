@@ -73,6 +73,12 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             let code = code.as_ref();
+            // 55000 is also raised by mistakes in SQL; only a database
+            // closed to connections (ALLOW_CONNECTIONS false, maintenance)
+            // is a fault of availability.
+            if code == "55000" {
+                return db.message().contains("accepting connections");
+            }
             // 08: connection exception; 57P0x: shutdown / cannot connect now;
             // 57014: statement timeout; 55P03: lock timeout; 25P03: idle in
             // transaction timeout; 40001 / 40P01: serialization failure,

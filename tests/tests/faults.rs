@@ -1,0 +1,158 @@
+//! Faults give callers an honest code, and the system recovers on its own.
+
+use std::{sync::Arc, time::Duration};
+
+use socsec_proto::identity::v1 as pb;
+use sqlx::{Connection, PgConnection};
+use system_tests::{
+    admin_url, fresh_database, identity_client, identity_config, ids, journeys, operator, reason,
+    spawn_identity_with, test_clock,
+};
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// Polls identity's health until it reports `wanted`, for at most `within`.
+async fn health_becomes(
+    health: &mut HealthClient<system_tests::CallerChannel>,
+    wanted: ServingStatus,
+    within: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = ServingStatus::Unknown;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(answer) = health
+            .check(HealthCheckRequest {
+                service: identity::SERVICE_NAME.into(),
+            })
+            .await
+        {
+            last = answer.into_inner().status();
+            if last == wanted {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("health was {last:?}, not {wanted:?}, after {within:?}");
+}
+
+/// Cuts the database off from the service (existing sessions ended, new
+/// ones refused) or lets it back in.
+async fn cut_off(database_url: &str, cut: bool) {
+    let name = database_url.rsplit('/').next().expect("database name");
+    let mut admin = PgConnection::connect(&admin_url()).await.expect("admin");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {}",
+        !cut
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("alter database");
+    if cut {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(name)
+            .execute(&mut admin)
+            .await
+            .expect("terminate sessions");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_unavailable_not_internal_and_the_service_recovers() {
+    let database = fresh_database().await;
+    let mut config = identity_config(&database);
+    config.platform.database_acquire_timeout_ms = 500;
+    let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
+    let mut health = HealthClient::new(identity.channel().await);
+    health_becomes(&mut health, ServingStatus::Serving, Duration::from_secs(5)).await;
+    let mut client = identity_client(&identity).await;
+    let register = pb::RegisterPersonRequest {
+        request_id: "outage-1".into(),
+        id_number: ids::id_number(true),
+        basic_info: Some(journeys::basic_info(
+            "王断",
+            socsec_proto::common::v1::Gender::Male,
+        )),
+    };
+
+    cut_off(&database, true).await;
+    let refused = client
+        .register_person(operator(register.clone()))
+        .await
+        .expect_err("the database is cut off");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert_eq!(reason(&refused), "DATABASE_UNAVAILABLE");
+    health_becomes(
+        &mut health,
+        ServingStatus::NotServing,
+        Duration::from_secs(5),
+    )
+    .await;
+
+    cut_off(&database, false).await;
+    health_becomes(&mut health, ServingStatus::Serving, Duration::from_secs(10)).await;
+    // The refused request did nothing: the same request id now registers.
+    let person = client
+        .register_person(operator(register.clone()))
+        .await
+        .expect("registered once the database is back")
+        .into_inner();
+    assert!(!person.person_id.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_unrelated_transaction_does_not_hold_back_events() {
+    use futures::StreamExt;
+    use pb::identity_event::Event;
+
+    let database = fresh_database().await;
+    let identity = spawn_identity_with(identity_config(&database), Arc::new(test_clock())).await;
+    let mut client = identity_client(&identity).await;
+    // A session that started a transaction (with a transaction id) and went
+    // idle: a stuck psql, a long monthly run. It is ended at the test's end.
+    let mut stuck = PgConnection::connect(&database).await.expect("connect");
+    sqlx::query("BEGIN").execute(&mut stuck).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut stuck)
+        .await
+        .unwrap();
+
+    let mut events = client
+        .watch_identity_events(system_tests::as_caller(
+            "service:activation",
+            pb::WatchIdentityEventsRequest {
+                after: None,
+                heartbeats: true,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let registered = journeys::register(&mut client, "李等").await;
+    let committed = tokio::time::Instant::now();
+    let delivered = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            let event = events.next().await.expect("stream open").expect("event");
+            if let Some(Event::PersonRegistered(p)) = &event.event
+                && p.person_id == registered.person_id
+            {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the event arrives within a second while the other transaction is open");
+    assert!(!delivered.cursor.is_empty());
+    // And the stream says it has caught up, with a time after the commit.
+    let heartbeat = tokio::time::timeout(Duration::from_secs(1), events.next())
+        .await
+        .expect("a heartbeat within a second")
+        .unwrap()
+        .unwrap();
+    assert!(heartbeat.event.is_none() && heartbeat.caught_up_at.is_some());
+    assert_eq!(heartbeat.cursor, delivered.cursor);
+    assert!(committed.elapsed() < Duration::from_secs(2));
+    sqlx::query("ROLLBACK").execute(&mut stuck).await.unwrap();
+}
