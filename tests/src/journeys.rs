@@ -1,7 +1,11 @@
-//! Steps of the seed's journeys, as a bureau operator or partner performs
-//! them over gRPC, shared by the tests.
+//! Steps of the seed's journeys, as a bureau operator (`OP0001`) or partner
+//! performs them over gRPC, for the tests: the fixtures' steps
+//! (`socsec_fixtures::journey`), expected to succeed.
 
-use crate::CallerChannel as Channel;
+use std::time::Duration;
+
+use socsec_fixtures::journey;
+pub use socsec_fixtures::journey::{BANK_BIN, basic_info};
 use socsec_proto::{
     activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
     card::v1::{self as card, card_service_client::CardServiceClient},
@@ -9,46 +13,31 @@ use socsec_proto::{
     identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
 };
 
-use crate::{ids, operator};
+use crate::{CallerChannel as Channel, Operator, ids, operator};
 
 pub type Identity = IdentityServiceClient<Channel>;
 pub type Activation = ActivationServiceClient<Channel>;
 pub type Cards = CardServiceClient<Channel>;
 
-pub fn basic_info(name: &str, gender: Gender) -> identity::BasicInfo {
-    identity::BasicInfo {
-        name: name.into(),
-        gender: gender as i32,
-        ethnicity: "汉".into(),
-        phone: "13800138000".into(),
-        address: "北京市西城区复兴门内大街".into(),
-    }
-}
+/// How long a test waits for an event to reach activation's projection.
+pub const PROJECTION_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Registers a person (not yet confirmed).
+/// Registers a man called `name` with a fresh ID number (not yet confirmed).
 pub async fn register(identity: &mut Identity, name: &str) -> identity::Person {
-    let id_number = ids::id_number(true);
-    identity
-        .register_person(operator(identity::RegisterPersonRequest {
-            request_id: format!("reg-{}", uuid::Uuid::new_v4().simple()),
-            id_number,
-            basic_info: Some(basic_info(name, Gender::Male)),
-        }))
-        .await
-        .expect("registration succeeds")
-        .into_inner()
+    journey::register(
+        identity,
+        &Operator,
+        ids::id_number(true),
+        basic_info(name, Gender::Male),
+    )
+    .await
+    .expect("registration succeeds")
 }
 
 pub async fn confirm(identity: &mut Identity, person: &identity::Person) -> identity::Person {
-    identity
-        .confirm_basic_info(operator(identity::ConfirmBasicInfoRequest {
-            request_id: format!("confirm-{}-{}", person.person_id, person.version),
-            person_id: person.person_id.clone(),
-            version: person.version,
-        }))
+    journey::confirm(identity, &Operator, person)
         .await
         .expect("confirmation succeeds")
-        .into_inner()
 }
 
 /// Registers and confirms a person.
@@ -95,43 +84,21 @@ pub async fn apply(
     person: &identity::Person,
     bank: &str,
 ) -> card::CardApplication {
-    cards
-        .apply_for_card(operator(card::ApplyForCardRequest {
-            request_id: format!("apply-{}", person.person_id),
-            person_id: person.person_id.clone(),
-            bank_code: bank.into(),
-            issuing_region_code: String::new(),
-        }))
+    journey::apply(cards, &Operator, person, bank)
         .await
         .expect("application succeeds")
-        .into_inner()
 }
 
-pub const BANK_BIN: &str = "622202";
-
 pub async fn issue(cards: &mut Cards, application: &card::CardApplication) -> card::Card {
-    cards
-        .issue_card(operator(card::IssueCardRequest {
-            request_id: format!("issue-{}", application.application_id),
-            application_id: application.application_id.clone(),
-            generation: 3,
-            bank_card_number: String::new(),
-            bank_bin: BANK_BIN.into(),
-        }))
+    journey::issue(cards, &Operator, application)
         .await
         .expect("issuing succeeds")
-        .into_inner()
 }
 
 pub async fn receive(cards: &mut Cards, card: &card::Card) -> card::Card {
-    cards
-        .record_receipt(operator(card::RecordReceiptRequest {
-            request_id: format!("receive-{}", card.card_number),
-            card_number: card.card_number.clone(),
-        }))
+    journey::receive(cards, &Operator, &card.card_number)
         .await
         .expect("receipt succeeds")
-        .into_inner()
 }
 
 /// A confirmed person with a card issued through `bank` and received.
@@ -141,11 +108,9 @@ pub async fn person_with_received_card(
     name: &str,
     bank: &str,
 ) -> (identity::Person, card::Card) {
-    let person = confirmed_person(identity, name).await;
-    let application = apply(cards, &person, bank).await;
-    let card = issue(cards, &application).await;
-    let card = receive(cards, &card).await;
-    (person, card)
+    journey::person_with_received_card(identity, cards, &Operator, name, bank)
+        .await
+        .expect("a person with a received card")
 }
 
 /// Waits until activation's projection shows `card` in `status` (events
@@ -155,19 +120,15 @@ pub async fn projected(
     card_number: &str,
     status: &str,
 ) -> activation::CardActivation {
-    for _ in 0..200 {
-        if let Ok(state) = activation
-            .get_card_activation(operator(activation::GetCardActivationRequest {
-                card_number: card_number.into(),
-            }))
-            .await
-            && state.get_ref().card_status == status
-        {
-            return state.into_inner();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("card {card_number} never reached {status} in activation's projection");
+    journey::projected(
+        activation,
+        &Operator,
+        card_number,
+        status,
+        PROJECTION_PATIENCE,
+    )
+    .await
+    .unwrap_or_else(|timed_out| panic!("{timed_out}"))
 }
 
 pub async fn register_legacy_card(

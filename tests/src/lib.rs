@@ -1,226 +1,45 @@
 //! Helpers for the system tests: a fresh database per test on the Postgres
 //! that `deploy/test.sh` started, services spawned on port 0, generated gRPC
 //! clients, and a capture of every log line the services write.
+//!
+//! What the tests share with the `socsec demo` and the benchmark (ID
+//! numbers, a person with a received card, waiting for a projection, the
+//! reason of a refusal, polling with a deadline) comes from the fixtures
+//! crate, `socsec-fixtures`.
 
-pub mod ids;
+mod database;
 pub mod journeys;
 pub mod logs;
 pub mod pki;
+mod spawn;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use platform::clock::{Clock, ManualClock};
+use platform::clock::ManualClock;
 use socsec_proto::{
     activation::v1::activation_service_client::ActivationServiceClient,
     card::v1::card_service_client::CardServiceClient,
     contribution::v1::contribution_service_client::ContributionServiceClient,
     identity::v1::identity_service_client::IdentityServiceClient,
 };
-use sqlx::{Connection, PgConnection};
-use tokio::sync::oneshot;
 use tonic::{Request, metadata::MetadataValue};
 
+pub use database::{admin_url, database_exists, fresh_database};
 pub use pki::{AsCaller, CallerChannel, caller_channel, pki};
+pub use socsec_fixtures::{bad_fields, eventually, ids, reason, try_eventually};
+pub use spawn::{
+    Running, activation_config, card_config, contribution_config, identity_client, identity_config,
+    platform_config, spawn_activation_with, spawn_cards_with, spawn_contribution_with,
+    spawn_identity, spawn_identity_with, spawn_service,
+};
 
 /// The session token key the tests configure.
 pub const SESSION_SECRET: &str = "test-session-secret-of-at-least-32-bytes";
 
-/// The server that `deploy/test.sh` started (or the one `DATABASE_URL` names).
-pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL is not set: run the tests with deploy/test.sh, which starts Postgres")
-}
-
-/// Creates an empty database for one test and returns its URL.
-pub async fn fresh_database() -> String {
-    let admin = admin_url();
-    let mut conn = PgConnection::connect(&admin)
-        .await
-        .expect("connect to the test Postgres");
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let base = admin
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .expect("DATABASE_URL ends in /DATABASE");
-    format!("{base}/{name}")
-}
-
 /// A clock fixed at a known instant, moved by the test.
 pub fn test_clock() -> ManualClock {
     ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap())
-}
-
-/// A running service; it stops when this is dropped.
-pub struct Running {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
-}
-
-impl Running {
-    /// A channel to the service over mutual TLS, with the certificate of
-    /// each request's caller ([`as_caller`]).
-    pub async fn channel(&self) -> CallerChannel {
-        caller_channel(self.addr)
-    }
-
-    /// The service's URL.
-    pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
-    }
-
-    /// Asks the service to stop and waits until it has.
-    pub async fn stop(mut self) -> Result<(), tonic::transport::Error> {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.expect("server task")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-fn spawn<F>(addr: SocketAddr, run: impl FnOnce(oneshot::Receiver<()>) -> F) -> Running
-where
-    F: Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
-{
-    let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(run(stopped));
-    Running {
-        addr,
-        stop: Some(stop),
-        task: Some(task),
-    }
-}
-
-/// The settings every service gets in a test: port 0, the database, mutual
-/// TLS with the test CA and the service's certificate, quick health checks
-/// and drain.
-pub fn platform_config(
-    platform: &mut platform::config::PlatformConfig,
-    service: &str,
-    database_url: &str,
-) {
-    let pki = pki();
-    platform.listen_addr = "127.0.0.1:0".parse().unwrap();
-    platform.database_url = database_url.to_owned();
-    platform.tls_ca_file = Some(pki.ca_file());
-    platform.tls_cert_file = Some(pki.cert_file(service));
-    platform.tls_key_file = Some(pki.key_file(service));
-    platform.session_token_secret = Some(SESSION_SECRET.into());
-    platform.health_check_interval_ms = 200;
-    platform.drain_timeout_ms = 2_000;
-}
-
-/// Identity's configuration for a test against `database_url`.
-pub fn identity_config(database_url: &str) -> identity::Config {
-    let mut config = identity::Config::default();
-    platform_config(&mut config.platform, "identity", database_url);
-    config
-}
-
-pub async fn spawn_identity_with(config: identity::Config, clock: Arc<dyn Clock>) -> Running {
-    logs::capture();
-    let app = identity::Application::build(config, clock)
-        .await
-        .expect("identity starts");
-    let addr = app.local_addr();
-    spawn(addr, move |stopped| {
-        app.run_until_stopped(async move {
-            let _ = stopped.await;
-        })
-    })
-}
-
-/// Identity on a fresh database, with `clock`.
-pub async fn spawn_identity(clock: Arc<dyn Clock>) -> Running {
-    let database = fresh_database().await;
-    spawn_identity_with(identity_config(&database), clock).await
-}
-
-pub async fn identity_client(running: &Running) -> IdentityServiceClient<CallerChannel> {
-    IdentityServiceClient::new(running.channel().await)
-}
-
-/// Card-issuance's configuration for a test against `database_url`, calling
-/// identity at `identity`.
-pub fn card_config(database_url: &str, identity: SocketAddr) -> card_issuance::Config {
-    let mut config = card_issuance::Config::default();
-    platform_config(&mut config.platform, "card-issuance", database_url);
-    config.identity_url = format!("https://{identity}");
-    config
-}
-
-pub async fn spawn_cards_with(config: card_issuance::Config, clock: Arc<dyn Clock>) -> Running {
-    logs::capture();
-    let app = card_issuance::Application::build(config, clock)
-        .await
-        .expect("card-issuance starts");
-    let addr = app.local_addr();
-    spawn(addr, move |stopped| {
-        app.run_until_stopped(async move {
-            let _ = stopped.await;
-        })
-    })
-}
-
-/// Activation's configuration for a test against `database_url`.
-pub fn activation_config(
-    database_url: &str,
-    identity: SocketAddr,
-    cards: SocketAddr,
-) -> activation::Config {
-    let mut config = activation::Config::default();
-    platform_config(&mut config.platform, "activation", database_url);
-    config.identity_url = format!("https://{identity}");
-    config.card_issuance_url = format!("https://{cards}");
-    config
-}
-
-pub async fn spawn_activation_with(config: activation::Config, clock: Arc<dyn Clock>) -> Running {
-    logs::capture();
-    let app = activation::Application::build(config, clock)
-        .await
-        .expect("activation starts");
-    let addr = app.local_addr();
-    spawn(addr, move |stopped| {
-        app.run_until_stopped(async move {
-            let _ = stopped.await;
-        })
-    })
-}
-
-/// Contribution's configuration for a test against `database_url`.
-pub fn contribution_config(database_url: &str, identity: SocketAddr) -> contribution::Config {
-    let mut config = contribution::Config::default();
-    platform_config(&mut config.platform, "contribution", database_url);
-    config.identity_url = format!("https://{identity}");
-    config
-}
-
-pub async fn spawn_contribution_with(
-    config: contribution::Config,
-    clock: Arc<dyn Clock>,
-) -> Running {
-    logs::capture();
-    let app = contribution::Application::build(config, clock)
-        .await
-        .expect("contribution starts");
-    let addr = app.local_addr();
-    spawn(addr, move |stopped| {
-        app.run_until_stopped(async move {
-            let _ = stopped.await;
-        })
-    })
 }
 
 /// All four services on one fresh database (each in its own
@@ -344,24 +163,11 @@ pub fn with_token<T>(token: &str, message: T) -> Request<T> {
     request
 }
 
-/// The `ErrorInfo.reason` and the bad fields of a refused call.
-pub fn reason(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    status
-        .get_details_error_info()
-        .map(|info| info.reason)
-        .unwrap_or_default()
-}
+/// The bureau operator `OP0001`, as the fixtures call.
+pub struct Operator;
 
-pub fn bad_fields(status: &tonic::Status) -> Vec<(String, String)> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| {
-            b.field_violations
-                .into_iter()
-                .map(|v| (v.field, v.reason))
-                .collect()
-        })
-        .unwrap_or_default()
+impl socsec_fixtures::Credentials for Operator {
+    fn request<T>(&self, message: T) -> Request<T> {
+        operator(message)
+    }
 }

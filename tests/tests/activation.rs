@@ -285,15 +285,14 @@ async fn a_pharmacy_activates_with_the_old_card_then_the_new_and_retires_the_old
     journeys::register_legacy_card(&mut w.cards, &other, "YB0000002").await;
     // Wait for the old cards to reach activation's projection.
     for legacy in ["YB0000001", "YB0000002"] {
-        for _ in 0..100 {
+        let what = format!("old card {legacy} in activation's projection");
+        system_tests::eventually(&what, Duration::from_secs(10), async || {
             let e = w
                 .eligibility("pharmacy:P-001", Card::LegacyCardNumber(legacy.into()))
                 .await;
-            if e.reason != EligibilityReason::CardUnknown as i32 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (e.reason != EligibilityReason::CardUnknown as i32).then_some(())
+        })
+        .await;
     }
     let request = |request_id: &str, legacy: &str| pb::ActivateAtPharmacyRequest {
         request_id: request_id.into(),
@@ -329,22 +328,23 @@ async fn a_pharmacy_activates_with_the_old_card_then_the_new_and_retires_the_old
     );
 
     // card-issuance learns of the retirement too.
-    let mut retired = false;
-    for _ in 0..100 {
-        let legacy = w
-            .cards
-            .get_legacy_medical_card(operator(card::GetLegacyMedicalCardRequest {
-                card_number: "YB0000001".into(),
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        if legacy.status == card::LegacyCardStatus::Retired as i32 {
-            retired = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let retired = system_tests::try_eventually(
+        "card-issuance to see the old card retired",
+        Duration::from_secs(10),
+        async || {
+            let legacy = w
+                .cards
+                .get_legacy_medical_card(operator(card::GetLegacyMedicalCardRequest {
+                    card_number: "YB0000001".into(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            (legacy.status == card::LegacyCardStatus::Retired as i32).then_some(())
+        },
+    )
+    .await
+    .is_ok();
     assert!(retired, "card-issuance never saw the old card retired");
 }
 
@@ -541,14 +541,15 @@ async fn the_old_card_is_restricted_from_the_deadline_instant_until_activation()
     w.system
         .clock
         .set(deadline_at - chrono::Duration::seconds(1));
-    for _ in 0..100 {
-        if w.eligibility("pharmacy:P-001", legacy()).await.reason
-            != EligibilityReason::CardUnknown as i32
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    system_tests::eventually(
+        "the old card in activation's projection",
+        Duration::from_secs(10),
+        async || {
+            let e = w.eligibility("pharmacy:P-001", legacy()).await;
+            (e.reason != EligibilityReason::CardUnknown as i32).then_some(())
+        },
+    )
+    .await;
     let before = w.eligibility("pharmacy:P-001", legacy()).await;
     assert!(before.eligible, "{before:?}");
 

@@ -672,7 +672,27 @@ async fn a_batch_abandoned_mid_way_issues_nothing() {
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.issued, 1_000);
     drop(stream);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The abandoned batch's transaction ends (rolled back) once the service
+    // notices the caller left: then all 3,000 applications are pending and
+    // none is locked, so the next batch skips none of them.
+    let mut conn = PgConnection::connect(&system.database_url).await.unwrap();
+    system_tests::eventually(
+        "the abandoned batch to release its applications",
+        Duration::from_secs(10),
+        async || {
+            let free: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (
+                     SELECT 1 FROM card_issuance.applications
+                     WHERE bank_code = 'CCB' AND status = 'PENDING'
+                     FOR UPDATE SKIP LOCKED) AS free",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .ok()?;
+            (free == 3_000).then_some(())
+        },
+    )
+    .await;
 
     // Every application is still pending: a new batch issues all of them.
     let progress = run_batch(&mut cards, batch("second", "CCB", 3_000)).await;

@@ -984,21 +984,21 @@ async fn health_answers_serving_and_reflection_lists_the_service() {
     let channel = service.channel().await;
 
     let mut health = HealthClient::new(channel.clone());
-    let mut status = ServingStatus::Unknown;
-    for _ in 0..50 {
-        let answer = health
-            .check(HealthCheckRequest {
-                service: identity::SERVICE_NAME.into(),
-            })
-            .await;
-        if let Ok(response) = answer {
-            status = response.into_inner().status();
-            if status == ServingStatus::Serving {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = system_tests::eventually(
+        "health to answer SERVING",
+        Duration::from_secs(10),
+        async || {
+            let answer = health
+                .check(HealthCheckRequest {
+                    service: identity::SERVICE_NAME.into(),
+                })
+                .await
+                .ok()?;
+            let status = answer.into_inner().status();
+            (status == ServingStatus::Serving).then_some(status)
+        },
+    )
+    .await;
     assert_eq!(status, ServingStatus::Serving);
 
     let mut reflection = ServerReflectionClient::new(channel);
@@ -1027,18 +1027,118 @@ async fn health_answers_serving_and_reflection_lists_the_service() {
     );
 }
 
+/// A stop drains: a call in flight when the stop comes completes, and
+/// health says NOT_SERVING while it does.
 #[tokio::test]
 async fn the_service_stops_gracefully() {
-    let service = spawn_identity(Arc::new(test_clock())).await;
+    use sqlx::{Connection, PgConnection};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+
+    let database = fresh_database().await;
+    let mut config = identity_config(&database);
+    // Long enough that the call in flight is drained, never cut off.
+    config.platform.drain_timeout_ms = 30_000;
+    let service = spawn_identity_with(config, Arc::new(test_clock())).await;
     let mut client = identity_client(&service).await;
-    register(&mut client, "钱七").await;
-    service.stop().await.expect("clean stop");
+    let person = register(&mut client, "钱七").await;
+
+    // Health, watched from before the stop.
+    let mut health = HealthClient::new(service.channel().await)
+        .watch(HealthCheckRequest {
+            service: identity::SERVICE_NAME.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut next_status = async move |wanted: ServingStatus| {
+        let waiting = async {
+            while let Some(Ok(answer)) = health.next().await {
+                if answer.status() == wanted {
+                    return true;
+                }
+            }
+            false
+        };
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .unwrap_or(false)
+    };
+    assert!(
+        next_status(ServingStatus::Serving).await,
+        "health says SERVING"
+    );
+
+    // A call in flight: the confirmation waits behind a lock the test holds.
+    let mut lock = PgConnection::connect(&database).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
+    sqlx::query("LOCK TABLE identity.persons IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn({
+        let mut client = client.clone();
+        let request = pb::ConfirmBasicInfoRequest {
+            request_id: "confirm-in-flight".into(),
+            person_id: person.person_id.clone(),
+            version: person.version,
+        };
+        async move { client.confirm_basic_info(operator(request)).await }
+    });
+    let mut watcher = PgConnection::connect(&database).await.unwrap();
+    system_tests::eventually(
+        "the confirmation to wait on the persons table",
+        Duration::from_secs(10),
+        async || {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .ok()?;
+            (waiting > 0).then_some(())
+        },
+    )
+    .await;
+
+    let stopping = tokio::spawn(service.stop());
+    assert!(
+        next_status(ServingStatus::NotServing).await,
+        "health says NOT_SERVING once the stop begins"
+    );
+    assert!(!in_flight.is_finished(), "the call is still in flight");
+    assert!(!stopping.is_finished(), "the stop waits for the call");
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    let confirmed = in_flight
+        .await
+        .unwrap()
+        .expect("the call in flight completes")
+        .into_inner();
+    assert_eq!(confirmed.status, pb::BasicInfoStatus::Confirmed as i32);
+    // The health watch is a call in flight too: end it so the drain can.
+    drop(next_status);
+    stopping.await.unwrap().expect("clean stop");
+    // Stopped: nothing answers any more.
+    let after = client
+        .get_person(operator(pb::GetPersonRequest {
+            person_id: person.person_id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(after.code(), Code::Unavailable, "{after:?}");
 }
 
 #[tokio::test]
 async fn bad_configuration_is_refused_before_any_port_opens() {
+    // The test holds the configured port: a service that bound it before
+    // checking its settings would be refused for the port instead.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap();
+
     let mut config = identity_config("mysql://nope");
-    config.platform.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.platform.listen_addr = addr;
     let err = identity::Application::build(config, Arc::new(test_clock()))
         .await
         .err()
@@ -1046,12 +1146,19 @@ async fn bad_configuration_is_refused_before_any_port_opens() {
     assert!(err.to_string().contains("database_url"), "{err}");
 
     let mut config = identity_config(&fresh_database().await);
+    config.platform.listen_addr = addr;
     config.platform.session_token_secret = None;
     let err = identity::Application::build(config, Arc::new(test_clock()))
         .await
         .err()
         .expect("refused");
     assert!(err.to_string().contains("session_token_secret"), "{err}");
+
+    // The port is still the test's alone: a connection to it reaches the
+    // test's listener.
+    let caller = std::net::TcpStream::connect(addr).unwrap();
+    let (_, peer) = held.accept().unwrap();
+    assert_eq!(peer, caller.local_addr().unwrap());
 }
 
 #[tokio::test]

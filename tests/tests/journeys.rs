@@ -73,21 +73,11 @@ async fn world() -> World {
     contribution
         .set_rate_table(operator(contribution::SetRateTableRequest {
             request_id: "rates".into(),
-            table: Some(contribution::RateTable {
-                region_code: REGION.into(),
-                insurance_type: InsuranceType::OldAge as i32,
-                year: 2026,
-                employer_rate_bp: 1600,
-                employee_rate_bp: 800,
-                flexible_rate_bp: 2000,
-                flexible_individual_rate_bp: 800,
-                average_monthly_wage: Some(Money { fen: 1_193_700 }),
-                base_floor_percent: 60,
-                base_ceiling_percent: 300,
-                rounding: contribution::Rounding::HalfUpFen as i32,
-                due_day_of_next_month: 15,
-                version: 0,
-            }),
+            table: Some(socsec_fixtures::rates::typical(
+                REGION,
+                InsuranceType::OldAge,
+                2026,
+            )),
         }))
         .await
         .unwrap();
@@ -122,16 +112,14 @@ impl World {
 
     async fn legacy_card(&mut self, person: &identity::Person, number: &str) {
         journeys::register_legacy_card(&mut self.cards, person, number).await;
-        for _ in 0..100 {
+        let what = format!("old card {number} to reach activation");
+        system_tests::eventually(&what, Duration::from_secs(10), async || {
             let e = self
                 .eligibility("pharmacy:P-001", Card::LegacyCardNumber(number.into()))
                 .await;
-            if e.reason != EligibilityReason::CardUnknown as i32 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("old card {number} never reached activation");
+            (e.reason != EligibilityReason::CardUnknown as i32).then_some(())
+        })
+        .await;
     }
 }
 

@@ -123,7 +123,6 @@ fn no_remote_call_inside_a_pipeline_transaction() {
 }
 
 #[test]
-#[ignore = "until the CLI and bench are split (issue 12, tools branch)"]
 fn no_source_file_is_longer_than_a_reader_can_hold() {
     const LIMIT: usize = 420;
     let mut files = Vec::new();

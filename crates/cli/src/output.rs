@@ -10,6 +10,8 @@ use serde_json::Value;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+use socsec_proto::contribution::v1 as contribution;
+
 fn pool() -> DescriptorPool {
     DescriptorPool::decode(socsec_proto::FILE_DESCRIPTOR_SET).expect("compiled descriptors decode")
 }
@@ -90,6 +92,45 @@ fn scalar_text(value: &Value) -> String {
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+}
+
+/// A contribution statement as a table, with the totals of both accounts.
+pub fn print_statement(statement: &contribution::Statement) {
+    println!(
+        "{:<8} {:<13} {:<20} {:<19} {:>11} {:>6} {:>10}  {:<4} payer",
+        "month", "insurance", "part", "account", "base", "rate%", "amount", "paid"
+    );
+    for line in &statement.lines {
+        let period = line
+            .period
+            .as_ref()
+            .map(|p| format!("{}-{:02}", p.year, p.month))
+            .unwrap_or_default();
+        let insurance = contribution::InsuranceType::try_from(line.insurance_type)
+            .map(|t| {
+                t.as_str_name()
+                    .trim_start_matches("INSURANCE_TYPE_")
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let account = contribution::Account::try_from(line.account)
+            .map(|a| a.as_str_name().trim_start_matches("ACCOUNT_").to_owned())
+            .unwrap_or_default();
+        println!(
+            "{period:<8} {insurance:<13} {:<20} {account:<19} {:>11} {:>6} {:>10}  {:<4} {}",
+            line.part,
+            yuan(line.base.map_or(0, |m| m.fen)),
+            format!("{}.{:02}", line.rate_bp / 100, line.rate_bp % 100),
+            yuan(line.amount.map_or(0, |m| m.fen)),
+            if line.paid { "yes" } else { "no" },
+            line.payer
+        );
+    }
+    println!(
+        "individual account total: {}   pooling fund total: {}",
+        yuan(statement.individual_account_total.map_or(0, |m| m.fen)),
+        yuan(statement.pooling_fund_total.map_or(0, |m| m.fen))
+    );
 }
 
 /// Prints a refused call and returns the exit code for its kind.

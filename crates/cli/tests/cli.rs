@@ -178,3 +178,45 @@ fn certs_makes_a_development_pki_once_and_issues_more() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `socsec --help` and every `socsec … --help` below it: each subcommand says
+/// what it does, in words of its own (not words its siblings share, as a
+/// doc comment of a flattened argument group would give them all).
+#[test]
+fn every_subcommand_has_a_description_of_its_own() {
+    use std::collections::HashMap;
+
+    use clap::CommandFactory;
+
+    fn walk(
+        command: &clap::Command,
+        path: &str,
+        missing: &mut Vec<String>,
+        shared: &mut Vec<String>,
+    ) {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for sub in command.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            match sub.get_about().map(|about| about.to_string()) {
+                Some(about) if !about.trim().is_empty() => {
+                    if let Some(sibling) = seen.insert(about.clone(), name.clone()) {
+                        shared.push(format!("`{sibling}` and `{name}`: {about}"));
+                    }
+                }
+                _ => missing.push(name.clone()),
+            }
+            walk(sub, &name, missing, shared);
+        }
+    }
+
+    let mut cli = socsec_cli::Cli::command();
+    cli.build();
+    let (mut missing, mut shared) = (Vec::new(), Vec::new());
+    walk(&cli, "socsec", &mut missing, &mut shared);
+    assert!(
+        cli.get_subcommands().count() > 5,
+        "the walk sees the command tree"
+    );
+    assert!(missing.is_empty(), "no description: {missing:#?}");
+    assert!(shared.is_empty(), "one description for two: {shared:#?}");
+}

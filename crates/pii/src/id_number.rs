@@ -94,6 +94,14 @@ impl IdNumber {
         Self::parse(&format!("{body}{check}"), today)
     }
 
+    /// The check character that 17 digits call for, whatever region or
+    /// date they hold (`None` unless `body` is 17 ASCII digits): for making
+    /// numbers, test data among them, not for checking one.
+    pub fn check_character_for(body: &str) -> Option<char> {
+        (body.len() == 17 && body.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| check_character(body.as_bytes()) as char)
+    }
+
     /// The full number. Call only where the full number is needed (storage,
     /// an authorised response), never to log.
     pub fn expose(&self) -> &str {
@@ -187,6 +195,18 @@ mod tests {
                 .expose(),
             "11010519491231002X"
         );
+    }
+
+    #[test]
+    fn the_check_character_is_made_for_any_seventeen_digits() {
+        assert_eq!(
+            IdNumber::check_character_for("11010519491231002"),
+            Some('X')
+        );
+        // A body whose date is not real still gets its character.
+        assert!(IdNumber::check_character_for("11010219900230001").is_some());
+        assert_eq!(IdNumber::check_character_for("1101051949123100"), None);
+        assert_eq!(IdNumber::check_character_for("1101051949123100A"), None);
     }
 
     #[test]

@@ -1,0 +1,135 @@
+//! BENCHMARKS.md: the figures of this run side by side with their
+//! baselines and targets, and where the CPU went; the hand-written analysis
+//! below them is kept.
+
+use std::fmt::Write as _;
+
+use crate::{
+    Args,
+    baseline::Pgbench,
+    load::Measured,
+    loads::{Activations, MonthlyRun},
+    machine, ms,
+};
+
+/// What one run measured.
+pub struct Figures {
+    pub pgbench: Pgbench,
+    pub activations: Activations,
+    pub eligibility: Measured,
+    pub eligibility_cpu: String,
+    pub run: MonthlyRun,
+}
+
+/// The report of `figures`, followed by the analysis of the report at
+/// `args.out`, if it has one.
+pub fn render(args: &Args, figures: &Figures) -> String {
+    let Figures {
+        pgbench,
+        activations,
+        eligibility,
+        eligibility_cpu,
+        run,
+    } = figures;
+    let mut report = String::new();
+    let _ = writeln!(report, "# Benchmarks\n");
+    let _ = writeln!(
+        report,
+        "Measured by `deploy/bench.sh` on {}, {}.",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine::describe()
+    );
+    let _ = writeln!(
+        report,
+        "Everything on one machine: Postgres, the four services (release builds) and the load generator. {} concurrent clients for pgbench and for every gRPC load; timed loads run {} s.\n",
+        args.clients, args.seconds
+    );
+    let _ = writeln!(
+        report,
+        "| what | RPC/s or rows/s | p50 ms | p99 ms | baseline | ratio | target |"
+    );
+    let _ = writeln!(report, "|---|---:|---:|---:|---|---:|---|");
+    let row = |report: &mut String,
+               what: &str,
+               m: &Measured,
+               base_name: &str,
+               base: f64,
+               target: &str| {
+        let _ = writeln!(
+            report,
+            "| {what} | {:.0} | {} | {} | {base_name} {base:.0} | {:.2} | {target} |",
+            m.per_second(),
+            ms(m.p50),
+            ms(m.p99),
+            m.per_second() / base
+        );
+    };
+    row(
+        &mut report,
+        &format!(
+            "bank-outlet activation ({} fresh cards)",
+            activations.full.calls
+        ),
+        &activations.full,
+        "pgbench TPC-B tps",
+        pgbench.tpcb,
+        "≥ 0.75",
+    );
+    let _ = writeln!(
+        report,
+        "| activation at half load ({:.0}/s, open loop) | {:.0} | {} | {} | | | p99 ≤ 10 ms |",
+        activations.full.per_second() / 2.0,
+        activations.half.per_second(),
+        ms(activations.half.p50),
+        ms(activations.half.p99)
+    );
+    row(
+        &mut report,
+        "eligibility (HIS/POS)",
+        eligibility,
+        "pgbench select-only tps",
+        pgbench.select_only,
+        "≥ 0.4, p99 ≤ 5 ms",
+    );
+    row(
+        &mut report,
+        "replay of answered activations",
+        &activations.replay,
+        "first activation RPC/s",
+        activations.full.per_second(),
+        "≥ 1.0",
+    );
+    let _ = writeln!(
+        report,
+        "| monthly run, {} persons ({} ledger rows, {:.1} s) | {:.0} | | | COPY rows/s {:.0} | {:.2} | ≥ 0.5 |",
+        args.persons,
+        run.entries,
+        run.seconds,
+        run.rows_per_second,
+        run.copy_rows_per_second,
+        run.rows_per_second / run.copy_rows_per_second
+    );
+    let _ = writeln!(
+        report,
+        "\nErrors: activation {}, half load {}, replay {}, eligibility {}.",
+        activations.full.errors,
+        activations.half.errors,
+        activations.replay.errors,
+        eligibility.errors
+    );
+    let _ = writeln!(
+        report,
+        "\n## Where the CPU goes\n\nCPU milliseconds per call, by process, read from /proc around each load \
+         (2 cores: at most 2,000 CPU ms per second in all).\n"
+    );
+    let _ = writeln!(report, "- activation: {}", activations.cpu);
+    let _ = writeln!(report, "- eligibility: {eligibility_cpu}");
+    let _ = writeln!(report, "- monthly run (whole run, ms): {}", run.cpu);
+    // The hand-written analysis below the figures survives a new run.
+    if let Ok(previous) = std::fs::read_to_string(&args.out)
+        && let Some(at) = previous.find("\n## Analysis")
+    {
+        report.push_str(&previous[at..]);
+    }
+    report
+}

@@ -1,0 +1,128 @@
+//! Journey 7: a flexible worker enrols online and pays monthly.
+
+use chrono::{Datelike, Utc};
+use socsec_fixtures::{ids, journey};
+use socsec_proto::{
+    common::v1::{self as common, Gender},
+    contribution::v1 as contribution,
+    identity::v1 as identity,
+};
+
+use super::{REGION, step};
+use crate::{
+    connection::{Connection, Outcome},
+    output::{Printer, print_statement, yuan},
+};
+
+pub(super) async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
+    let mut identity = c.identity().await?;
+    let id_number = ids::random(true);
+    let person = journey::register(
+        &mut identity,
+        c,
+        id_number.clone(),
+        identity::BasicInfo {
+            phone: "13700137000".into(),
+            address: "北京市朝阳区".into(),
+            ..journey::basic_info("张自由", Gender::Male)
+        },
+    )
+    .await?;
+    identity
+        .set_online_password(c.request(identity::SetOnlinePasswordRequest {
+            request_id: format!("demo-password-{}", person.person_id),
+            id_number: id_number.clone(),
+            password: "Demo2026pass".into(),
+        }))
+        .await?;
+    let session = identity
+        .sign_in(identity::SignInRequest {
+            id_number,
+            password: "Demo2026pass".into(),
+        })
+        .await?
+        .into_inner();
+    step(out, "password set at the counter; signed in online".into());
+    let online = Connection {
+        token: Some(session.token),
+        ..c.clone()
+    };
+    let mut contributions = c.contribution().await?;
+    let now = Utc::now();
+    let period = common::YearMonth {
+        year: now.year(),
+        month: now.month() as i32,
+    };
+    contributions
+        .enrol(online.request(contribution::EnrolRequest {
+            request_id: format!("demo-enrol-{}", person.person_id),
+            person_id: person.person_id.clone(),
+            region_code: REGION.into(),
+            insurance_types: vec![contribution::InsuranceType::OldAge as i32],
+            scheme: contribution::Scheme::Flexible as i32,
+            employer_code: String::new(),
+            agency_contract_id: String::new(),
+            start: Some(period),
+        }))
+        .await?;
+    contributions
+        .declare_wage(online.request(contribution::DeclareWageRequest {
+            request_id: format!("demo-base-{}", person.person_id),
+            person_id: person.person_id.clone(),
+            period: Some(contribution::declare_wage_request::Period::Month(period)),
+            monthly_wage: Some(common::Money { fen: 800_000 }),
+        }))
+        .await?;
+    step(
+        out,
+        "enrolled online in old-age insurance, base 8,000.00 yuan".into(),
+    );
+    let mut run = contributions
+        .run_month(c.request(contribution::RunMonthRequest {
+            request_id: format!("demo-run-{}", person.person_id),
+            period: Some(period),
+            region_code: REGION.into(),
+            payer_code: format!("person:{}", person.person_id),
+        }))
+        .await?
+        .into_inner();
+    while let Some(progress) = futures::StreamExt::next(&mut run).await {
+        progress?;
+    }
+    let payer = format!("person:{}", person.person_id);
+    let bill = contributions
+        .get_bill(online.request(contribution::GetBillRequest {
+            payer: payer.clone(),
+            period: Some(period),
+            as_of: None,
+        }))
+        .await?
+        .into_inner();
+    let owed = bill.outstanding.map_or(0, |m| m.fen);
+    step(out, format!("this month's bill: {} yuan", yuan(owed)));
+    contributions
+        .record_payment(online.request(contribution::RecordPaymentRequest {
+            request_id: format!("demo-pay-{}", person.person_id),
+            payer,
+            period: Some(period),
+            amount: Some(common::Money { fen: owed }),
+            paid_on: None,
+        }))
+        .await?;
+    step(out, "paid online".into());
+    let statement = contributions
+        .get_statement(online.request(contribution::GetStatementRequest {
+            person_id: person.person_id,
+            from: Some(period),
+            to: Some(period),
+            page: None,
+        }))
+        .await?
+        .into_inner();
+    if out.json {
+        out.message("socsec.contribution.v1.Statement", &statement);
+    } else {
+        print_statement(&statement);
+    }
+    Ok(())
+}
