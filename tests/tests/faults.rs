@@ -156,3 +156,72 @@ async fn an_open_unrelated_transaction_does_not_hold_back_events() {
     assert!(committed.elapsed() < Duration::from_secs(2));
     sqlx::query("ROLLBACK").execute(&mut stuck).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_and_events_past_retention_are_deleted_and_an_expired_cursor_is_refused() {
+    let database = fresh_database().await;
+    let config = identity_config(&database);
+    let identity = spawn_identity_with(config.clone(), Arc::new(test_clock())).await;
+    let mut client = identity_client(&identity).await;
+    let old = journeys::register(&mut client, "周旧").await;
+    let recent = journeys::register(&mut client, "吴新").await;
+    let pool = platform::db::connect(&config.platform).await.unwrap();
+    // The first registration's answer and event were written 40 days ago.
+    sqlx::query(
+        "UPDATE idempotency_keys SET created_at = now() - interval '40 days'
+         WHERE request_id = (SELECT min(request_id) FROM idempotency_keys)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE outbox SET occurred_at = now() - interval '40 days'
+         WHERE position = (SELECT min(position) FROM outbox)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        platform::retention::purge_idempotency(&pool, 30)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        platform::retention::purge_outbox(&pool, 30).await.unwrap(),
+        1
+    );
+
+    // A consumer that had seen nothing would miss the first event: refused.
+    let expired = client
+        .watch_identity_events(system_tests::as_caller(
+            "service:activation",
+            pb::WatchIdentityEventsRequest {
+                after: None,
+                heartbeats: false,
+            },
+        ))
+        .await
+        .expect_err("events before the kept ones are gone");
+    assert_eq!(expired.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&expired), "CURSOR_EXPIRED");
+    // One that had seen it resumes with the second registration.
+    use futures::StreamExt;
+    let mut resumed = client
+        .watch_identity_events(system_tests::as_caller(
+            "service:activation",
+            pb::WatchIdentityEventsRequest {
+                after: Some(socsec_proto::common::v1::EventCursor { cursor: "1".into() }),
+                heartbeats: false,
+            },
+        ))
+        .await
+        .expect("resumes from a kept position")
+        .into_inner();
+    let next = resumed.next().await.unwrap().unwrap();
+    assert!(matches!(
+        next.event,
+        Some(pb::identity_event::Event::PersonRegistered(p)) if p.person_id == recent.person_id
+    ));
+    assert_ne!(old.person_id, recent.person_id);
+}

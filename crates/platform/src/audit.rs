@@ -150,20 +150,6 @@ pub async fn purge_older_than(pool: &sqlx::PgPool, days: u32) -> Result<u64, sql
     }
 }
 
-/// Keeps the audit trail for `days` days: purges older entries at start and
-/// every hour after.
-pub async fn keep_for(pool: sqlx::PgPool, days: u32) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match purge_older_than(&pool, days).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, days, "audit entries past retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "audit retention purge failed; will retry"),
-        }
-    }
-}
-
 /// `socsec.audit.v1.AuditService` over this service's own trail.
 pub struct AuditApi {
     pool: PgPool,

@@ -23,6 +23,7 @@ use crate::{
     config::PlatformConfig,
     db,
     outbox::EventStreams,
+    retention,
     session::SessionKeys,
     tls::TlsMaterial,
 };
@@ -211,9 +212,13 @@ impl Host {
             Duration::from_millis(self.config.health_check_interval_ms),
         ));
 
-        let retention_task = tasks.spawn_until_stopped(audit::keep_for(
+        let retention_task = tasks.spawn_until_stopped(retention::keep(
             self.pool.clone(),
-            self.config.audit_retention_days,
+            retention::Retention {
+                audit_days: self.config.audit_retention_days,
+                idempotency_days: self.config.idempotency_retention_days,
+                outbox_days: self.config.outbox_retention_days,
+            },
         ));
 
         let audit = socsec_proto::audit::v1::audit_service_server::AuditServiceServer::new(

@@ -16,6 +16,7 @@ pub mod mutation;
 pub mod outbox;
 pub mod paging;
 pub mod registry;
+pub mod retention;
 pub mod service;
 pub mod session;
 pub mod telemetry;

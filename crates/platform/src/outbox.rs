@@ -152,6 +152,18 @@ pub async fn read_after(
         .collect())
 }
 
+/// The earliest cursor a consumer can resume from: events after it are all
+/// still kept (retention deletes the oldest ones).
+pub async fn oldest_kept(pool: &PgPool) -> Result<Cursor, sqlx::Error> {
+    let first: i64 = sqlx::query_scalar(
+        "SELECT coalesce((SELECT min(position) FROM outbox),
+                         (SELECT position + 1 FROM outbox_head))",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Cursor(first - 1))
+}
+
 /// The position of the latest committed event (`0` if none): how far a
 /// consumer must have read to be caught up.
 pub async fn head(pool: &PgPool) -> Result<Cursor, sqlx::Error> {
@@ -300,6 +312,13 @@ impl EventStreams {
             return Err(violations.into_status());
         };
         let cursor = given.resolve(&self.pool).await.map_err(database)?;
+        if cursor < oldest_kept(&self.pool).await.map_err(database)? {
+            return Err(error::status(
+                Code::FailedPrecondition,
+                "CURSOR_EXPIRED",
+                "events after this cursor are past retention; resynchronise from a snapshot",
+            ));
+        }
         let deliveries = watch(
             self.pool.clone(),
             &self.schema,

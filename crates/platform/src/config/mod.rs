@@ -14,7 +14,9 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
+
+mod validate;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// What every service is configured with. Services flatten it into their own
@@ -73,12 +75,21 @@ pub struct PlatformConfig {
     pub max_concurrent_calls: usize,
     /// How long audit records are kept, in days (at least 183: six months).
     pub audit_retention_days: u32,
+    /// How long answers to request ids are kept, in days (at least 7: a
+    /// partner's retry after that is a new request).
+    pub idempotency_retention_days: u32,
+    /// How long published events are kept, in days; a consumer further
+    /// behind is refused (`CURSOR_EXPIRED`) and must resynchronise.
+    pub outbox_retention_days: u32,
     /// Key (at least 32 bytes) that signs and checks persons' session tokens.
     /// Shared by every service that accepts persons' calls.
     /// Never serialized; shown as `[REDACTED]`.
     #[serde(default, skip_serializing)]
     pub session_token_secret: Option<SecretString>,
 }
+
+/// A week: partners retry a request for up to this long.
+pub const MIN_IDEMPOTENCY_RETENTION_DAYS: u32 = 7;
 
 /// Six months: the shortest audit retention a deployment may configure.
 pub const MIN_AUDIT_RETENTION_DAYS: u32 = 183;
@@ -117,113 +128,10 @@ impl PlatformConfig {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrent_calls: 512,
             audit_retention_days: 366,
+            idempotency_retention_days: 30,
+            outbox_retention_days: 30,
             session_token_secret: None,
         }
-    }
-
-    /// Checks what types alone cannot.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::invalid(
-                "database_url",
-                "must start with postgres:// or postgresql://",
-            ));
-        }
-        let schema = &self.database_schema;
-        let valid_schema = schema.len() <= 63
-            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid_schema {
-            return Err(ConfigError::invalid(
-                "database_schema",
-                "must be 1-63 characters of a-z, 0-9 and _, not starting with a digit",
-            ));
-        }
-        if self.database_max_connections == 0 {
-            return Err(ConfigError::invalid(
-                "database_max_connections",
-                "must be at least 1",
-            ));
-        }
-        if let Some(secret) = &self.session_token_secret
-            && secret.expose_secret().len() < 32
-        {
-            return Err(ConfigError::invalid(
-                "session_token_secret",
-                "must be at least 32 bytes",
-            ));
-        }
-        for (key, value) in [
-            (
-                "database_acquire_timeout_ms",
-                self.database_acquire_timeout_ms,
-            ),
-            (
-                "database_statement_timeout_ms",
-                self.database_statement_timeout_ms,
-            ),
-            ("database_lock_timeout_ms", self.database_lock_timeout_ms),
-            (
-                "database_idle_in_transaction_timeout_ms",
-                self.database_idle_in_transaction_timeout_ms,
-            ),
-            ("keepalive_interval_ms", self.keepalive_interval_ms),
-            ("keepalive_timeout_ms", self.keepalive_timeout_ms),
-        ] {
-            // 0 would mean "no limit" to Postgres: refuse it, every wait is bounded.
-            if value == 0 || value > 86_400_000 {
-                return Err(ConfigError::invalid(
-                    key,
-                    "must be between 1 and 86400000 (a day)",
-                ));
-            }
-        }
-        if self.max_message_bytes < 1024 {
-            return Err(ConfigError::invalid(
-                "max_message_bytes",
-                "must be at least 1024",
-            ));
-        }
-        if self.max_concurrent_calls == 0 {
-            return Err(ConfigError::invalid(
-                "max_concurrent_calls",
-                "must be at least 1",
-            ));
-        }
-        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS {
-            return Err(ConfigError::invalid(
-                "audit_retention_days",
-                format!("must be at least {MIN_AUDIT_RETENTION_DAYS} (six months)"),
-            ));
-        }
-        if self.dev_credentials && !self.plaintext {
-            return Err(ConfigError::invalid(
-                "dev_credentials",
-                "is only for plaintext development setups (`plaintext = true`); with TLS, \
-                 callers are named by their certificates",
-            ));
-        }
-        if !self.plaintext {
-            for (key, value) in [
-                ("tls_ca_file", &self.tls_ca_file),
-                ("tls_cert_file", &self.tls_cert_file),
-                ("tls_key_file", &self.tls_key_file),
-            ] {
-                if value.is_none() {
-                    return Err(ConfigError::invalid(
-                        key,
-                        "is required unless `plaintext = true` (see deploy/run.sh for development certificates)",
-                    ));
-                }
-            }
-        }
-        tracing_subscriber::EnvFilter::try_new(&self.log_filter)
-            .map_err(|e| ConfigError::invalid("log_filter", e.to_string()))?;
-        Ok(())
     }
 }
 
@@ -260,6 +168,11 @@ impl fmt::Debug for PlatformConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field(
+                "idempotency_retention_days",
+                &self.idempotency_retention_days,
+            )
+            .field("outbox_retention_days", &self.outbox_retention_days)
             .field("session_token_secret", &self.session_token_secret)
             .finish()
     }
@@ -335,61 +248,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_hides_the_database_password_and_secret() {
-        let mut config = PlatformConfig::defaults(1, "identity");
-        config.database_url = "postgres://app:hunter2@db:5432/socsec".into();
-        config.session_token_secret = Some("s".repeat(32).into());
-        let shown = format!("{config:?}");
-        assert!(
-            shown.contains("postgres://app:***@db:5432/socsec"),
-            "{shown}"
-        );
-        assert!(!shown.contains("hunter2"));
-        assert!(!shown.contains(&"s".repeat(32)));
-    }
-
-    #[test]
-    fn validation_names_the_bad_key() {
-        let mut config = PlatformConfig::defaults(1, "identity");
-        config.plaintext = true;
-        config.database_schema = "Identity; drop".into();
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("database_schema"), "{err}");
-    }
-
-    #[test]
-    fn tls_files_are_required_unless_plaintext() {
-        let config = PlatformConfig::defaults(1, "identity");
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("tls_ca_file"), "{err}");
-        let mut config = PlatformConfig::defaults(1, "identity");
-        config.plaintext = true;
-        config.validate().unwrap();
-    }
-
-    #[test]
-    fn the_development_credential_only_over_plaintext() {
-        let mut config = PlatformConfig::defaults(1, "identity");
-        config.tls_ca_file = Some("ca.pem".into());
-        config.tls_cert_file = Some("identity.pem".into());
-        config.tls_key_file = Some("identity-key.pem".into());
-        config.dev_credentials = true;
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("dev_credentials"), "{err}");
-        config.plaintext = true;
-        config.validate().unwrap();
-    }
-
-    #[test]
-    fn audit_retention_is_at_least_six_months() {
-        let mut config = PlatformConfig::defaults(1, "identity");
-        config.plaintext = true;
-        config.audit_retention_days = 90;
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("audit_retention_days"), "{err}");
-    }
-}
+mod tests;

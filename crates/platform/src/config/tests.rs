@@ -1,0 +1,58 @@
+//! The configuration's checks.
+
+use super::*;
+
+#[test]
+fn debug_hides_the_database_password_and_secret() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.database_url = "postgres://app:hunter2@db:5432/socsec".into();
+    config.session_token_secret = Some("s".repeat(32).into());
+    let shown = format!("{config:?}");
+    assert!(
+        shown.contains("postgres://app:***@db:5432/socsec"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"));
+    assert!(!shown.contains(&"s".repeat(32)));
+}
+
+#[test]
+fn validation_names_the_bad_key() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.database_schema = "Identity; drop".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("database_schema"), "{err}");
+}
+
+#[test]
+fn tls_files_are_required_unless_plaintext() {
+    let config = PlatformConfig::defaults(1, "identity");
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("tls_ca_file"), "{err}");
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.validate().unwrap();
+}
+
+#[test]
+fn the_development_credential_only_over_plaintext() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.tls_ca_file = Some("ca.pem".into());
+    config.tls_cert_file = Some("identity.pem".into());
+    config.tls_key_file = Some("identity-key.pem".into());
+    config.dev_credentials = true;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("dev_credentials"), "{err}");
+    config.plaintext = true;
+    config.validate().unwrap();
+}
+
+#[test]
+fn audit_retention_is_at_least_six_months() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.audit_retention_days = 90;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("audit_retention_days"), "{err}");
+}

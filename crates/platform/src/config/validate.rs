@@ -1,0 +1,129 @@
+//! What types alone cannot check: each bad value named with its key,
+//! before any port opens.
+
+use secrecy::ExposeSecret;
+
+use super::{
+    ConfigError, MIN_AUDIT_RETENTION_DAYS, MIN_IDEMPOTENCY_RETENTION_DAYS, PlatformConfig,
+};
+
+impl PlatformConfig {
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::invalid(
+                "database_url",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        let schema = &self.database_schema;
+        let valid_schema = schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_schema {
+            return Err(ConfigError::invalid(
+                "database_schema",
+                "must be 1-63 characters of a-z, 0-9 and _, not starting with a digit",
+            ));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database_max_connections",
+                "must be at least 1",
+            ));
+        }
+        if let Some(secret) = &self.session_token_secret
+            && secret.expose_secret().len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "session_token_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        for (key, value) in [
+            (
+                "database_acquire_timeout_ms",
+                self.database_acquire_timeout_ms,
+            ),
+            (
+                "database_statement_timeout_ms",
+                self.database_statement_timeout_ms,
+            ),
+            ("database_lock_timeout_ms", self.database_lock_timeout_ms),
+            (
+                "database_idle_in_transaction_timeout_ms",
+                self.database_idle_in_transaction_timeout_ms,
+            ),
+            ("keepalive_interval_ms", self.keepalive_interval_ms),
+            ("keepalive_timeout_ms", self.keepalive_timeout_ms),
+        ] {
+            // 0 would mean "no limit" to Postgres: refuse it, every wait is bounded.
+            if value == 0 || value > 86_400_000 {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be between 1 and 86400000 (a day)",
+                ));
+            }
+        }
+        if self.max_message_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "max_message_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.max_concurrent_calls == 0 {
+            return Err(ConfigError::invalid(
+                "max_concurrent_calls",
+                "must be at least 1",
+            ));
+        }
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS {
+            return Err(ConfigError::invalid(
+                "audit_retention_days",
+                format!("must be at least {MIN_AUDIT_RETENTION_DAYS} (six months)"),
+            ));
+        }
+        if self.idempotency_retention_days < MIN_IDEMPOTENCY_RETENTION_DAYS {
+            return Err(ConfigError::invalid(
+                "idempotency_retention_days",
+                format!(
+                    "must be at least {MIN_IDEMPOTENCY_RETENTION_DAYS} (partners retry for up to a week)"
+                ),
+            ));
+        }
+        if self.outbox_retention_days < 1 {
+            return Err(ConfigError::invalid(
+                "outbox_retention_days",
+                "must be at least 1",
+            ));
+        }
+        if self.dev_credentials && !self.plaintext {
+            return Err(ConfigError::invalid(
+                "dev_credentials",
+                "is only for plaintext development setups (`plaintext = true`); with TLS, \
+                 callers are named by their certificates",
+            ));
+        }
+        if !self.plaintext {
+            for (key, value) in [
+                ("tls_ca_file", &self.tls_ca_file),
+                ("tls_cert_file", &self.tls_cert_file),
+                ("tls_key_file", &self.tls_key_file),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::invalid(
+                        key,
+                        "is required unless `plaintext = true` (see deploy/run.sh for development certificates)",
+                    ));
+                }
+            }
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_filter)
+            .map_err(|e| ConfigError::invalid("log_filter", e.to_string()))?;
+        Ok(())
+    }
+}
