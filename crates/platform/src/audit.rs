@@ -150,6 +150,32 @@ pub async fn purge_older_than(pool: &sqlx::PgPool, days: u32) -> Result<u64, sql
     }
 }
 
+/// Where a page of a person's trail continues: after entry `after`, up to
+/// entry `upto` (the listing's first page's own entry), so a listing ends
+/// where it began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TrailKey {
+    after: i64,
+    upto: i64,
+}
+
+impl std::fmt::Display for TrailKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.after, self.upto)
+    }
+}
+
+impl std::str::FromStr for TrailKey {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (after, upto) = s.split_once(':').ok_or(())?;
+        Ok(Self {
+            after: after.parse().map_err(|_| ())?,
+            upto: upto.parse().map_err(|_| ())?,
+        })
+    }
+}
+
 /// `socsec.audit.v1.AuditService` over this service's own trail.
 pub struct AuditApi {
     pool: PgPool,
@@ -170,32 +196,13 @@ impl AuditApi {
         let mut v = FieldViolations::new();
         let person_id = crate::error::uuid(&mut v, "person_id", &req.person_id);
         let page_request = req.page.unwrap_or_default();
-        let page = Page::parse(
+        let page = Page::<TrailKey>::parse(
             &mut v,
             "page",
             page_request.page_size,
             &page_request.page_token,
         );
-        // The page token carries the id of the last entry returned and of
-        // the query's first entry: a listing ends where it began.
-        let range = match page.as_ref().map(|p| p.after.as_deref()) {
-            Some(None) => Some(None),
-            Some(Some(token)) => {
-                let parsed = token.split_once(':').and_then(|(after, upto)| {
-                    Some((after.parse::<i64>().ok()?, upto.parse::<i64>().ok()?))
-                });
-                if parsed.is_none() {
-                    v.add(
-                        "page.page_token",
-                        "PAGE_TOKEN_INVALID",
-                        "is not a token this service issued",
-                    );
-                }
-                parsed.map(Some)
-            }
-            None => None,
-        };
-        let (person_id, page, range) = v.finish(crate::all_some!(person_id, page, range))?;
+        let (person_id, page) = v.finish(crate::all_some!(person_id, page))?;
         let person_id = person_id.to_string();
         let internal = |e: sqlx::Error| crate::error::database(&e);
         let mut conn = self.pool.acquire().await.map_err(internal)?;
@@ -211,14 +218,17 @@ impl AuditApi {
         )
         .await
         .map_err(internal)?;
-        let (after, upto) = range.unwrap_or((0, this_page));
+        let TrailKey { after, upto } = page.after.unwrap_or(TrailKey {
+            after: 0,
+            upto: this_page,
+        });
         let entries = list(&mut *conn, &person_id, after, upto, page.size)
             .await
             .map_err(internal)?;
-        let last = entries.last().map(|e| format!("{}:{upto}", e.id));
+        let last = entries.last().map(|e| TrailKey { after: e.id, upto });
         Ok(pb::ListAuditRecordsResponse {
             page: Some(common::PageResponse {
-                next_page_token: page.next_token(entries.len(), last.as_deref()),
+                next_page_token: page.next_token(entries.len(), last.as_ref()),
             }),
             records: entries
                 .into_iter()

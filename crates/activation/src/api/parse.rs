@@ -1,7 +1,7 @@
 //! Requests into domain commands, every bad field reported at once
 //! (`INVALID_ARGUMENT` with a `BadRequest`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
 use platform::{
     all_some,
@@ -214,39 +214,15 @@ pub fn approaching_deadlines(
         page_request.page_size,
         &page_request.page_token,
     );
-    let after = match page.as_ref().and_then(|p| p.after.as_deref()) {
-        None => Some(None),
-        Some(token) => {
-            let parsed = page_key(token);
-            if parsed.is_none() {
-                v.add(
-                    "page.page_token",
-                    "PAGE_TOKEN_INVALID",
-                    "is not a token this service issued",
-                );
-            }
-            parsed.map(Some)
-        }
-    };
-    let (within_days, region_code, page, after) =
-        accept(v, all_some!(within_days, region, page, after))?;
+    let (within_days, region_code, page) = accept(v, all_some!(within_days, region, page))?;
     Ok(ApproachingDeadlines {
         within_days,
         region_code,
         page,
-        after,
     })
 }
 
 /// The page key `deadline|card_number` (see `present::page_key`).
-fn page_key(token: &str) -> Option<(DateTime<Utc>, String)> {
-    let (at, card) = token.split_once('|')?;
-    Some((
-        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        card.to_owned(),
-    ))
-}
-
 pub fn set_region_policy(req: &pb::SetRegionPolicyRequest) -> Result<SetRegionPolicy> {
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);

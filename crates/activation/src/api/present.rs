@@ -6,7 +6,7 @@ use socsec_proto::{activation::v1 as pb, common::v1 as common};
 use uuid::Uuid;
 
 use crate::{
-    domain::{Channel, Consequence, Reason, RegionPolicy, Verdict, Window},
+    domain::{Channel, Consequence, Reason, RegionPolicy, Verdict, Window, command::DeadlineKey},
     store::{CardRow, DeadlineRow},
 };
 
@@ -83,19 +83,22 @@ pub fn card_activation(card: &CardRow, default_policy: RegionPolicy) -> pb::Card
     }
 }
 
-/// The page key of a deadline row: `deadline|card_number`.
-fn page_key(row: &DeadlineRow) -> String {
-    format!("{}|{}", row.deadline.to_rfc3339(), row.card_number)
+/// The page key of a deadline row.
+fn page_key(row: &DeadlineRow) -> DeadlineKey {
+    DeadlineKey {
+        deadline: row.deadline,
+        card_number: row.card_number.to_string(),
+    }
 }
 
 pub fn approaching_deadlines(
     rows: Vec<DeadlineRow>,
-    page: &Page,
+    page: &Page<DeadlineKey>,
 ) -> pb::ListApproachingDeadlinesResponse {
     let last = rows.last().map(page_key);
     pb::ListApproachingDeadlinesResponse {
         page: Some(common::PageResponse {
-            next_page_token: page.next_token(rows.len(), last.as_deref()),
+            next_page_token: page.next_token(rows.len(), last.as_ref()),
         }),
         cards: rows
             .into_iter()

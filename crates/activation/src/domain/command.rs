@@ -5,6 +5,33 @@ use chrono::{DateTime, Utc};
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
 use platform::{idempotency::RequestId, paging::Page};
 
+/// Where a page of approaching deadlines continues: after this deadline
+/// and card number (`deadline|card_number` in the page token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadlineKey {
+    pub deadline: DateTime<Utc>,
+    pub card_number: String,
+}
+
+impl std::fmt::Display for DeadlineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}|{}", self.deadline.to_rfc3339(), self.card_number)
+    }
+}
+
+impl std::str::FromStr for DeadlineKey {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (at, card) = s.split_once('|').ok_or(())?;
+        Ok(Self {
+            deadline: DateTime::parse_from_rfc3339(at)
+                .map_err(|_| ())?
+                .with_timezone(&Utc),
+            card_number: card.to_owned(),
+        })
+    }
+}
+
 use super::RegionPolicy;
 
 /// A bank outlet: the card and the holder's original ID certificate.
@@ -64,9 +91,8 @@ pub enum EligibilityQuery {
 pub struct ApproachingDeadlines {
     pub within_days: u32,
     pub region_code: Option<String>,
-    pub page: Page,
-    /// The page key `(deadline, card_number)` to continue after.
-    pub after: Option<(DateTime<Utc>, String)>,
+    /// How many, after which `(deadline, card_number)`.
+    pub page: Page<DeadlineKey>,
 }
 
 pub struct SetRegionPolicy {

@@ -72,7 +72,11 @@ impl Activations {
             now + Duration::days(i64::from(query.within_days)),
             query.region_code.as_deref(),
             self.default_policy,
-            query.after.clone(),
+            query
+                .page
+                .after
+                .clone()
+                .map(|key| (key.deadline, key.card_number)),
             query.page.size,
         )
         .await?;

@@ -7,8 +7,8 @@ use socsec_proto::{common::v1 as common, contribution::v1 as pb};
 
 use crate::{
     domain::{
-        Account, AgencyContract, Bill, Enrolment, EnrolmentChannel, InsuranceType, Money, Period,
-        RateTable, Rounding, Scheme,
+        Account, AgencyContract, ArrearsKey, Bill, Enrolment, EnrolmentChannel, InsuranceType,
+        LineKey, Money, Period, RateTable, Rounding, Scheme,
     },
     service::{Arrears, RunProgress},
     store::{LineRow, StatementPage},
@@ -164,18 +164,17 @@ fn next_page(token: String) -> Option<common::PageResponse> {
     })
 }
 
-pub fn arrears(page: &Page, arrears: &Arrears) -> pb::ListArrearsResponse {
-    let last = arrears.last.as_ref().map(|key| key.to_string());
+pub fn arrears(page: &Page<ArrearsKey>, arrears: &Arrears) -> pb::ListArrearsResponse {
     pb::ListArrearsResponse {
         bills: arrears.bills.iter().map(bill).collect(),
-        page: next_page(page.next_token(arrears.scanned, last.as_deref())),
+        page: next_page(page.next_token(arrears.scanned, arrears.last.as_ref())),
     }
 }
 
-pub fn statement(page: &Page, statement: &StatementPage) -> pb::Statement {
-    let last = statement.lines.last().map(|l| l.key().to_string());
+pub fn statement(page: &Page<LineKey>, statement: &StatementPage) -> pb::Statement {
+    let last = statement.lines.last().map(|l| l.key());
     pb::Statement {
-        page: next_page(page.next_token(statement.lines.len(), last.as_deref())),
+        page: next_page(page.next_token(statement.lines.len(), last.as_ref())),
         lines: statement.lines.iter().map(line).collect(),
         individual_account_total: money(statement.individual_account_total),
         pooling_fund_total: money(statement.pooling_fund_total),

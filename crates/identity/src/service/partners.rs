@@ -104,7 +104,8 @@ impl Identity {
             page.size,
         )
         .await?;
-        let next_page_token = page.next_token(rows.len(), rows.last().map(|r| r.code.as_str()));
+        let last = rows.last().map(|r| r.code.as_str().to_owned());
+        let next_page_token = page.next_token(rows.len(), last.as_ref());
         Ok((rows, next_page_token))
     }
 }

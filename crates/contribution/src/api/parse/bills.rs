@@ -65,43 +65,30 @@ pub fn record_payment(
 
 /// The page asked for and the key it continues after, if the token names
 /// one this service wrote.
-fn page<K: std::str::FromStr>(
+/// The page request with its typed key (`PAGE_TOKEN_INVALID` when it does
+/// not parse).
+fn page<K: std::str::FromStr + std::fmt::Display>(
     v: &mut FieldViolations,
     request: Option<&common::PageRequest>,
-) -> (Option<Page>, Option<Option<K>>) {
+) -> Option<Page<K>> {
     let request = request.cloned().unwrap_or_default();
-    let page = Page::parse(v, "page", request.page_size, &request.page_token);
-    let after = match page.as_ref().and_then(|p| p.after.as_deref()) {
-        None => Some(None),
-        Some(token) => {
-            let parsed = token.parse().ok();
-            if parsed.is_none() {
-                v.add(
-                    "page.page_token",
-                    "PAGE_TOKEN_INVALID",
-                    "is not a token this service issued",
-                );
-            }
-            parsed.map(Some)
-        }
-    };
-    (page, after)
+    Page::parse(v, "page", request.page_size, &request.page_token)
 }
 
 pub fn list_arrears(
     req: &pb::ListArrearsRequest,
     today: NaiveDate,
-) -> Result<(Page, ArrearsQuery)> {
+) -> Result<(Page<ArrearsKey>, ArrearsQuery)> {
     let mut v = FieldViolations::new();
     let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
     let as_of = day_or_today(&mut v, "as_of", req.as_of.as_ref(), today);
-    let (page, after) = page::<ArrearsKey>(&mut v, req.page.as_ref());
-    let (region_code, as_of, page, after) = accept(v, all_some!(region, as_of, page, after))?;
+    let page = page::<ArrearsKey>(&mut v, req.page.as_ref());
+    let (region_code, as_of, page) = accept(v, all_some!(region, as_of, page))?;
     let query = ArrearsQuery {
         region_code,
         as_of,
         page_size: page.size,
-        after,
+        after: page.after.clone(),
     };
     Ok((page, query))
 }
@@ -128,15 +115,15 @@ fn range(
     })
 }
 
-pub fn statement(req: &pb::GetStatementRequest) -> Result<(Page, StatementQuery)> {
+pub fn statement(req: &pb::GetStatementRequest) -> Result<(Page<LineKey>, StatementQuery)> {
     let mut v = FieldViolations::new();
     let range = range(&mut v, &req.person_id, req.from.as_ref(), req.to.as_ref());
-    let (page, after) = page::<LineKey>(&mut v, req.page.as_ref());
-    let (range, page, after) = accept(v, all_some!(range, page, after))?;
+    let page = page::<LineKey>(&mut v, req.page.as_ref());
+    let (range, page) = accept(v, all_some!(range, page))?;
     let query = StatementQuery {
         range,
         page_size: page.size,
-        after,
+        after: page.after.clone(),
     };
     Ok((page, query))
 }
