@@ -1,5 +1,6 @@
 //! The identity service over gRPC, on a real Postgres.
 
+use platform::service::Service as _;
 use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;

@@ -72,7 +72,24 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+}
+
+impl platform::service::Service for Application {
+    type Config = Config;
+    const NAME: &'static str = "card-issuance";
+
+    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file)
+    }
+
+    fn platform_config(config: &Config) -> &PlatformConfig {
+        &config.platform
+    }
+
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         config.validate()?;
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let upstreams = host.upstreams(
@@ -101,11 +118,7 @@ impl Application {
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    pub async fn run_until_stopped(
+    async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
@@ -116,29 +129,5 @@ impl Application {
         } = self;
         host.serve(SERVICE_NAME, &policy::POLICY, registry, routes, shutdown)
             .await
-    }
-}
-
-impl platform::service::Service for Application {
-    type Config = Config;
-    const NAME: &'static str = "card-issuance";
-
-    fn load_config(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Config::load(file)
-    }
-
-    fn platform_config(config: &Config) -> &PlatformConfig {
-        &config.platform
-    }
-
-    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        Application::build(config, clock).await
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), tonic::transport::Error> {
-        Application::run_until_stopped(self, shutdown).await
     }
 }
