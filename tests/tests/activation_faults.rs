@@ -42,6 +42,7 @@ async fn world() -> World {
     let mut identity = system.identity_client().await;
     for (code, kind, parent) in [
         ("ICBC", PartnerKind::Bank, ""),
+        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
         ("H-001", PartnerKind::Hospital, ""),
         ("P-001", PartnerKind::Pharmacy, ""),
     ] {
@@ -135,6 +136,21 @@ async fn eligibility(
         .map(|e| e.into_inner())
 }
 
+async fn legacy_eligibility(
+    activation: &mut Activation,
+    number: &str,
+) -> Result<pb::Eligibility, tonic::Status> {
+    activation
+        .check_eligibility(as_caller(
+            "pharmacy:P-001",
+            pb::CheckEligibilityRequest {
+                card: Some(Card::LegacyCardNumber(number.into())),
+            },
+        ))
+        .await
+        .map(|e| e.into_inner())
+}
+
 fn as_of(e: &pb::Eligibility) -> chrono::DateTime<chrono::Utc> {
     let t = e.data_as_of.expect("every answer says how fresh it is");
     chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).unwrap()
@@ -220,7 +236,18 @@ async fn a_card_lost_while_a_long_transaction_is_open_is_not_eligible_within_two
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_card_stream_cut_a_loss_is_answered_from_card_issuance_or_not_at_all() {
     let mut w = world().await;
-    let (_, card) = w.eligible_holder("林断").await;
+    let (person, card) = w.eligible_holder("林断").await;
+    journeys::register_legacy_card(&mut w.cards, &person, "YB0000055").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while legacy_eligibility(&mut w.activation, "YB0000055")
+        .await
+        .unwrap()
+        .reason
+        == EligibilityReason::CardUnknown as i32
+    {
+        assert!(Instant::now() < deadline, "the old card never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let fresh = eligibility(&mut w.activation, &card).await.unwrap();
     assert_eq!(
         fresh.source,
@@ -269,12 +296,40 @@ async fn with_the_card_stream_cut_a_loss_is_answered_from_card_issuance_or_not_a
         .unwrap()
         .into_inner();
     assert_eq!(state.card_status, "RECEIVED");
+    // The old card too is judged by card-issuance's state (its holder's new
+    // card lost: no activation deadline restricts it).
+    let old = legacy_eligibility(&mut w.activation, "YB0000055")
+        .await
+        .unwrap();
+    assert_eq!(old.source, CardStateSource::CardIssuance as i32, "{old:?}");
+    assert!(old.eligible && old.activation_deadline.is_none(), "{old:?}");
 
     // Card-issuance goes down too: nothing is answered, and it says why.
     w.system.cards.stop().await.unwrap();
-    let status = eligibility(&mut w.activation, &card).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert_eq!(reason(&status), "CARD_STATUS_UNVERIFIED");
+    for status in [
+        eligibility(&mut w.activation, &card).await.unwrap_err(),
+        legacy_eligibility(&mut w.activation, "YB0000055")
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert_eq!(reason(&status), "CARD_STATUS_UNVERIFIED");
+    }
+    // An activation's card check fails closed as well.
+    let status = w
+        .activation
+        .activate_at_bank_outlet(as_caller(
+            "bank_outlet:ICBC-0101",
+            pb::ActivateAtBankOutletRequest {
+                request_id: "outlet-while-cut".into(),
+                operator_id: "TELLER-1".into(),
+                card_number: card.card_number.clone(),
+                id_number: person.id_number.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "CARD_STATUS_UNVERIFIED", "{status:?}");
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
 }
 
@@ -599,4 +654,35 @@ async fn old_cards_numbered_like_id_numbers_and_refused_entries_do_not_block_the
             "an old card number that is an ID number was logged unmasked"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_of_an_answered_activation_is_answered_while_identity_is_down() {
+    let mut w = world().await;
+    let (person, card) = w.holder("林重").await;
+    let request = || {
+        as_caller(
+            "bank_outlet:ICBC-0101",
+            pb::ActivateAtBankOutletRequest {
+                request_id: "outlet-1".into(),
+                operator_id: "TELLER-1".into(),
+                card_number: card.card_number.clone(),
+                id_number: person.id_number.clone(),
+            },
+        )
+    };
+    let first = w
+        .activation
+        .activate_at_bank_outlet(request())
+        .await
+        .expect("the outlet activates the card")
+        .into_inner();
+    w.system.identity.stop().await.unwrap();
+    let retry = w
+        .activation
+        .activate_at_bank_outlet(request())
+        .await
+        .expect("a retry is answered from the stored answer")
+        .into_inner();
+    assert_eq!(retry, first);
 }
