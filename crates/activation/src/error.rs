@@ -55,10 +55,16 @@ pub enum ActivationError {
     /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`.
     #[error("the identity service is unavailable; retry")]
     IdentityUnavailable,
+    /// `UNAVAILABLE` / `CARD_STATUS_UNVERIFIED`: this service's copy of the
+    /// card's state is not known to be current and card-issuance could not
+    /// be asked; nothing is answered from a guess.
+    #[error("the card's current status cannot be verified now; retry")]
+    CardStatusUnverified,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
-    /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
+    /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database cannot be
+    /// reached or did not answer in time, else `INTERNAL`; the cause is
+    /// logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -124,6 +130,7 @@ impl From<ActivationError> for Status {
             ),
             LegacyCardRetired => plain(Code::FailedPrecondition, "LEGACY_CARD_RETIRED", &e),
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
+            CardStatusUnverified => plain(Code::Unavailable, "CARD_STATUS_UNVERIFIED", &e),
             Idempotency(e) => e.into_status(),
             Database(e) => error::database(&e),
         }

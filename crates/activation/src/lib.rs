@@ -4,15 +4,21 @@
 //! consequence exact at any instant; answers eligibility on every visit.
 //!
 //! Its hot paths read local projections of cards and partners, kept from
-//! card-issuance's and identity's event streams (see `projection`).
+//! card-issuance's and identity's event streams (see `projection`), and
+//! answer from them only while they are known to be current (see
+//! `domain::freshness`). Several instances may run against one database:
+//! projections apply monotonically, the projectors are led (`leader`), the
+//! relay claims its entries (`relay`).
 
 pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod leader;
 pub mod partners;
 pub mod policy;
 pub mod projection;
+pub mod published;
 pub mod relay;
 pub mod service;
 pub mod store;
@@ -52,6 +58,12 @@ pub struct Config {
     pub default_window_days: u32,
     /// `RESTRICT_LEGACY_CARD` or `NONE`.
     pub default_consequence: String,
+    /// The projection answers for card-issuance (eligibility, the card's
+    /// state at an activation) only while card-issuance's stream was caught
+    /// up no longer than this ago; otherwise card-issuance is asked. Above
+    /// the streams' heartbeat period (500 ms); the default keeps a loss
+    /// committed more than 2 s ago from ever being answered ELIGIBLE.
+    pub eligibility_freshness_ms: u64,
 }
 
 impl Default for Config {
@@ -64,6 +76,7 @@ impl Default for Config {
             default_window_months: 6,
             default_window_days: 0,
             default_consequence: "RESTRICT_LEGACY_CARD".into(),
+            eligibility_freshness_ms: 1_500,
         }
     }
 }
@@ -82,7 +95,26 @@ impl Config {
         client::check_url("identity_url", &self.identity_url, plaintext)?;
         client::check_url("card_issuance_url", &self.card_issuance_url, plaintext)?;
         client::check_deadline(self.call_deadline_ms)?;
+        let heartbeats = platform::outbox::POLL.as_millis() as u64;
+        if !(heartbeats < self.eligibility_freshness_ms && self.eligibility_freshness_ms <= 60_000)
+        {
+            return Err(ConfigError::invalid(
+                "eligibility_freshness_ms",
+                format!(
+                    "must be above the streams' heartbeat period ({heartbeats} ms) and at most 60000"
+                ),
+            ));
+        }
         self.default_policy().map(|_| ())
+    }
+
+    pub fn settings(&self) -> Result<service::Settings, ConfigError> {
+        Ok(service::Settings {
+            default_policy: self.default_policy()?,
+            eligibility_freshness: chrono::Duration::milliseconds(
+                self.eligibility_freshness_ms as i64,
+            ),
+        })
     }
 
     pub fn default_policy(&self) -> Result<RegionPolicy, ConfigError> {
@@ -158,17 +190,24 @@ impl platform::service::Service for Application {
 
         let pool = host.pool().clone();
         let partners = partners::Partners::default();
-        partners.load(store::projection::all_partners(&pool).await?);
+        let partners_seen = partners.load(store::projection::partners_after(&pool, -1).await?);
         let directory = directory::Directory::new(identity, cards);
         let retirements = Arc::new(tokio::sync::Notify::new());
-        // Background loops end when the service stops.
+        // Background loops end when the service stops. The projectors run
+        // on one instance at a time; the relay and the partner refresh on
+        // every instance.
         let tasks = host.tasks();
-        tasks.spawn_until_stopped(projection::follow_cards(pool.clone(), card_events));
-        tasks.spawn_until_stopped(projection::follow_identity(
-            pool.clone(),
-            identity_events,
-            partners.clone(),
-        ));
+        tasks.spawn_until_stopped(leader::lead(pool.clone(), "card-projector", {
+            let pool = pool.clone();
+            move || projection::follow_cards(pool.clone(), card_events.clone())
+        }));
+        tasks.spawn_until_stopped(leader::lead(pool.clone(), "identity-projector", {
+            let (pool, partners) = (pool.clone(), partners.clone());
+            move || {
+                projection::follow_identity(pool.clone(), identity_events.clone(), partners.clone())
+            }
+        }));
+        tasks.spawn_until_stopped(partners.clone().follow_table(pool.clone(), partners_seen));
         tasks.spawn_until_stopped(relay::relay_retirements(
             pool.clone(),
             directory.clone(),
@@ -180,7 +219,7 @@ impl platform::service::Service for Application {
             host.clock(),
             directory,
             partners,
-            config.default_policy()?,
+            config.settings()?,
             retirements,
         ));
         let limit = host.config().max_message_bytes;

@@ -1,14 +1,22 @@
 //! Keeps the local projections of cards (from card-issuance) and partners
-//! (from identity) by following their event streams. Each batch of events
-//! is applied in one transaction together with the stream's cursor
-//! (`store::apply_events`), so a restart resumes exactly where it stopped;
-//! reconnects back off.
+//! (from identity) by following their event streams, with heartbeats.
+//!
+//! Each batch of events is applied in one transaction together with the
+//! stream's cursor and the instant of its last heartbeat
+//! (`store::apply_events`), so a restart resumes exactly where it stopped
+//! and every instance can tell how far the projection is caught up (see
+//! `domain::freshness`). Every projected row keeps the position of the
+//! event that last changed it and never takes an older one, so a batch
+//! applied twice (a rewound cursor, two instances) changes nothing.
+//! One instance follows each stream at a time (`leader`). Reconnects back
+//! off; a stream silent for longer than [`SILENCE`] despite heartbeats is
+//! treated as dead and re-established.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use pii::{BankCardNumber, CardIdentificationCode, CardNumber, SerialNumber};
-use platform::client::ServiceChannel;
+use platform::{client::ServiceChannel, outbox::Cursor};
 use socsec_proto::{
     card::v1::{
         self as card, card_event::Event as CardEvent, card_service_client::CardServiceClient,
@@ -20,67 +28,32 @@ use socsec_proto::{
     },
 };
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::{
-    domain::{CardState, LegacyStatus, Partner},
     partners::Partners,
-    store::{self, ProjectedCard, projection::Apply},
+    published::{self, card_state, legacy_status, partner, person, projected_card, to_utc},
+    store::{
+        self,
+        projection::{Apply, Progress},
+    },
 };
 
-const CARD_STREAM: &str = "card-issuance";
-const IDENTITY_STREAM: &str = "identity";
+/// The `projection_cursors` row of card-issuance's stream.
+pub const CARD_STREAM: &str = "card-issuance";
+pub const IDENTITY_STREAM: &str = "identity";
 const BATCH: usize = 500;
+/// Heartbeats come at least every half second; this much silence means the
+/// stream is dead even if its connection looks alive.
+const SILENCE: Duration = Duration::from_secs(5);
 
-fn to_utc(t: Option<prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
-}
-
-/// A card's status as published; one this service does not know is
-/// treated as cancelled (never usable), as it always was.
-fn card_state(status: i32) -> CardState {
-    match card::CardStatus::try_from(status) {
-        Ok(card::CardStatus::Issued) => CardState::Issued,
-        Ok(card::CardStatus::Received) => CardState::Received,
-        Ok(card::CardStatus::Lost) => CardState::Lost,
-        Ok(card::CardStatus::Replaced) => CardState::Replaced,
-        _ => CardState::Cancelled,
-    }
-}
-
-fn person(id: &str) -> Result<Uuid, sqlx::Error> {
-    Uuid::parse_str(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-/// A published identifier that does not parse: the batch is not applied.
-fn identifier<T>(field: &str, parsed: Result<T, pii::CardIdError>) -> Result<T, sqlx::Error> {
-    parsed.map_err(|e| sqlx::Error::Decode(format!("published {field} is invalid: {e}").into()))
-}
-
-fn projected_card(c: &card::Card) -> Result<ProjectedCard, sqlx::Error> {
-    Ok(ProjectedCard {
-        card_number: identifier("card_number", CardNumber::parse(&c.card_number))?,
-        card_identification_code: identifier(
-            "card_identification_code",
-            CardIdentificationCode::parse(&c.card_identification_code),
-        )?,
-        serial_number: identifier("serial_number", SerialNumber::parse(&c.serial_number))?,
-        person_id: person(&c.person_id)?,
-        bank_code: c.bank_code.clone(),
-        bank_card_number: identifier(
-            "bank_card_number",
-            BankCardNumber::parse(&c.bank_card_number),
-        )?,
-        issuing_region_code: c.issuing_region_code.clone(),
-        status: card_state(c.status),
-        received_at: to_utc(c.received_at),
-    })
-}
-
-async fn apply_card_event(conn: &mut PgConnection, event: CardEvent) -> Result<(), sqlx::Error> {
+async fn apply_card_event(
+    conn: &mut PgConnection,
+    position: i64,
+    event: CardEvent,
+) -> Result<(), sqlx::Error> {
     match event {
         CardEvent::CardIssued(c) => {
-            store::projection::upsert_card(conn, &projected_card(&c)?).await
+            store::projection::upsert_card(conn, &projected_card(&c)?, position).await
         }
         CardEvent::CardStatusChanged(c) => {
             store::projection::set_card_status(
@@ -88,53 +61,38 @@ async fn apply_card_event(conn: &mut PgConnection, event: CardEvent) -> Result<(
                 &c.card_number,
                 card_state(c.status),
                 to_utc(c.received_at),
+                position,
             )
             .await
         }
         CardEvent::LegacyCardRegistered(l) | CardEvent::LegacyCardRetired(l) => {
-            let status = if l.status == card::LegacyCardStatus::Retired as i32 {
-                LegacyStatus::Retired
-            } else {
-                LegacyStatus::Active
-            };
             store::projection::upsert_legacy_card(
                 conn,
                 &l.card_number,
                 person(&l.person_id)?,
-                status,
+                legacy_status(l.status),
+                position,
             )
             .await
         }
     }
 }
 
-/// The partner as identity published it; `None` (logged) for a kind this
-/// service does not know.
-pub(crate) fn partner(p: &identity::Partner) -> Option<Partner> {
-    let Some(registration) = platform::registry::registration(p) else {
-        tracing::warn!(partner = %p.code, kind = p.kind, "partner of an unknown kind ignored");
-        return None;
-    };
-    Some(Partner {
-        code: p.code.clone(),
-        registration,
-        parent_code: (!p.parent_code.is_empty()).then(|| p.parent_code.clone()),
-    })
-}
-
 async fn apply_identity_event(
     conn: &mut PgConnection,
+    position: i64,
     event: IdentityEvent,
 ) -> Result<(), sqlx::Error> {
     if let IdentityEvent::PartnerChanged(changed) = event
-        && let Some(p) = changed.partner.as_ref().and_then(partner)
+        && let Some(p) = changed.partner.as_ref().and_then(published::partner)
     {
-        store::projection::upsert_partner(conn, &p).await?;
+        store::projection::upsert_partner(conn, &p, position).await?;
     }
     Ok(())
 }
 
-/// Follows card-issuance's events for ever.
+/// Follows card-issuance's events until dropped (when this instance stops
+/// leading, or the service stops).
 pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
     let client = CardServiceClient::new(channel);
     follow(
@@ -145,19 +103,21 @@ pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
             async move {
                 let request = card::WatchCardEventsRequest {
                     after: Some(EventCursor { cursor: after }),
-                    heartbeats: false,
+                    heartbeats: true,
                 };
                 let stream = client.watch_card_events(request).await?.into_inner();
-                Ok(stream.map(|item| item.map(|e| (e.cursor, e.event))).boxed())
+                Ok(stream
+                    .map(|item| item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at)))
+                    .boxed())
             }
         },
-        |conn, event| Box::pin(apply_card_event(conn, event)),
-        |_| {},
+        |conn, position, event| Box::pin(apply_card_event(conn, position, event)),
+        |_, _| {},
     )
     .await
 }
 
-/// Follows identity's events for ever, keeping `partners` current.
+/// Follows identity's events until dropped, keeping `partners` current.
 pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Partners) {
     let client = IdentityServiceClient::new(channel);
     follow(
@@ -168,35 +128,112 @@ pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Pa
             async move {
                 let request = identity::WatchIdentityEventsRequest {
                     after: Some(EventCursor { cursor: after }),
-                    heartbeats: false,
+                    heartbeats: true,
                 };
                 let stream = client.watch_identity_events(request).await?.into_inner();
-                Ok(stream.map(|item| item.map(|e| (e.cursor, e.event))).boxed())
+                Ok(stream
+                    .map(|item| item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at)))
+                    .boxed())
             }
         },
-        |conn, event| Box::pin(apply_identity_event(conn, event)),
-        |event| {
+        |conn, position, event| Box::pin(apply_identity_event(conn, position, event)),
+        |position, event| {
             if let IdentityEvent::PartnerChanged(changed) = event
                 && let Some(p) = changed.partner.as_ref().and_then(partner)
             {
-                partners.put(p);
+                partners.put(p, *position);
             }
         },
     )
     .await
 }
 
-type EventItem<E> = Result<(String, Option<E>), tonic::Status>;
+/// One message of a stream: an event, or a heartbeat (`caught_up_at`).
+struct Delivered<E> {
+    cursor: String,
+    event: Option<E>,
+    caught_up_at: Option<DateTime<Utc>>,
+}
+
+impl<E> Delivered<E> {
+    fn new(cursor: String, event: Option<E>, caught_up_at: Option<prost_types::Timestamp>) -> Self {
+        Self {
+            cursor,
+            event,
+            caught_up_at: to_utc(caught_up_at),
+        }
+    }
+}
+
+type EventItem<E> = Result<Delivered<E>, tonic::Status>;
+
+/// The position a stream's cursor stands for.
+fn position(cursor: &str) -> Result<i64, String> {
+    match Cursor::parse(cursor) {
+        Some(platform::outbox::GivenCursor::Position(p)) => Ok(p.position()),
+        _ => Err(format!(
+            "the stream sent a cursor that is not a position: {cursor:?}"
+        )),
+    }
+}
+
+/// Applies a batch of card-issuance's stream (events and heartbeats, in
+/// stream order) exactly as the card projector does. A batch older than
+/// what is applied already changes nothing: this is what a second
+/// instance, or one resuming from a rewound cursor, may do.
+pub async fn apply_card_batch(pool: &PgPool, batch: Vec<card::CardEvent>) -> Result<(), String> {
+    let batch = batch
+        .into_iter()
+        .map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at))
+        .collect();
+    apply_batch(pool, CARD_STREAM, batch, |conn, position, event| {
+        Box::pin(apply_card_event(conn, position, event))
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Applies `batch` with the stream's progress (its last cursor, its last
+/// heartbeat) in one transaction; returns the events applied.
+async fn apply_batch<E: Clone>(
+    pool: &PgPool,
+    stream: &str,
+    batch: Vec<Delivered<E>>,
+    apply: Apply<E>,
+) -> Result<Vec<(i64, E)>, String> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut progress: Option<Progress> = None;
+    let mut applied = Vec::with_capacity(batch.len());
+    for delivered in batch {
+        let at = position(&delivered.cursor)?;
+        applied.extend(delivered.event.map(|e| (at, e)));
+        let caught_up_at = delivered
+            .caught_up_at
+            .or(progress.as_ref().and_then(|p| p.caught_up_at));
+        progress = Some(Progress {
+            cursor: delivered.cursor,
+            position: at,
+            caught_up_at,
+        });
+    }
+    store::apply_events(pool, stream, &applied, progress.as_ref(), apply)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(applied)
+}
 
 /// Connects with `connect(cursor)`, applies events in batches with their
-/// cursor in one transaction, calls `after_commit` for each applied event,
-/// and reconnects (with backoff) whenever the stream ends or fails.
+/// cursor and last heartbeat in one transaction, calls `after_commit` for
+/// each applied event, and reconnects (with backoff) whenever the stream
+/// ends, fails or falls silent.
 async fn follow<E, C, F>(
     pool: &PgPool,
     stream: &'static str,
     connect: C,
     apply: Apply<E>,
-    after_commit: impl Fn(&E),
+    after_commit: impl Fn(&i64, &E),
 ) where
     E: Clone + Send + 'static,
     C: Fn(String) -> F,
@@ -213,32 +250,30 @@ async fn follow<E, C, F>(
             let events = connect(cursor).await.map_err(|e| e.message().to_owned())?;
             tracing::info!(stream, "following events");
             let mut batches = events.ready_chunks(BATCH);
-            while let Some(batch) = batches.next().await {
-                let mut last = None;
-                let mut applied = Vec::with_capacity(batch.len());
+            loop {
+                let batch = match tokio::time::timeout(SILENCE, batches.next()).await {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => return Ok(()),
+                    Err(_) => return Err("no event or heartbeat for 5 s".to_owned()),
+                };
+                let mut delivered = Vec::with_capacity(batch.len());
                 let mut failure = None;
                 for item in batch {
                     match item {
-                        Ok((cursor, event)) => {
-                            applied.extend(event);
-                            last = Some(cursor);
-                        }
+                        Ok(item) => delivered.push(item),
                         Err(status) => {
                             failure = Some(status.message().to_owned());
                             break;
                         }
                     }
                 }
-                store::apply_events(pool, stream, &applied, last.as_deref(), apply)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                applied.iter().for_each(&after_commit);
+                let applied = apply_batch(pool, stream, delivered, apply).await?;
+                applied.iter().for_each(|(at, e)| after_commit(at, e));
                 backoff = Duration::from_millis(100);
                 if let Some(failure) = failure {
                     return Err(failure);
                 }
             }
-            Ok(())
         }
         .await;
         if let Err(e) = outcome {

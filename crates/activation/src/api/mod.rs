@@ -98,8 +98,8 @@ impl ActivationService for ActivationApi {
         // with its request.
         self.service.ensure_designated(&caller).await?;
         let query = parse::eligibility(&caller, &req)?;
-        let verdict = self.service.check_eligibility(&caller, query).await?;
-        Ok(Response::new(present::eligibility(verdict)))
+        let (verdict, basis) = self.service.check_eligibility(&caller, query).await?;
+        Ok(Response::new(present::eligibility(verdict, basis)))
     }
 
     async fn get_card_activation(

@@ -6,7 +6,10 @@ use socsec_proto::{activation::v1 as pb, common::v1 as common};
 use uuid::Uuid;
 
 use crate::{
-    domain::{Channel, Consequence, Reason, RegionPolicy, Verdict, Window, command::DeadlineKey},
+    domain::{
+        Basis, Channel, Consequence, Reason, RegionPolicy, Source, Verdict, Window,
+        command::DeadlineKey,
+    },
     store::{CardRow, DeadlineRow},
 };
 
@@ -62,12 +65,17 @@ pub fn reason(reason: Reason) -> pb::EligibilityReason {
     }
 }
 
-pub fn eligibility(verdict: Verdict) -> pb::Eligibility {
+pub fn eligibility(verdict: Verdict, basis: Basis) -> pb::Eligibility {
     pb::Eligibility {
         eligible: verdict.eligible(),
         reason: reason(verdict.reason) as i32,
         activation_deadline: verdict.deadline.map(timestamp),
         deadline_passed: verdict.deadline_passed,
+        data_as_of: Some(timestamp(basis.as_of)),
+        source: match basis.source {
+            Source::Projection => pb::CardStateSource::Projection,
+            Source::CardIssuance => pb::CardStateSource::CardIssuance,
+        } as i32,
     }
 }
 

@@ -23,6 +23,24 @@ text_enum!(CardState, "card status" {
     Cancelled => "CANCELLED",
 });
 
+impl CardState {
+    /// Issued or received: it may be activated and, once activated, used.
+    /// Lost, replaced and cancelled cards never become usable again.
+    pub fn is_usable(self) -> bool {
+        matches!(self, Self::Issued | Self::Received)
+    }
+}
+
+/// The card's state to act on: the projection's, or the state card-issuance
+/// gave when it was asked because the projection was behind (`verified`).
+/// An unusable state in the projection stands: no card becomes usable again.
+pub fn effective_state(projected: CardState, verified: Option<CardState>) -> CardState {
+    match verified {
+        Some(verified) if projected.is_usable() => verified,
+        _ => projected,
+    }
+}
+
 /// The five ways a card is activated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
@@ -122,5 +140,15 @@ mod tests {
             Err(Refusal::AlreadyActive(activation))
         );
         assert_eq!(ensure_activatable(CardState::Issued, None), Ok(()));
+    }
+
+    #[test]
+    fn a_verified_state_replaces_a_usable_projection_but_never_revives_a_card() {
+        use CardState::*;
+        assert_eq!(effective_state(Received, Some(Lost)), Lost);
+        assert_eq!(effective_state(Issued, Some(Received)), Received);
+        assert_eq!(effective_state(Received, None), Received);
+        assert_eq!(effective_state(Lost, Some(Received)), Lost);
+        assert_eq!(effective_state(Cancelled, None), Cancelled);
     }
 }

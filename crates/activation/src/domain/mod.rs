@@ -5,12 +5,14 @@
 pub mod card;
 pub mod command;
 pub mod eligibility;
+pub mod freshness;
 pub mod legacy;
 pub mod partner;
 pub mod window;
 
-pub use card::{Activation, CardState, Channel, Refusal, ensure_activatable};
+pub use card::{Activation, CardState, Channel, Refusal, effective_state, ensure_activatable};
 pub use eligibility::{CardFacts, Reason, Verdict, card_verdict, legacy_verdict};
+pub use freshness::{Basis, Source};
 pub use legacy::LegacyStatus;
 pub use partner::Partner;
 pub use window::{Consequence, RegionPolicy, Window};

@@ -14,7 +14,7 @@ use socsec_proto::activation::v1 as pb;
 use super::{Activations, Result};
 use crate::{
     api::present,
-    domain::{Channel, Refusal, ensure_activatable, legacy},
+    domain::{CardState, Channel, Refusal, effective_state, ensure_activatable, legacy},
     error::ActivationError,
     store::{self, CardRow, NewActivation},
 };
@@ -42,6 +42,10 @@ pub(super) struct Attempt<'a> {
     /// `ensure_activatable`, and a retry of a request that succeeded still
     /// reaches its stored answer.
     pub refused_after_state: Option<Refusal>,
+    /// The card's state as card-issuance gave it before the transaction,
+    /// when the projection was not known to be current
+    /// (`Activations::verified_state`); checked instead of the projection's.
+    pub verified_state: Option<CardState>,
 }
 
 impl Activations {
@@ -82,7 +86,8 @@ impl Activations {
                         Some(old)
                     }
                 };
-                ensure_activatable(card.status, card.activation())?;
+                let state = effective_state(card.status, attempt.verified_state);
+                ensure_activatable(state, card.activation())?;
                 if let Some(old) = &old {
                     legacy::ensure_retirable(old.status)?;
                 }

@@ -1,10 +1,16 @@
-//! The five activation channels. Each checks what it can before the
+//! The five activation channels. Each first answers a retry of a request
+//! already answered from its stored answer (so it is answered while
+//! identity or card-issuance is down); then checks what it can before the
 //! transaction — the partner cache, the card as it stands (no lock), the
-//! holder with identity — in the order its callers have always observed,
-//! then hands [`Activations::activate`] what it relied on to re-check on
-//! the locked card.
+//! holder with identity, and the card's state with card-issuance if the
+//! projection is not known to be current — in the order its callers have
+//! always observed, then hands [`Activations::activate`] what it relied on
+//! to re-check on the locked card.
 
-use platform::{auth::Caller, mutation::Mutation};
+use platform::{
+    auth::Caller,
+    mutation::{self, Mutation},
+};
 use socsec_proto::activation::v1 as pb;
 use uuid::Uuid;
 
@@ -56,12 +62,26 @@ fn financial_details(
 }
 
 impl Activations {
+    /// The answer this request was already given, if any: before any remote
+    /// read, so a retry is answered while identity is down.
+    async fn replayed<R: prost::Message>(
+        &self,
+        mutation: Mutation<'_>,
+        request: &R,
+    ) -> Result<Option<pb::Activation>> {
+        Ok(mutation::replay(&self.pool, mutation, request).await?)
+    }
+
     pub async fn at_bank_outlet(
         &self,
         caller: &Caller,
         cmd: AtBankOutlet,
         request: &pb::ActivateAtBankOutletRequest,
     ) -> Result<pb::Activation> {
+        let mutation = Mutation::new(caller, "ActivateAtBankOutlet", &cmd.request_id);
+        if let Some(answer) = self.replayed(mutation, request).await? {
+            return Ok(answer);
+        }
         let outlet = self.partners.in_force(caller, &self.directory).await?;
         let card = store::card_by_number(&self.pool, &cmd.card_number)
             .await?
@@ -82,6 +102,7 @@ impl Activations {
         {
             return Err(ActivationError::HolderMismatch);
         }
+        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
             channel: Channel::BankOutlet,
@@ -89,8 +110,8 @@ impl Activations {
             operator_id: &cmd.operator_id,
             legacy_card_number: None,
             refused_after_state: None,
+            verified_state,
         };
-        let mutation = Mutation::new(caller, "ActivateAtBankOutlet", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
             of_outlets_bank(card, &outlet)?;
             held_by(card, holder, Refusal::HolderMismatch)
@@ -104,7 +125,12 @@ impl Activations {
         cmd: AtHospital,
         request: &pb::ActivateAtHospitalRequest,
     ) -> Result<pb::Activation> {
+        let mutation = Mutation::new(caller, "ActivateAtHospital", &cmd.request_id);
+        if let Some(answer) = self.replayed(mutation, request).await? {
+            return Ok(answer);
+        }
         self.partners.in_force(caller, &self.directory).await?;
+        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
             channel: Channel::Hospital,
@@ -112,8 +138,8 @@ impl Activations {
             operator_id: &cmd.operator_id,
             legacy_card_number: None,
             refused_after_state: None,
+            verified_state,
         };
-        let mutation = Mutation::new(caller, "ActivateAtHospital", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
             if card.card_identification_code == cmd.identification_code {
                 Ok(())
@@ -130,7 +156,12 @@ impl Activations {
         cmd: AtPharmacy,
         request: &pb::ActivateAtPharmacyRequest,
     ) -> Result<pb::Activation> {
+        let mutation = Mutation::new(caller, "ActivateAtPharmacy", &cmd.request_id);
+        if let Some(answer) = self.replayed(mutation, request).await? {
+            return Ok(answer);
+        }
         self.partners.in_force(caller, &self.directory).await?;
+        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
             channel: Channel::Pharmacy,
@@ -138,8 +169,8 @@ impl Activations {
             operator_id: &cmd.operator_id,
             legacy_card_number: Some(&cmd.legacy_card_number),
             refused_after_state: None,
+            verified_state,
         };
-        let mutation = Mutation::new(caller, "ActivateAtPharmacy", &cmd.request_id);
         self.activate(mutation, request, attempt, |_| Ok(())).await
     }
 
@@ -149,6 +180,10 @@ impl Activations {
         cmd: WithFinancialFunction,
         request: &pb::ActivateWithFinancialFunctionRequest,
     ) -> Result<pb::Activation> {
+        let mutation = Mutation::new(caller, "ActivateWithFinancialFunction", &cmd.request_id);
+        if let Some(answer) = self.replayed(mutation, request).await? {
+            return Ok(answer);
+        }
         self.partners.in_force(caller, &self.directory).await?;
         let card = store::card_by_serial(&self.pool, &cmd.serial_number)
             .await?
@@ -166,6 +201,7 @@ impl Activations {
             .await?;
         // On this channel the card's state has always been checked before
         // the holder: a wrong ID number is told after the locked card's state.
+        let verified_state = self.verified_state(caller, &card.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Serial(&cmd.serial_number),
             channel: Channel::FinancialFunction,
@@ -173,8 +209,8 @@ impl Activations {
             operator_id: "",
             legacy_card_number: None,
             refused_after_state: (!is_holder).then_some(Refusal::FinancialDetailsMismatch),
+            verified_state,
         };
-        let mutation = Mutation::new(caller, "ActivateWithFinancialFunction", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
             financial_details(card, caller, &cmd)?;
             held_by(card, holder, Refusal::FinancialDetailsMismatch)
@@ -188,6 +224,10 @@ impl Activations {
         cmd: ByHotline,
         request: &pb::ActivateByHotlineRequest,
     ) -> Result<pb::Activation> {
+        let mutation = Mutation::new(caller, "ActivateByHotline", &cmd.request_id);
+        if let Some(answer) = self.replayed(mutation, request).await? {
+            return Ok(answer);
+        }
         self.partners.in_force(caller, &self.directory).await?;
         let card = store::card_by_number(&self.pool, &cmd.card_number)
             .await?
@@ -207,6 +247,7 @@ impl Activations {
         if person.as_deref() != Some(holder.to_string().as_str()) {
             return Err(ActivationError::HolderMismatch);
         }
+        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
             channel: Channel::Hotline,
@@ -214,8 +255,8 @@ impl Activations {
             operator_id: &cmd.agent_id,
             legacy_card_number: None,
             refused_after_state: None,
+            verified_state,
         };
-        let mutation = Mutation::new(caller, "ActivateByHotline", &cmd.request_id);
         self.activate(mutation, request, attempt, |card| {
             held_by(card, holder, Refusal::HolderMismatch)
         })

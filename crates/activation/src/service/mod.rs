@@ -5,13 +5,18 @@
 //!
 //! - `activate`: the part the five activation channels share;
 //! - `channels`: each channel's own checks;
-//! - `queries`: eligibility, a card's activation, approaching deadlines;
+//! - `eligibility`: eligibility at a visit;
+//! - `verify`: whether the projection may answer, and asking card-issuance
+//!   when it may not;
+//! - `queries`: a card's activation, approaching deadlines;
 //! - `regions`: region policies.
 
 mod activate;
 mod channels;
+mod eligibility;
 mod queries;
 mod regions;
+mod verify;
 
 use std::sync::Arc;
 
@@ -30,6 +35,16 @@ type Result<T, E = ActivationError> = std::result::Result<T, E>;
 pub type EventStream =
     futures::stream::BoxStream<'static, Result<pb::ActivationEvent, tonic::Status>>;
 
+/// The rules the service is configured with.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// The policy of regions without one of their own.
+    pub default_policy: RegionPolicy,
+    /// How far behind card-issuance the projection may be and still
+    /// answer for it (`eligibility_freshness_ms`).
+    pub eligibility_freshness: chrono::Duration,
+}
+
 /// The activation service's work, shared by every RPC.
 #[derive(Clone)]
 pub struct Activations {
@@ -38,7 +53,7 @@ pub struct Activations {
     clock: Arc<dyn Clock>,
     directory: Directory,
     partners: Partners,
-    default_policy: RegionPolicy,
+    settings: Settings,
     /// Wakes the relay that tells card-issuance about retired old cards.
     retirements: Arc<Notify>,
 }
@@ -50,7 +65,7 @@ impl Activations {
         clock: Arc<dyn Clock>,
         directory: Directory,
         partners: Partners,
-        default_policy: RegionPolicy,
+        settings: Settings,
         retirements: Arc<Notify>,
     ) -> Self {
         Self {
@@ -59,7 +74,7 @@ impl Activations {
             clock,
             directory,
             partners,
-            default_policy,
+            settings,
             retirements,
         }
     }
@@ -71,7 +86,7 @@ impl Activations {
 
     /// The policy of regions without one of their own.
     pub fn default_policy(&self) -> RegionPolicy {
-        self.default_policy
+        self.settings.default_policy
     }
 
     /// Refuses a hospital or pharmacy whose designation is not in force

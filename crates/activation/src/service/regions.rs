@@ -40,6 +40,6 @@ impl Activations {
     pub async fn region_policy(&self, region_code: &str) -> Result<RegionPolicy> {
         Ok(store::region_policy(&self.pool, region_code)
             .await?
-            .unwrap_or(self.default_policy))
+            .unwrap_or(self.settings.default_policy))
     }
 }

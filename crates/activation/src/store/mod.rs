@@ -3,9 +3,11 @@
 //! that no longer parses is an error.
 
 mod codec;
+pub mod leader;
 pub mod projection;
 pub mod regions;
 pub mod retirements;
+pub mod visits;
 
 use chrono::{DateTime, Utc};
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, SerialNumber};
@@ -20,11 +22,13 @@ use crate::domain::{
     Activation, CardFacts, CardState, Channel, Consequence, LegacyStatus, RegionPolicy,
 };
 
-pub use projection::{ProjectedCard, apply_events, cursor};
+pub use projection::{ProjectedCard, apply_events, caught_up_at, cursor};
 pub use regions::{DeadlineRow, approaching_deadlines, region_policy, set_region_policy};
 pub use retirements::{
-    PendingRetirement, pending_retirements, retirement_delivered, retirement_failed,
+    PendingRetirement, RelayBacklog, claim_due_retirements, relay_backlog, retirement_delivered,
+    retirement_failed, retirement_parked,
 };
+pub use visits::{LocalFacts, card_visited_by, legacy_card_visited_by, local_facts, record_visit};
 
 /// A card as projected here, with its activation and its region's policy.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -165,55 +169,6 @@ pub async fn card_read_by(
     }
     tx.commit().await?;
     Ok(card)
-}
-
-/// The card presented at a hospital or pharmacy. A check there is a
-/// visit: audited before the answer is given.
-pub async fn card_visited_by(
-    pool: &PgPool,
-    caller: &Caller,
-    card_number: &CardNumber,
-) -> Result<Option<CardRow>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let card = card_by_number(&mut *conn, card_number).await?;
-    if let Some(card) = &card {
-        let person = card.person_id.to_string();
-        audit::record(
-            &mut conn,
-            caller,
-            "CheckEligibility",
-            Access::Read,
-            &person,
-            None,
-        )
-        .await?;
-    }
-    Ok(card)
-}
-
-/// The old card presented at a hospital or pharmacy (audited like
-/// [`card_visited_by`]) and its holder's usable social security card.
-pub async fn legacy_card_visited_by(
-    pool: &PgPool,
-    caller: &Caller,
-    legacy_card_number: &str,
-) -> Result<Option<(LegacyRow, Option<CardRow>)>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let Some(old) = legacy_card(&mut *conn, legacy_card_number).await? else {
-        return Ok(None);
-    };
-    let person = old.person_id.to_string();
-    audit::record(
-        &mut conn,
-        caller,
-        "CheckEligibility",
-        Access::Read,
-        &person,
-        None,
-    )
-    .await?;
-    let current = current_card_of_person(&mut *conn, old.person_id).await?;
-    Ok(Some((old, current)))
 }
 
 /// Records that `caller` read these persons' cards through `action`.

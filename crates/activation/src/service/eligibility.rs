@@ -1,0 +1,153 @@
+//! Eligibility at a visit. The projection answers when it is caught up
+//! with card-issuance within the configured bound; otherwise card-issuance
+//! is asked directly; if it cannot answer, nothing is
+//! (`CARD_STATUS_UNVERIFIED`), never an answer from a stale copy. What
+//! activation owns itself (activations, region policies, old cards retired
+//! at a pharmacy) is always read here. Each answer says how fresh it is.
+
+use chrono::{DateTime, Utc};
+use pii::{CardIdentificationCode, CardNumber};
+use platform::auth::Caller;
+use socsec_proto::card::v1 as card;
+
+use super::{Activations, Result};
+use crate::{
+    domain::{
+        Basis, CardFacts, LegacyStatus, Reason, Source, Verdict, card_verdict,
+        command::EligibilityQuery, legacy_verdict,
+    },
+    published, store,
+};
+
+impl Activations {
+    /// Whether the card presented can be used for settlement now, and how
+    /// fresh the card's state behind the answer is. The caller's
+    /// designation is checked first (`ensure_designated`).
+    pub async fn check_eligibility(
+        &self,
+        caller: &Caller,
+        query: EligibilityQuery,
+    ) -> Result<(Verdict, Basis)> {
+        let now = self.clock.now();
+        let fresh = self.fresh_projection().await?;
+        match (query, fresh) {
+            (
+                EligibilityQuery::Card {
+                    number,
+                    identification_code,
+                },
+                Some(basis),
+            ) => {
+                let Some(card) = store::card_visited_by(&self.pool, caller, &number).await? else {
+                    return Ok((Verdict::refused(Reason::CardUnknown), basis));
+                };
+                if identification_code.is_some_and(|code| code != card.card_identification_code) {
+                    return Ok((Verdict::refused(Reason::CardIdentificationMismatch), basis));
+                }
+                let facts = card.facts(self.settings.default_policy);
+                Ok((card_verdict(&facts, now), basis))
+            }
+            (
+                EligibilityQuery::Card {
+                    number,
+                    identification_code,
+                },
+                None,
+            ) => {
+                self.card_from_source(caller, &number, identification_code, now)
+                    .await
+            }
+            (EligibilityQuery::Legacy(number), Some(basis)) => {
+                let Some((old, current)) =
+                    store::legacy_card_visited_by(&self.pool, caller, &number).await?
+                else {
+                    return Ok((Verdict::refused(Reason::CardUnknown), basis));
+                };
+                let facts = current.map(|c| c.facts(self.settings.default_policy));
+                let retired = old.status == LegacyStatus::Retired;
+                Ok((legacy_verdict(retired, facts.as_ref(), now), basis))
+            }
+            (EligibilityQuery::Legacy(number), None) => {
+                self.legacy_from_source(caller, &number, now).await
+            }
+        }
+    }
+
+    /// A social security card's eligibility with its state as
+    /// card-issuance has it now.
+    async fn card_from_source(
+        &self,
+        caller: &Caller,
+        number: &CardNumber,
+        identification_code: Option<CardIdentificationCode>,
+        now: DateTime<Utc>,
+    ) -> Result<(Verdict, Basis)> {
+        let (card, basis) = self
+            .card_from_card_issuance(caller, number.as_str())
+            .await?;
+        let Some(card) = card else {
+            return Ok((Verdict::refused(Reason::CardUnknown), basis));
+        };
+        store::record_visit(&self.pool, caller, published::person(&card.person_id)?).await?;
+        let presented_matches = |code: CardIdentificationCode| {
+            CardIdentificationCode::parse(&card.card_identification_code).is_ok_and(|c| c == code)
+        };
+        if identification_code.is_some_and(|code| !presented_matches(code)) {
+            return Ok((Verdict::refused(Reason::CardIdentificationMismatch), basis));
+        }
+        let facts = self.facts_of(&card).await?;
+        Ok((card_verdict(&facts, now), basis))
+    }
+
+    /// An old card's eligibility with its state and its holder's cards as
+    /// card-issuance has them now (and retired if this service retired it).
+    async fn legacy_from_source(
+        &self,
+        caller: &Caller,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Verdict, Basis)> {
+        let basis = Basis {
+            source: Source::CardIssuance,
+            as_of: super::verify::wall_clock(),
+        };
+        let Some(old) = self.directory.legacy_card(number, caller).await? else {
+            return Ok((Verdict::refused(Reason::CardUnknown), basis));
+        };
+        let person_id = published::person(&old.person_id)?;
+        let cards = self.directory.person_cards(&old.person_id, caller).await?;
+        store::record_visit(&self.pool, caller, person_id).await?;
+        // The pharmacy channel retires an old card here at once and tells
+        // card-issuance later.
+        let retired_here = store::legacy_card(&self.pool, number)
+            .await?
+            .is_some_and(|l| l.status == LegacyStatus::Retired);
+        if retired_here || published::legacy_status(old.status) == LegacyStatus::Retired {
+            return Ok((legacy_verdict(true, None, now), basis));
+        }
+        // The holder's usable card, the latest received first (as the
+        // projection picks it).
+        let current = cards
+            .iter()
+            .filter(|c| published::card_state(c.status).is_usable())
+            .max_by_key(|c| published::to_utc(c.received_at));
+        let facts = match current {
+            Some(card) => Some(self.facts_of(card).await?),
+            None => None,
+        };
+        Ok((legacy_verdict(false, facts.as_ref(), now), basis))
+    }
+
+    /// A card as card-issuance published it, with what activation owns of
+    /// it (its activation, its region's policy).
+    async fn facts_of(&self, card: &card::Card) -> Result<CardFacts> {
+        let local =
+            store::local_facts(&self.pool, &card.card_number, &card.issuing_region_code).await?;
+        Ok(CardFacts {
+            state: published::card_state(card.status),
+            received_at: published::to_utc(card.received_at),
+            activated: local.activated,
+            policy: local.policy(self.settings.default_policy),
+        })
+    }
+}
