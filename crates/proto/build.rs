@@ -95,8 +95,13 @@ fn personal_messages(set: &prost_types::FileDescriptorSet) -> Vec<String> {
             if personal.contains(name) {
                 continue;
             }
+            // An old medical insurance card's number is often the holder's
+            // ID number.
+            let legacy = name.contains("Legacy");
             if fields.iter().any(|(field, type_name)| {
-                PERSONAL_FIELDS.contains(&field.as_str()) || personal.contains(type_name)
+                PERSONAL_FIELDS.contains(&field.as_str())
+                    || (legacy && field == "card_number")
+                    || personal.contains(type_name)
             }) {
                 personal.push(name.clone());
             }
