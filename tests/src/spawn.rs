@@ -58,17 +58,13 @@ where
 
 /// Builds service `S` from `config` (its log lines captured), and runs it
 /// until the [`Running`] handle stops it or is dropped.
-pub async fn spawn_service<S: Service + 'static>(
-    config: S::Config,
-    clock: Arc<dyn Clock>,
-    local_addr: fn(&S) -> SocketAddr,
-) -> Running {
+pub async fn spawn_service<S: Service>(config: S::Config, clock: Arc<dyn Clock>) -> Running {
     logs::capture();
-    let app = S::build(config, clock)
+    let ready = S::build(config, clock)
         .await
         .unwrap_or_else(|e| panic!("{} does not start: {e}", S::NAME));
-    spawn(local_addr(&app), move |stopped| {
-        app.run_until_stopped(async move {
+    spawn(ready.local_addr(), move |stopped| {
+        ready.serve(async move {
             let _ = stopped.await;
         })
     })
@@ -101,7 +97,7 @@ pub fn identity_config(database_url: &str) -> identity::Config {
 }
 
 pub async fn spawn_identity_with(config: identity::Config, clock: Arc<dyn Clock>) -> Running {
-    spawn_service(config, clock, identity::Application::local_addr).await
+    spawn_service::<identity::Application>(config, clock).await
 }
 
 /// Identity on a fresh database, with `clock`.
@@ -124,7 +120,7 @@ pub fn card_config(database_url: &str, identity: SocketAddr) -> card_issuance::C
 }
 
 pub async fn spawn_cards_with(config: card_issuance::Config, clock: Arc<dyn Clock>) -> Running {
-    spawn_service(config, clock, card_issuance::Application::local_addr).await
+    spawn_service::<card_issuance::Application>(config, clock).await
 }
 
 /// Activation's configuration for a test against `database_url`.
@@ -141,7 +137,7 @@ pub fn activation_config(
 }
 
 pub async fn spawn_activation_with(config: activation::Config, clock: Arc<dyn Clock>) -> Running {
-    spawn_service(config, clock, activation::Application::local_addr).await
+    spawn_service::<activation::Application>(config, clock).await
 }
 
 /// Contribution's configuration for a test against `database_url`.
@@ -156,5 +152,5 @@ pub async fn spawn_contribution_with(
     config: contribution::Config,
     clock: Arc<dyn Clock>,
 ) -> Running {
-    spawn_service(config, clock, contribution::Application::local_addr).await
+    spawn_service::<contribution::Application>(config, clock).await
 }

@@ -11,14 +11,13 @@ pub mod policy;
 pub mod service;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use platform::{
-    auth::PartnerRegistry,
     client,
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
-    host::{Host, StartupError},
+    host::{Host, Ready, StartupError},
     registry::{PARTNER_CACHE, RemoteRegistry},
 };
 use serde::{Deserialize, Serialize};
@@ -65,18 +64,8 @@ impl Config {
     }
 }
 
-/// A started contribution service: migrated, bound, ready to serve.
-pub struct Application {
-    host: Host,
-    routes: Routes,
-    registry: Arc<dyn PartnerRegistry>,
-}
-
-impl Application {
-    pub fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-}
+/// The contribution service (see `platform::service::Service`).
+pub struct Application;
 
 impl platform::service::Service for Application {
     type Config = Config;
@@ -90,7 +79,7 @@ impl platform::service::Service for Application {
         &config.platform
     }
 
-    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Ready, StartupError> {
         config.validate()?;
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let upstreams = host.upstreams(
@@ -111,23 +100,6 @@ impl platform::service::Service for Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        Ok(Self {
-            host,
-            routes,
-            registry,
-        })
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), tonic::transport::Error> {
-        let Self {
-            host,
-            routes,
-            registry,
-        } = self;
-        host.serve(SERVICE_NAME, &policy::POLICY, registry, routes, shutdown)
-            .await
+        Ok(host.ready(SERVICE_NAME, &policy::POLICY, registry, routes))
     }
 }

@@ -9,12 +9,12 @@ pub mod registry;
 pub mod service;
 pub mod store;
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use platform::{
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
-    host::{Host, StartupError},
+    host::{Host, Ready, StartupError},
 };
 use serde::{Deserialize, Serialize};
 use socsec_proto::identity::v1::identity_service_server::IdentityServiceServer;
@@ -86,17 +86,8 @@ impl Config {
     }
 }
 
-/// A started identity service: migrated, bound, ready to serve.
-pub struct Application {
-    host: Host,
-    routes: Routes,
-}
-
-impl Application {
-    pub fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-}
+/// The identity service (see `platform::service::Service`).
+pub struct Application;
 
 impl platform::service::Service for Application {
     type Config = Config;
@@ -110,7 +101,7 @@ impl platform::service::Service for Application {
         &config.platform
     }
 
-    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Ready, StartupError> {
         config.validate()?;
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;
         let sessions = host
@@ -135,22 +126,7 @@ impl platform::service::Service for Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        Ok(Self { host, routes })
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), tonic::transport::Error> {
-        let registry = Arc::new(registry::LocalRegistry::new(self.host.pool().clone()));
-        self.host
-            .serve(
-                SERVICE_NAME,
-                &policy::POLICY,
-                registry,
-                self.routes,
-                shutdown,
-            )
-            .await
+        let registry = Arc::new(registry::LocalRegistry::new(host.pool().clone()));
+        Ok(host.ready(SERVICE_NAME, &policy::POLICY, registry, routes))
     }
 }

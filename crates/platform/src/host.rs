@@ -191,11 +191,29 @@ impl Host {
             .expect("bound socket has an address")
     }
 
+    /// The service, built: `routes` (whose main service is `service_name`)
+    /// behind `policy`, partners checked against `registry`.
+    pub fn ready(
+        self,
+        service_name: &'static str,
+        policy: &'static Policy,
+        registry: Arc<dyn PartnerRegistry>,
+        routes: Routes,
+    ) -> Ready {
+        Ready {
+            host: self,
+            service_name,
+            policy,
+            registry,
+            routes,
+        }
+    }
+
     /// Serves `routes` (whose main service is `service_name`, e.g.
     /// `socsec.identity.v1.IdentityService`) until `shutdown` resolves, then
     /// stops accepting calls and gives in-flight ones `drain_timeout_ms`.
     /// Partners calling are checked against `registry`.
-    pub async fn serve(
+    async fn serve(
         self,
         service_name: &'static str,
         policy: &'static Policy,
@@ -308,6 +326,39 @@ impl Host {
         self.pool.close().await;
         tracing::info!("stopped");
         result.unwrap_or(Ok(()))
+    }
+}
+
+/// A built service: migrated, bound, its routes and policy set — what a
+/// service's `build` returns and its binary (or a test) serves.
+pub struct Ready {
+    host: Host,
+    service_name: &'static str,
+    policy: &'static Policy,
+    registry: Arc<dyn PartnerRegistry>,
+    routes: Routes,
+}
+
+impl Ready {
+    /// Where it listens (port 0 in the configuration picks a free one).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains (see [`Host::serve`]).
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        self.host
+            .serve(
+                self.service_name,
+                self.policy,
+                self.registry,
+                self.routes,
+                shutdown,
+            )
+            .await
     }
 }
 

@@ -9,28 +9,25 @@ use clap::Parser;
 use crate::{
     clock::{Clock, SystemClock},
     config::{ConfigError, PlatformConfig},
-    host::{StartupError, shutdown_signal},
+    host::{Ready, StartupError, shutdown_signal},
     telemetry,
 };
 
 pub use tonic::transport::Error as TransportError;
 
 /// What a service binary is.
-pub trait Service: Sized + Send {
+pub trait Service {
     type Config: Send;
     /// The binary's name, e.g. `card-issuance`.
     const NAME: &'static str;
 
     fn load_config(file: Option<&std::path::Path>) -> Result<Self::Config, ConfigError>;
     fn platform_config(config: &Self::Config) -> &PlatformConfig;
+    /// Validates, connects, migrates, binds: the service ready to serve.
     fn build(
         config: Self::Config,
         clock: Arc<dyn Clock>,
-    ) -> impl Future<Output = Result<Self, StartupError>> + Send;
-    fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = Result<(), tonic::transport::Error>> + Send;
+    ) -> impl Future<Output = Result<Ready, StartupError>> + Send;
 }
 
 #[derive(Parser)]
@@ -59,7 +56,7 @@ pub async fn main<S: Service>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match service.run_until_stopped(shutdown_signal()).await {
+    match service.serve(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "{} stopped with an error", S::NAME);
