@@ -176,7 +176,7 @@ async fn answers_and_events_past_retention_are_deleted_and_an_expired_cursor_is_
     .unwrap();
     sqlx::query(
         "UPDATE outbox SET occurred_at = now() - interval '40 days'
-         WHERE position = (SELECT min(position) FROM outbox)",
+         WHERE seq = (SELECT min(seq) FROM outbox)",
     )
     .execute(&pool)
     .await

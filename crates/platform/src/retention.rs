@@ -42,7 +42,10 @@ pub async fn purge_idempotency(pool: &PgPool, days: u32) -> Result<u64, sqlx::Er
 
 /// Deletes events older than `days` days (never the newest one, whose
 /// position tells consumers where the stream stands); returns how many.
+/// Events are numbered first, so a consumer that had not read them is told
+/// its cursor expired instead of missing them unawares.
 pub async fn purge_outbox(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
+    while crate::outbox::sequence(pool).await? > 0 {}
     purge(
         pool,
         "DELETE FROM outbox WHERE position IN (

@@ -1,15 +1,15 @@
 //! The transactional outbox and the resumable event stream built on it.
 //!
 //! A change's events are written in the same transaction as the change, by
-//! the mutation pipeline's last statement ([`APPEND`]). That statement takes
-//! the next *positions* from `outbox_head`, whose one row stays locked until
-//! the transaction ends: the next writer gets its positions only after this
-//! one has committed or rolled back. Positions are therefore gap-free and in
-//! commit order, and [`watch`] can deliver every visible event after a
-//! consumer's cursor at once — no waiting for other transactions, so a
-//! monthly run, a card batch or a forgotten `psql` session holding a
-//! transaction open delays no event. Writers without events never touch the
-//! head and are not serialised.
+//! the mutation pipeline's last statement ([`APPEND`]), without a position.
+//! [`sequence`] — run by the stream readers, one at a time under an
+//! advisory lock, in a short transaction of its own — gives every
+//! committed, unnumbered event the next *positions*, in insertion order.
+//! Positions are therefore gap-free and assigned only to committed events,
+//! and [`watch`] can deliver every numbered event after a consumer's cursor
+//! at once: no waiting for other transactions, so a monthly run, a card
+//! batch or a forgotten `psql` session holding a transaction open delays no
+//! event, and writers never wait for each other.
 //!
 //! New events are picked up by `LISTEN/NOTIFY`, with a poll as a fallback.
 //! Consumers keep the cursor (the position) of the last event they processed
@@ -27,25 +27,16 @@ use tonic::{Code, Status};
 
 use crate::error;
 
+mod sequencer;
+
+pub(crate) use sequencer::APPEND;
+use sequencer::SEQUENCE_BATCH;
+pub use sequencer::sequence;
+
 const BATCH: i64 = 500;
 /// The longest a caught-up stream stays silent: consumers judge their
 /// freshness by the heartbeats.
 pub const POLL: Duration = Duration::from_millis(500);
-
-/// The common table expressions that append events `$E_TYPES` / `$E_PAYLOADS`
-/// (`text[]`, `bytea[]`, in order) at the next positions: `head` (locks
-/// `outbox_head` until the transaction ends, only when there are events) and
-/// `event`. Spliced into the statement that ends a mutation, with the
-/// placeholders replaced by the statement's parameter numbers.
-pub(crate) const APPEND: &str = "
-    head AS (
-        UPDATE outbox_head SET position = position + cardinality($E_TYPES::text[])
-        WHERE cardinality($E_TYPES::text[]) > 0
-        RETURNING position - cardinality($E_TYPES::text[]) AS base),
-    event AS (
-        INSERT INTO outbox (position, event_type, payload)
-        SELECT head.base + u.n, u.t, u.p
-        FROM head, UNNEST($E_TYPES::text[], $E_PAYLOADS::bytea[]) WITH ORDINALITY AS u(t, p, n))";
 
 /// A position in the outbox, as consumers hold it: the position of the last
 /// event they processed (`0`: before the first).
@@ -99,7 +90,7 @@ impl GivenCursor {
             Self::Legacy { txid, seq } => {
                 let position: Option<i64> = sqlx::query_scalar(
                     "SELECT position FROM outbox
-                     WHERE (txid, seq) <= ($1::bigint::text::xid8, $2)
+                     WHERE (txid, seq) <= ($1::bigint::text::xid8, $2) AND position IS NOT NULL
                      ORDER BY txid DESC, seq DESC LIMIT 1",
                 )
                 .bind(txid)
@@ -204,9 +195,17 @@ pub async fn watch(
     let (sender, receiver) = mpsc::channel(BATCH as usize);
     tokio::spawn(async move {
         loop {
-            // Everything committed before this instant is visible to the
-            // read that follows.
+            // Everything committed before this instant is numbered by the
+            // sequencer run that follows (unless it hits its batch limit)
+            // and visible to the read after it.
             let read_at = Utc::now();
+            let numbered = match sequence(&pool).await {
+                Ok(numbered) => numbered,
+                Err(e) => {
+                    let _ = sender.send(Err(database(e))).await;
+                    return;
+                }
+            };
             let batch = match read_after(&pool, after, BATCH).await {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -214,7 +213,7 @@ pub async fn watch(
                     return;
                 }
             };
-            let full = batch.len() as i64 == BATCH;
+            let full = batch.len() as i64 == BATCH || numbered == SEQUENCE_BATCH as u64;
             for event in batch {
                 after = event.cursor;
                 if sender.send(Ok(Delivery::Event(event))).await.is_err() {

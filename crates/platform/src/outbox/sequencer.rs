@@ -1,0 +1,50 @@
+//! Writing events, and numbering them in commit order (see the module above).
+
+use sqlx::PgPool;
+
+/// The common table expression that appends events `$E_TYPES` /
+/// `$E_PAYLOADS` (`text[]`, `bytea[]`, in order), unnumbered: spliced into
+/// the statement that ends a mutation, with the placeholders replaced by the
+/// statement's parameter numbers.
+pub(crate) const APPEND: &str = "
+    event AS (
+        INSERT INTO outbox (event_type, payload)
+        SELECT u.t, u.p
+        FROM UNNEST($E_TYPES::text[], $E_PAYLOADS::bytea[]) WITH ORDINALITY AS u(t, p, n)
+        ORDER BY u.n)";
+
+/// Events numbered by one run of the sequencer, at most.
+pub(super) const SEQUENCE_BATCH: i64 = 10_000;
+
+/// Numbers the committed, unnumbered events (at most [`SEQUENCE_BATCH`]) in
+/// insertion order, after the last position given, in a transaction of its
+/// own; one sequencer at a time per outbox (an advisory lock: a second one
+/// waits for the first, then numbers what is left). Wakes the watchers if
+/// it numbered any. Returns how many it numbered.
+pub async fn sequence(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox_sequencer'))")
+        .execute(&mut *tx)
+        .await?;
+    let numbered = sqlx::query(
+        "WITH pending AS (
+             SELECT seq, row_number() OVER (ORDER BY seq) AS n
+             FROM outbox WHERE position IS NULL ORDER BY seq LIMIT $1),
+         head AS (
+             UPDATE outbox_head SET position = position + (SELECT count(*) FROM pending)
+             RETURNING position - (SELECT count(*) FROM pending) AS base)
+         UPDATE outbox o SET position = head.base + pending.n
+         FROM pending, head WHERE o.seq = pending.seq",
+    )
+    .bind(SEQUENCE_BATCH)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if numbered > 0 {
+        sqlx::query("SELECT pg_notify(current_schema() || '.outbox', '')")
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(numbered)
+}
