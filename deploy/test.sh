@@ -3,7 +3,9 @@
 #
 # Unless DATABASE_URL is set (a server whose user may create databases), a
 # private throwaway cluster is started and removed afterwards. Each test makes
-# its own database on it. Arguments are passed to `cargo test`.
+# its own database on it, and the tests scan its log (SOCSEC_TEST_PG_LOG; set
+# it yourself with DATABASE_URL to scan your server's). Arguments are passed
+# to `cargo test`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -22,6 +24,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
     [ "$attempt" -lt 5 ] || exit 1
   done
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  # The tests read the server's log too: no personal data may reach it.
+  export SOCSEC_TEST_PG_LOG="$data/server.log"
 fi
 
 # cargo prints one result line per test target; the last line sums them all.

@@ -61,6 +61,16 @@ pg_start() {
     pg_as_owner "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   local options="-c listen_addresses=127.0.0.1 -p $port -k $data -c max_connections=300"
+  # The server's log must never hold personal data. An error's DETAIL
+  # carries row values (`Key (id_number)=(…) already exists`, `Failing row
+  # contains (…)`): terse verbosity drops DETAIL, HINT, QUERY and CONTEXT.
+  # A failing statement is logged with its bound parameters (ID numbers,
+  # names, bank card numbers): log_min_error_statement=panic logs no
+  # statement for any error, and the parameter lengths of 0 keep values out
+  # of any statement that still gets logged. The services also avoid the
+  # errors in the first place: expected conflicts are `ON CONFLICT DO NOTHING`.
+  options="$options -c log_error_verbosity=terse -c log_min_error_statement=panic"
+  options="$options -c log_parameter_max_length_on_error=0 -c log_parameter_max_length=0"
   if [ "$mode" = fast ]; then
     options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi

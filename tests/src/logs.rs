@@ -1,5 +1,6 @@
 //! Every log line the in-process services write during a test run, at debug
-//! level, kept in memory so tests can check that no personal data leaks.
+//! level, kept in memory so tests can check that no personal data leaks;
+//! and the database server's log, which must hold none either.
 
 use std::{
     io::Write,
@@ -56,6 +57,48 @@ pub fn personal_data_in_logs() -> Vec<String> {
     personal_data_in(&captured())
 }
 
+/// Where `deploy/test.sh` says the database server's log is.
+pub const DATABASE_LOG_VAR: &str = "SOCSEC_TEST_PG_LOG";
+
+/// The database server's log so far; `None` when the tests were not told
+/// where it is (a server of your own, `DATABASE_URL` without
+/// `SOCSEC_TEST_PG_LOG`).
+pub fn database_log() -> Option<String> {
+    let path = std::env::var_os(DATABASE_LOG_VAR)?;
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{DATABASE_LOG_VAR}={}: {e}", path.display()));
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Personal data in the database server's log: full ID numbers and bank
+/// card numbers (as in [`personal_data_in`]), any run of Chinese characters
+/// (every name and address the tests use is Chinese, and the server writes
+/// none of its own), and any of `also` (names, numbers a test used). Empty,
+/// with a note on stderr, when the log's whereabouts are unknown.
+pub fn personal_data_in_database_log(also: &[&str]) -> Vec<String> {
+    let Some(log) = database_log() else {
+        eprintln!("{DATABASE_LOG_VAR} is not set: the database server's log is not checked");
+        return Vec::new();
+    };
+    let mut found = personal_data_in(&log);
+    found.extend(han_runs(&log));
+    found.extend(
+        also.iter()
+            .filter(|value| !value.is_empty() && log.contains(**value))
+            .map(|value| (*value).to_owned()),
+    );
+    found
+}
+
+/// The runs of Han (Chinese) characters in `text`.
+fn han_runs(text: &str) -> Vec<String> {
+    let han = |c: char| matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}');
+    text.split(|c: char| !han(c))
+        .filter(|run| !run.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The full ID numbers and bank card numbers in `text`.
 pub fn personal_data_in(text: &str) -> Vec<String> {
     let today = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).expect("a date");
@@ -84,7 +127,15 @@ pub fn personal_data_in(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::personal_data_in;
+    use super::{han_runs, personal_data_in};
+
+    #[test]
+    fn finds_chinese_names_and_addresses() {
+        let text = "ERROR:  duplicate key value violates unique constraint \"persons_id_number_key\"\n\
+                    DETAIL:  Failing row contains (王芳, 北京市西城区).";
+        assert_eq!(han_runs(text), ["王芳", "北京市西城区"]);
+        assert!(han_runs("LOG:  database system is ready to accept connections").is_empty());
+    }
 
     #[test]
     fn finds_full_numbers_and_passes_masked_ones() {

@@ -10,9 +10,9 @@ use socsec_proto::{
 };
 use sqlx::{Connection, PgConnection};
 use system_tests::{
-    System, as_caller, bad_fields,
+    System, as_caller, bad_fields, ids,
     journeys::{self, BANK_BIN, Cards},
-    operator, reason,
+    logs, operator, reason,
 };
 use tonic::Code;
 
@@ -884,5 +884,77 @@ async fn an_old_card_number_that_is_an_id_number_is_never_logged_in_full() {
     assert!(
         !system_tests::logs::captured().contains(&number),
         "an old medical card number that is an ID number was logged in full"
+    );
+}
+
+/// Expected conflicts — a second pending application, a bank card number
+/// already linked to a card, an old card number already registered (here an
+/// ID number) — are refused as before and leave no personal data in the
+/// database server's log: the inserts do not fail on them (a unique
+/// violation logs the key in its `DETAIL`).
+#[tokio::test]
+async fn conflicts_leave_no_personal_data_in_the_database_log() {
+    let system = system_with_bank().await;
+    let mut identity = system.identity_client().await;
+    let mut cards = system.card_client().await;
+    let (person, card) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "萧何", "ICBC").await;
+    let other = journeys::confirmed_person(&mut identity, "韩信").await;
+    let application = journeys::apply(&mut cards, &other, "ICBC").await;
+    let status = cards
+        .apply_for_card(operator(apply_request(
+            "apply-again",
+            &other.person_id,
+            "ICBC",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "APPLICATION_ALREADY_PENDING");
+
+    let status = cards
+        .issue_card(operator(pb::IssueCardRequest {
+            request_id: "same-bank-card".into(),
+            application_id: application.application_id.clone(),
+            generation: 3,
+            bank_card_number: card.bank_card_number.clone(),
+            bank_bin: String::new(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert_eq!(reason(&status), "BANK_CARD_NUMBER_IN_USE");
+    // Nothing of the refused issue stayed: the application can still be issued.
+    journeys::issue(&mut cards, &application).await;
+
+    let number = ids::id_number(true);
+    let legacy = |request_id: &str, person: &socsec_proto::identity::v1::Person| {
+        operator(pb::RegisterLegacyMedicalCardRequest {
+            request_id: request_id.into(),
+            card_number: number.clone(),
+            person_id: person.person_id.clone(),
+            region_code: person.region_code.clone(),
+        })
+    };
+    cards
+        .register_legacy_medical_card(legacy("legacy-first", &person))
+        .await
+        .unwrap();
+    let status = cards
+        .register_legacy_medical_card(legacy("legacy-again", &other))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists);
+    assert_eq!(reason(&status), "LEGACY_CARD_ALREADY_REGISTERED");
+
+    let found = logs::personal_data_in_database_log(&[
+        &number,
+        &card.bank_card_number,
+        &person.id_number,
+        &other.id_number,
+    ]);
+    assert!(
+        found.is_empty(),
+        "{} ID numbers, bank card numbers or names in the database server's log",
+        found.len()
     );
 }

@@ -45,12 +45,19 @@ fn assert_names_no_one(answer: &impl std::fmt::Debug, person: &identity::Person)
 }
 
 /// Every service of every journey run so far in this process logs into one
-/// capture: no full ID number or bank card number may be in it.
+/// capture: no full ID number or bank card number may be in it. Nor may the
+/// database server's log hold one, or a name or address.
 fn assert_no_personal_data_logged() {
     let found = system_tests::logs::personal_data_in_logs();
     assert!(
         found.is_empty(),
         "{} full ID or bank card numbers in the service logs",
+        found.len()
+    );
+    let found = system_tests::logs::personal_data_in_database_log(&[]);
+    assert!(
+        found.is_empty(),
+        "{} full ID or bank card numbers, names or addresses in the database server's log",
         found.len()
     );
 }

@@ -157,11 +157,3 @@ impl From<LegacyRefused> for CardError {
         }
     }
 }
-
-/// The name of the unique constraint a database error violated, if any.
-pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
-    match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
-        _ => None,
-    }
-}

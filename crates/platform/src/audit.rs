@@ -193,6 +193,7 @@ impl AuditApi {
         caller: Caller,
         req: pb::ListAuditRecordsRequest,
     ) -> Result<pb::ListAuditRecordsResponse, Status> {
+        crate::limits::AUDIT.check(&req)?;
         let mut v = FieldViolations::new();
         let person_id = crate::error::uuid(&mut v, "person_id", &req.person_id);
         let page_request = req.page.unwrap_or_default();

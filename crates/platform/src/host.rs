@@ -1,7 +1,8 @@
 //! The gRPC host every service runs in: database pool and migrations, the
 //! listening socket, `grpc.health.v1` (SERVING only while the database
-//! answers), reflection, request tracing, the auth layer, and graceful
-//! shutdown with a drain deadline.
+//! answers), reflection, request tracing, the auth layer, requests over
+//! `max_message_bytes` refused `RESOURCE_EXHAUSTED` / `MESSAGE_TOO_LARGE`,
+//! and graceful shutdown with a drain deadline.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -22,6 +23,7 @@ use crate::{
     clock::Clock,
     config::PlatformConfig,
     db,
+    message_size::MessageSizeLayer,
     outbox::EventStreams,
     retention,
     session::SessionKeys,
@@ -239,9 +241,12 @@ impl Host {
             },
         ));
 
+        let max_message_bytes = self.config.max_message_bytes;
         let audit = socsec_proto::audit::v1::audit_service_server::AuditServiceServer::new(
             audit::AuditApi::new(self.pool.clone(), service_name),
-        );
+        )
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
         let mut routes = routes.add_service(health_service).add_service(audit);
         if self.config.reflection {
             let reflection = tonic_reflection::server::Builder::configure()
@@ -284,6 +289,7 @@ impl Host {
                 self.config.max_concurrent_calls,
             ))
             .layer(auth)
+            .layer(MessageSizeLayer::new(max_message_bytes))
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;

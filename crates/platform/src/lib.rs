@@ -1,7 +1,8 @@
 //! What every socsec service needs and nothing domain-specific: configuration,
 //! telemetry, the database pool and migrations, the gRPC host (health,
-//! reflection, auth, graceful shutdown), errors as `google.rpc.Status`,
-//! idempotency, the audit trail and the transactional outbox.
+//! reflection, auth, graceful shutdown), errors as `google.rpc.Status`, the
+//! bounds on what a request may carry, idempotency, the audit trail and the
+//! transactional outbox.
 
 pub mod audit;
 pub mod auth;
@@ -12,6 +13,8 @@ pub mod db;
 pub mod error;
 pub mod host;
 pub mod idempotency;
+pub mod limits;
+pub mod message_size;
 pub mod mutation;
 pub mod outbox;
 pub mod paging;

@@ -141,9 +141,9 @@ impl ActivationService for ActivationApi {
         &self,
         request: Request<pb::GetRegionPolicyRequest>,
     ) -> Answer<pb::RegionPolicy> {
-        let region_code = request.into_inner().region_code;
-        let policy = self.service.region_policy(&region_code).await?;
-        Ok(Response::new(present::region_policy(&region_code, &policy)))
+        let region_code = parse::get_region_policy(request.get_ref())?;
+        let policy = self.service.region_policy(region_code).await?;
+        Ok(Response::new(present::region_policy(region_code, &policy)))
     }
 
     type WatchActivationEventsStream = EventStream;
@@ -153,6 +153,7 @@ impl ActivationService for ActivationApi {
         request: Request<pb::WatchActivationEventsRequest>,
     ) -> Answer<Self::WatchActivationEventsStream> {
         let request = request.into_inner();
+        parse::watch_activation_events(&request)?;
         let after = request.after.unwrap_or_default().cursor;
         Ok(Response::new(
             self.service.events(&after, request.heartbeats).await?,

@@ -1,5 +1,8 @@
-//! Requests into domain commands, every bad field reported at once
-//! (`INVALID_ARGUMENT` with a `BadRequest`).
+//! Requests into domain commands: the request's size checked against its
+//! limits (`limits`) before anything else, then every bad field reported at
+//! once (`INVALID_ARGUMENT` with a `BadRequest`).
+
+pub mod limits;
 
 use chrono::NaiveDate;
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
@@ -8,6 +11,7 @@ use platform::{
     auth::{Caller, CallerKind},
     error::{FieldViolations, region_code, required},
     idempotency::RequestId,
+    limits::Limits,
     paging::Page,
 };
 use socsec_proto::activation::v1 as pb;
@@ -30,10 +34,16 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
     violations.finish(parsed).map_err(ActivationError::Invalid)
 }
 
+/// `Ok` if `req` is within `limits`; checked before anything else is read.
+fn bounded<M>(limits: &Limits<M>, req: &M) -> Result<()> {
+    limits.check(req).map_err(ActivationError::Invalid)
+}
+
 pub fn at_bank_outlet(
     req: &pb::ActivateAtBankOutletRequest,
     today: NaiveDate,
 ) -> Result<AtBankOutlet> {
+    bounded(&limits::ACTIVATE_AT_BANK_OUTLET, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
@@ -50,6 +60,7 @@ pub fn at_bank_outlet(
 }
 
 pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
+    bounded(&limits::ACTIVATE_AT_HOSPITAL, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
@@ -80,6 +91,7 @@ pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
 }
 
 pub fn at_pharmacy(req: &pb::ActivateAtPharmacyRequest) -> Result<AtPharmacy> {
+    bounded(&limits::ACTIVATE_AT_PHARMACY, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
@@ -100,6 +112,7 @@ pub fn with_financial_function(
     req: &pb::ActivateWithFinancialFunctionRequest,
     today: NaiveDate,
 ) -> Result<WithFinancialFunction> {
+    bounded(&limits::ACTIVATE_WITH_FINANCIAL_FUNCTION, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let serial = v.check("serial_number", SerialNumber::parse(&req.serial_number));
@@ -119,6 +132,7 @@ pub fn with_financial_function(
 }
 
 pub fn by_hotline(req: &pb::ActivateByHotlineRequest, today: NaiveDate) -> Result<ByHotline> {
+    bounded(&limits::ACTIVATE_BY_HOTLINE, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let agent = required(&mut v, "agent_id", &req.agent_id);
@@ -139,6 +153,7 @@ pub fn by_hotline(req: &pb::ActivateByHotlineRequest, today: NaiveDate) -> Resul
 /// The card presented; hospitals must send the card identification code.
 pub fn eligibility(caller: &Caller, req: &pb::CheckEligibilityRequest) -> Result<EligibilityQuery> {
     use pb::check_eligibility_request::Card;
+    bounded(&limits::CHECK_ELIGIBILITY, req)?;
     let mut v = FieldViolations::new();
     match &req.card {
         Some(Card::SocialSecurityCard(presented)) => {
@@ -187,6 +202,7 @@ pub fn eligibility(caller: &Caller, req: &pb::CheckEligibilityRequest) -> Result
 }
 
 pub fn card_number(req: &pb::GetCardActivationRequest) -> Result<CardNumber> {
+    bounded(&limits::GET_CARD_ACTIVATION, req)?;
     let mut v = FieldViolations::new();
     let number = v.check("card_number", CardNumber::parse(&req.card_number));
     accept(v, number)
@@ -195,6 +211,7 @@ pub fn card_number(req: &pb::GetCardActivationRequest) -> Result<CardNumber> {
 pub fn approaching_deadlines(
     req: &pb::ListApproachingDeadlinesRequest,
 ) -> Result<ApproachingDeadlines> {
+    bounded(&limits::LIST_APPROACHING_DEADLINES, req)?;
     let mut v = FieldViolations::new();
     let within_days = u32::try_from(req.within_days)
         .ok()
@@ -224,6 +241,7 @@ pub fn approaching_deadlines(
 
 /// The page key `deadline|card_number` (see `present::page_key`).
 pub fn set_region_policy(req: &pb::SetRegionPolicyRequest) -> Result<SetRegionPolicy> {
+    bounded(&limits::SET_REGION_POLICY, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let given = req.policy.clone().unwrap_or_default();
@@ -262,4 +280,16 @@ pub fn set_region_policy(req: &pb::SetRegionPolicyRequest) -> Result<SetRegionPo
             consequence,
         },
     })
+}
+
+/// The region asked for, as given (the service reads it).
+pub fn get_region_policy(req: &pb::GetRegionPolicyRequest) -> Result<&str> {
+    bounded(&limits::GET_REGION_POLICY, req)?;
+    Ok(&req.region_code)
+}
+
+/// A `Watch…` request: only its size needs checking here (the cursor is
+/// read by the event stream).
+pub fn watch_activation_events(req: &pb::WatchActivationEventsRequest) -> Result<()> {
+    bounded(&limits::WATCH_ACTIVATION_EVENTS, req)
 }

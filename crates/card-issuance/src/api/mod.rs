@@ -170,6 +170,7 @@ impl CardService for CardApi {
         request: Request<pb::WatchCardEventsRequest>,
     ) -> Answer<Self::WatchCardEventsStream> {
         let request = request.into_inner();
+        parse::watch_card_events(&request)?;
         let after = request.after.unwrap_or_default().cursor;
         Ok(Response::new(
             self.cards

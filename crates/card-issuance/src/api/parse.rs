@@ -1,6 +1,9 @@
-//! Requests as the service's commands: every field parsed into a domain
-//! type, every bad field reported at once (`INVALID_ARGUMENT` with a
+//! Requests as the service's commands: the request's size checked against
+//! its limits (`limits`) before anything else, then every field parsed into
+//! a domain type, every bad field reported at once (`INVALID_ARGUMENT` with a
 //! `BadRequest`).
+
+pub mod limits;
 
 use pii::{
     BankBin, BankCardNumber, CardIdentificationCode, CardNumber, PartnerCode, RegionCode,
@@ -93,6 +96,7 @@ fn person_id(v: &mut FieldViolations, value: &str) -> Option<Uuid> {
 }
 
 pub fn apply_for_card(req: &pb::ApplyForCardRequest) -> Parsed<ApplyForCard> {
+    limits::APPLY_FOR_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let person_id = person_id(&mut v, &req.person_id);
@@ -117,6 +121,7 @@ pub fn apply_for_card(req: &pb::ApplyForCardRequest) -> Parsed<ApplyForCard> {
 }
 
 pub fn issue_card(req: &pb::IssueCardRequest) -> Parsed<IssueCard> {
+    limits::ISSUE_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let application_id = error::uuid(&mut v, "application_id", &req.application_id);
@@ -133,6 +138,7 @@ pub fn issue_card(req: &pb::IssueCardRequest) -> Parsed<IssueCard> {
 }
 
 pub fn issue_cards(req: &pb::IssueCardsRequest) -> Parsed<IssueCards> {
+    limits::ISSUE_CARDS.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let bank = v.check("bank_code", PartnerCode::parse(&req.bank_code));
@@ -178,11 +184,13 @@ fn change_card(
 }
 
 pub fn record_receipt(req: &pb::RecordReceiptRequest) -> Parsed<ChangeCard> {
+    limits::RECORD_RECEIPT.check(req)?;
     let (id, number) = (&req.request_id, &req.card_number);
     change_card("RecordReceipt", CardChange::Receive, id, number, "")
 }
 
 pub fn report_loss(req: &pb::ReportLossRequest) -> Parsed<ChangeCard> {
+    limits::REPORT_LOSS.check(req)?;
     let (id, number) = (&req.request_id, &req.card_number);
     change_card(
         "ReportLoss",
@@ -194,11 +202,13 @@ pub fn report_loss(req: &pb::ReportLossRequest) -> Parsed<ChangeCard> {
 }
 
 pub fn cancel_card(req: &pb::CancelCardRequest) -> Parsed<ChangeCard> {
+    limits::CANCEL_CARD.check(req)?;
     let (id, number) = (&req.request_id, &req.card_number);
     change_card("CancelCard", CardChange::Cancel, id, number, &req.reason)
 }
 
 pub fn replace_card(req: &pb::ReplaceCardRequest) -> Parsed<ReplaceCard> {
+    limits::REPLACE_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let card_number = card_number(&mut v, "card_number", &req.card_number);
@@ -223,6 +233,7 @@ pub fn replace_card(req: &pb::ReplaceCardRequest) -> Parsed<ReplaceCard> {
 
 pub fn get_card(req: &pb::GetCardRequest) -> Parsed<CardKey> {
     use pb::get_card_request::Key;
+    limits::GET_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let key = match &req.key {
         Some(Key::CardNumber(n)) => card_number(&mut v, "card_number", n).map(CardKey::Number),
@@ -245,6 +256,7 @@ pub fn get_card(req: &pb::GetCardRequest) -> Parsed<CardKey> {
 }
 
 pub fn list_person_cards(req: &pb::ListPersonCardsRequest) -> Parsed<Uuid> {
+    limits::LIST_PERSON_CARDS.check(req)?;
     let mut v = FieldViolations::new();
     let person_id = person_id(&mut v, &req.person_id);
     v.finish(person_id)
@@ -253,6 +265,7 @@ pub fn list_person_cards(req: &pb::ListPersonCardsRequest) -> Parsed<Uuid> {
 pub fn register_legacy_card(
     req: &pb::RegisterLegacyMedicalCardRequest,
 ) -> Parsed<RegisterLegacyCard> {
+    limits::REGISTER_LEGACY_MEDICAL_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let card_number = legacy_number(&mut v, &req.card_number);
@@ -269,6 +282,7 @@ pub fn register_legacy_card(
 }
 
 pub fn retire_legacy_card(req: &pb::RetireLegacyMedicalCardRequest) -> Parsed<RetireLegacyCard> {
+    limits::RETIRE_LEGACY_MEDICAL_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let legacy = legacy_number(&mut v, &req.card_number);
@@ -287,7 +301,14 @@ pub fn retire_legacy_card(req: &pb::RetireLegacyMedicalCardRequest) -> Parsed<Re
 }
 
 pub fn get_legacy_card(req: &pb::GetLegacyMedicalCardRequest) -> Parsed<LegacyCardNumber> {
+    limits::GET_LEGACY_MEDICAL_CARD.check(req)?;
     let mut v = FieldViolations::new();
     let card_number = legacy_number(&mut v, &req.card_number);
     v.finish(card_number)
+}
+
+/// A `Watch…` request: only its size needs checking here (the cursor is
+/// read by the event stream).
+pub fn watch_card_events(req: &pb::WatchCardEventsRequest) -> Parsed<()> {
+    limits::WATCH_CARD_EVENTS.check(req)
 }

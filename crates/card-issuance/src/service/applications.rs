@@ -14,7 +14,7 @@ use super::{Cards, IssueCard, IssueCards, Result, issuing::Issuing};
 use crate::{
     api::{events, present},
     domain::{CardOrder, application},
-    error::{CardError, violated_constraint},
+    error::CardError,
     service::ApplyForCard,
     store::{self, ApplicationRow, NewApplication},
 };
@@ -83,14 +83,9 @@ impl Cards {
                     at,
                     by: &by,
                 };
-                let row = store::insert_application(conn, &new).await.map_err(|e| {
-                    match violated_constraint(&e) {
-                        Some(store::ONE_PENDING_APPLICATION) => {
-                            CardError::ApplicationAlreadyPending
-                        }
-                        _ => CardError::Database(e),
-                    }
-                })?;
+                let row = store::insert_application(conn, &new)
+                    .await?
+                    .ok_or(CardError::ApplicationAlreadyPending)?;
                 Ok(Effects::new(
                     present::application(&row),
                     Events::none(),

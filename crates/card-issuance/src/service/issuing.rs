@@ -10,8 +10,8 @@ use crate::{
         CardOrder, Generation, NumberingSpec,
         issuing::{CardIdentifiers, NumberingError},
     },
-    error::{CardError, violated_constraint},
-    store::{self, NewCard},
+    error::CardError,
+    store::{self, CardConflict, NewCard},
 };
 
 /// How the cards of one request are made.
@@ -53,11 +53,10 @@ impl Issuing<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
         store::insert_cards(conn, &cards, self.at, self.today, self.by, self.request_id)
-            .await
-            .map_err(|e| match violated_constraint(&e) {
-                Some(store::BANK_CARD_NUMBER_TAKEN) => CardError::BankCardNumberInUse,
-                Some(store::ONE_USABLE_CARD_PER_PERSON) => CardError::PersonAlreadyHasCard,
-                _ => CardError::Database(e),
+            .await?
+            .map_err(|conflict| match conflict {
+                CardConflict::BankCardNumberTaken => CardError::BankCardNumberInUse,
+                CardConflict::PersonHoldsUsableCard => CardError::PersonAlreadyHasCard,
             })?;
         Ok(cards)
     }

@@ -11,7 +11,7 @@ use super::{Cards, RegisterLegacyCard, Result, RetireLegacyCard};
 use crate::{
     api::{events, present},
     domain::legacy,
-    error::{CardError, violated_constraint},
+    error::CardError,
     store::{self, CardKey},
 };
 
@@ -43,11 +43,8 @@ impl Cards {
             request,
             async |conn| -> Result<Effects<_>> {
                 let row = store::insert_legacy_card(conn, &card_number, person_id, &region, at)
-                    .await
-                    .map_err(|e| match violated_constraint(&e) {
-                        Some(_) => CardError::LegacyCardAlreadyRegistered,
-                        None => CardError::Database(e),
-                    })?;
+                    .await?
+                    .ok_or(CardError::LegacyCardAlreadyRegistered)?;
                 let answer = present::legacy_card(&row);
                 Ok(Effects::new(
                     answer.clone(),

@@ -25,9 +25,6 @@ macro_rules! application_columns {
     };
 }
 
-/// The unique index that keeps one pending application per person.
-pub const ONE_PENDING_APPLICATION: &str = "applications_one_pending";
-
 pub struct NewApplication<'a> {
     pub application_id: Uuid,
     pub person_id: Uuid,
@@ -37,14 +34,18 @@ pub struct NewApplication<'a> {
     pub by: &'a str,
 }
 
+/// Records the application; `None` if the person already has a pending one
+/// (the unique index `applications_one_pending`). The conflict is expected,
+/// so the statement does not fail on it (Postgres would log the key).
 pub async fn insert_application(
     conn: &mut PgConnection,
     new: &NewApplication<'_>,
-) -> Result<ApplicationRow, sqlx::Error> {
+) -> Result<Option<ApplicationRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO applications (application_id, person_id, bank_code, issuing_region_code,
              status, applied_at, applied_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING
          RETURNING ",
         application_columns!()
     ))
@@ -55,7 +56,7 @@ pub async fn insert_application(
     .bind(ApplicationStatus::Pending)
     .bind(new.at)
     .bind(new.by)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await
 }
 

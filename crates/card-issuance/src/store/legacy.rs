@@ -25,17 +25,22 @@ macro_rules! legacy_columns {
     };
 }
 
+/// Registers an old card; `None` if its number is already registered. The
+/// conflict is expected, so the statement does not fail on it: Postgres
+/// would log the key, and an old card number may be an ID number.
 pub async fn insert_legacy_card(
     conn: &mut PgConnection,
     card_number: &LegacyCardNumber,
     person_id: Uuid,
     region_code: &RegionCode,
     at: DateTime<Utc>,
-) -> Result<LegacyCardRow, sqlx::Error> {
+) -> Result<Option<LegacyCardRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO legacy_medical_cards (card_number, person_id, region_code, status,
              registered_at)
-         VALUES ($1, $2, $3, $5, $4) RETURNING ",
+         VALUES ($1, $2, $3, $5, $4)
+         ON CONFLICT DO NOTHING
+         RETURNING ",
         legacy_columns!()
     ))
     .bind(card_number)
@@ -43,7 +48,7 @@ pub async fn insert_legacy_card(
     .bind(region_code)
     .bind(at)
     .bind(LegacyCardStatus::Active)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await
 }
 

@@ -4,10 +4,12 @@
 
 mod applications;
 mod cards;
+mod issuing;
 mod legacy;
 
 pub use applications::*;
 pub use cards::*;
+pub use issuing::*;
 pub use legacy::*;
 
 use platform::auth::Caller;

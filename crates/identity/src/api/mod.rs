@@ -45,7 +45,7 @@ impl IdentityService for IdentityApi {
 
     async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Answer<pb::Person> {
         let (caller, req) = open(request)?;
-        let person_id = parse::person_id(&req.person_id)?;
+        let person_id = parse::get_person(&req)?;
         respond(
             self.identity
                 .get_person(&caller, person_id)
@@ -124,7 +124,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ListBasicInfoVersionsRequest>,
     ) -> Answer<pb::ListBasicInfoVersionsResponse> {
         let (caller, req) = open(request)?;
-        let person_id = parse::person_id(&req.person_id)?;
+        let person_id = parse::list_basic_info_versions(&req)?;
         respond(
             self.identity
                 .list_basic_info_versions(&caller, person_id)
@@ -175,7 +175,7 @@ impl IdentityService for IdentityApi {
     }
 
     async fn get_partner(&self, request: Request<pb::GetPartnerRequest>) -> Answer<pb::Partner> {
-        let code = parse::partner_code(&request.into_inner().code)?;
+        let code = parse::get_partner(request.get_ref())?;
         respond(
             self.identity
                 .get_partner(&code)
@@ -204,6 +204,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::WatchIdentityEventsRequest>,
     ) -> Answer<Self::WatchIdentityEventsStream> {
         let request = request.into_inner();
+        parse::watch_identity_events(&request)?;
         let after = request.after.unwrap_or_default().cursor;
         let stream = self
             .events

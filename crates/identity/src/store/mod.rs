@@ -16,8 +16,3 @@ pub use person::{
     Change, NewPerson, PersonKey, PersonRow, VersionRow, confirm, correct, insert_person,
     lock_person, person_by_id_number, read_person, read_person_untransacted, read_versions,
 };
-
-/// Whether a database error is a unique-constraint violation.
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use pii::{CreditCode, PartnerCode, RegionCode};
 use sqlx::{PgConnection, PgExecutor};
 
-use super::is_unique_violation;
 use crate::domain::{NewPartner, PartnerKind};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -23,16 +22,19 @@ const PARTNER_COLUMNS: &str =
     "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at";
 
 /// Registers the partner; `None` if its code or credit code is already
-/// registered (the transaction is then spoilt: return the refusal).
+/// registered (an expected conflict, so not an error of the statement:
+/// Postgres would log the conflicting key).
 pub async fn insert_partner(
     conn: &mut PgConnection,
     partner: &NewPartner,
     at: DateTime<Utc>,
 ) -> Result<Option<PartnerRow>, sqlx::Error> {
-    let inserted = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO partners (code, kind, name, region_code, parent_code, credit_code,
              designation_in_force, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {PARTNER_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT DO NOTHING
+         RETURNING {PARTNER_COLUMNS}"
     )))
     .bind(&partner.code)
     .bind(partner.kind)
@@ -42,12 +44,8 @@ pub async fn insert_partner(
     .bind(&partner.credit_code)
     .bind(partner.designation_in_force)
     .bind(at)
-    .fetch_one(conn)
-    .await;
-    match inserted {
-        Err(e) if is_unique_violation(&e) => Ok(None),
-        other => other.map(Some),
-    }
+    .fetch_optional(conn)
+    .await
 }
 
 /// The partner registered under `code` (any text: a certificate's code is

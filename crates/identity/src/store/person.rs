@@ -9,7 +9,7 @@ use platform::{
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::{columns::GenderColumn, is_unique_violation};
+use super::columns::GenderColumn;
 use crate::domain::{BasicInfo, BasicInfoStatus, Record};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -60,8 +60,9 @@ pub struct Change<'a> {
 }
 
 /// Registers the person as version 1, unconfirmed; `None` if a person with
-/// this ID number is already registered (the transaction is then spoilt:
-/// return the refusal).
+/// this ID number is already registered. The conflict is expected, so the
+/// statement does not fail on it: a unique violation would make Postgres
+/// log the key, the ID number, in its `DETAIL`.
 pub async fn insert_person(
     conn: &mut PgConnection,
     person: &NewPerson<'_>,
@@ -72,6 +73,7 @@ pub async fn insert_person(
         "INSERT INTO persons (person_id, id_number, birth_date, region_code, version, name,
              gender, ethnicity, phone, address, status, registered_at)
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT DO NOTHING
          RETURNING {PERSON_COLUMNS}"
     )))
     .bind(person.person_id)
@@ -85,11 +87,10 @@ pub async fn insert_person(
     .bind(&info.address)
     .bind(BasicInfoStatus::Unconfirmed)
     .bind(person.at)
-    .fetch_one(&mut *conn)
-    .await;
-    let row: PersonRow = match inserted {
-        Err(e) if is_unique_violation(&e) => return Ok(None),
-        other => other?,
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = inserted else {
+        return Ok(None);
     };
     insert_version(conn, person.person_id, 1, info, change).await?;
     Ok(Some(row))

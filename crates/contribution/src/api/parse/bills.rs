@@ -7,7 +7,7 @@ use platform::{
 };
 use socsec_proto::{common::v1 as common, contribution::v1 as pb};
 
-use super::{Result, accept, day_or_today, money, payer, period};
+use super::{Result, accept, bounded, day_or_today, limits, money, payer, period};
 use crate::domain::{
     ArrearsKey, LineKey, Money, access,
     commands::{ArrearsQuery, BillQuery, RecordPayment, StatementQuery, StatementRange},
@@ -15,6 +15,7 @@ use crate::domain::{
 
 /// A bill asked for; a payer that names none asks for its own.
 pub fn get_bill(caller: &Caller, req: &pb::GetBillRequest, today: NaiveDate) -> Result<BillQuery> {
+    bounded(&limits::GET_BILL, req)?;
     let mut v = FieldViolations::new();
     let payer = if req.payer.is_empty() && !caller.is(CallerKind::Operator) {
         let own = access::own_bill_payer(caller);
@@ -43,6 +44,7 @@ pub fn record_payment(
     req: &pb::RecordPaymentRequest,
     today: NaiveDate,
 ) -> Result<(RequestId, RecordPayment)> {
+    bounded(&limits::RECORD_PAYMENT, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let payer = payer(&mut v, &req.payer);
@@ -79,6 +81,7 @@ pub fn list_arrears(
     req: &pb::ListArrearsRequest,
     today: NaiveDate,
 ) -> Result<(Page<ArrearsKey>, ArrearsQuery)> {
+    bounded(&limits::LIST_ARREARS, req)?;
     let mut v = FieldViolations::new();
     let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
     let as_of = day_or_today(&mut v, "as_of", req.as_of.as_ref(), today);
@@ -116,6 +119,7 @@ fn range(
 }
 
 pub fn statement(req: &pb::GetStatementRequest) -> Result<(Page<LineKey>, StatementQuery)> {
+    bounded(&limits::GET_STATEMENT, req)?;
     let mut v = FieldViolations::new();
     let range = range(&mut v, &req.person_id, req.from.as_ref(), req.to.as_ref());
     let page = page::<LineKey>(&mut v, req.page.as_ref());
@@ -129,6 +133,7 @@ pub fn statement(req: &pb::GetStatementRequest) -> Result<(Page<LineKey>, Statem
 }
 
 pub fn stream_statement(req: &pb::StreamStatementRequest) -> Result<StatementRange> {
+    bounded(&limits::STREAM_STATEMENT, req)?;
     let mut v = FieldViolations::new();
     let range = range(&mut v, &req.person_id, req.from.as_ref(), req.to.as_ref());
     accept(v, range)

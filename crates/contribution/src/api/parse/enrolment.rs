@@ -5,7 +5,9 @@ use platform::{all_some, error::FieldViolations, idempotency::RequestId};
 use socsec_proto::contribution::v1 as pb;
 use uuid::Uuid;
 
-use super::{MAX_MONTHLY_WAGE_FEN, Result, accept, insurance_type, money, payer, period};
+use super::{
+    MAX_MONTHLY_WAGE_FEN, Result, accept, bounded, insurance_type, limits, money, payer, period,
+};
 use crate::domain::{
     Enrolling, InsuranceType, Money, Period, RateTable, Rounding,
     commands::{DeclareWage, Enrol, RegisterContract, RunMonth},
@@ -13,6 +15,7 @@ use crate::domain::{
 };
 
 pub fn enrol(req: &pb::EnrolRequest) -> Result<(RequestId, Enrol)> {
+    bounded(&limits::ENROL, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
@@ -91,6 +94,7 @@ pub fn enrol(req: &pb::EnrolRequest) -> Result<(RequestId, Enrol)> {
 pub fn register_contract(
     req: &pb::RegisterAgencyContractRequest,
 ) -> Result<(RequestId, RegisterContract)> {
+    bounded(&limits::REGISTER_AGENCY_CONTRACT, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let agency = v.check("agency_code", PartnerCode::parse(&req.agency_code));
@@ -124,6 +128,7 @@ pub fn register_contract(
 }
 
 pub fn set_rate_table(req: &pb::SetRateTableRequest) -> Result<(RequestId, RateTable)> {
+    bounded(&limits::SET_RATE_TABLE, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let t = req.table.clone().unwrap_or_default();
@@ -216,6 +221,7 @@ pub fn set_rate_table(req: &pb::SetRateTableRequest) -> Result<(RequestId, RateT
 
 /// The region, insurance type and year of a table asked for.
 pub fn get_rate_table(req: &pb::GetRateTableRequest) -> Result<(String, InsuranceType, i32)> {
+    bounded(&limits::GET_RATE_TABLE, req)?;
     let mut v = FieldViolations::new();
     let region = platform::error::region_code(&mut v, "region_code", &req.region_code);
     let insurance_type = insurance_type(req.insurance_type);
@@ -232,6 +238,7 @@ pub fn get_rate_table(req: &pb::GetRateTableRequest) -> Result<(String, Insuranc
 
 pub fn declare_wage(req: &pb::DeclareWageRequest) -> Result<(RequestId, DeclareWage)> {
     use pb::declare_wage_request::Period as Which;
+    bounded(&limits::DECLARE_WAGE, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
@@ -264,6 +271,7 @@ pub fn declare_wage(req: &pb::DeclareWageRequest) -> Result<(RequestId, DeclareW
 }
 
 pub fn run_month(req: &pb::RunMonthRequest) -> Result<(RequestId, RunMonth)> {
+    bounded(&limits::RUN_MONTH, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let month = period(&mut v, "period", req.period.as_ref());

@@ -1,14 +1,17 @@
-//! Proto → domain commands. Every bad field of a request is collected and
-//! reported at once (`google.rpc.BadRequest`); what gets past here is valid.
+//! Proto → domain commands. Each parser first checks the request's size
+//! against its limits (`limits`); then every bad field of a request is
+//! collected and reported at once (`google.rpc.BadRequest`); what gets past
+//! here is valid.
 
 mod bills;
 mod enrolment;
+pub mod limits;
 
 pub use bills::*;
 pub use enrolment::*;
 
 use chrono::NaiveDate;
-use platform::error::FieldViolations;
+use platform::{error::FieldViolations, limits::Limits};
 use socsec_proto::{common::v1 as common, contribution::v1 as pb};
 
 use crate::{
@@ -26,6 +29,11 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
     violations
         .finish(parsed)
         .map_err(ContributionError::Invalid)
+}
+
+/// `Ok` if `req` is within `limits`; checked before anything else is read.
+fn bounded<M>(limits: &Limits<M>, req: &M) -> Result<()> {
+    limits.check(req).map_err(ContributionError::Invalid)
 }
 
 /// A required, non-negative amount of at most `max` fen.

@@ -1,15 +1,18 @@
-//! Requests into domain commands. Each parser collects every bad field
-//! before refusing, so the caller sees them all at once.
+//! Requests into domain commands. Each parser first checks the request's
+//! size against its limits (`limits`), then collects every bad field before
+//! refusing, so the caller sees them all at once.
 
+pub mod limits;
 mod partners;
 
-pub use partners::{list_partners, partner_code, register_partner, set_partner_designation};
+pub use partners::{get_partner, list_partners, register_partner, set_partner_designation};
 
 use chrono::NaiveDate;
 use pii::{Gender, IdNumber, PersonName, Secret};
 use platform::{
     error::{FieldViolations, Reason, required},
     idempotency::RequestId,
+    limits::Limits,
 };
 use socsec_proto::{common::v1 as common, identity::v1 as pb};
 use uuid::Uuid;
@@ -49,10 +52,16 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
     violations.finish(parsed).map_err(IdentityError::Invalid)
 }
 
+/// `Ok` if `req` is within `limits`; checked before anything else is read.
+fn bounded<M>(limits: &Limits<M>, req: &M) -> Result<()> {
+    limits.check(req).map_err(IdentityError::Invalid)
+}
+
 pub fn register_person(
     req: &pb::RegisterPersonRequest,
     today: NaiveDate,
 ) -> Result<RegisterPerson> {
+    bounded(&limits::REGISTER_PERSON, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let id_number = id_number(&mut v, &req.id_number, today);
@@ -66,13 +75,24 @@ pub fn register_person(
     })
 }
 
-pub fn person_id(req_person_id: &str) -> Result<Uuid> {
+pub fn get_person(req: &pb::GetPersonRequest) -> Result<Uuid> {
+    bounded(&limits::GET_PERSON, req)?;
+    person_id(&req.person_id)
+}
+
+pub fn list_basic_info_versions(req: &pb::ListBasicInfoVersionsRequest) -> Result<Uuid> {
+    bounded(&limits::LIST_BASIC_INFO_VERSIONS, req)?;
+    person_id(&req.person_id)
+}
+
+fn person_id(req_person_id: &str) -> Result<Uuid> {
     let mut v = FieldViolations::new();
     let person_id = parse_person_id(&mut v, req_person_id);
     accept(v, person_id)
 }
 
 pub fn lookup_person(req: &pb::LookupPersonRequest, today: NaiveDate) -> Result<IdNumber> {
+    bounded(&limits::LOOKUP_PERSON, req)?;
     let mut v = FieldViolations::new();
     let id_number = id_number(&mut v, &req.id_number, today);
     accept(v, id_number)
@@ -82,6 +102,7 @@ pub fn verify_identity(
     req: &pb::VerifyIdentityRequest,
     today: NaiveDate,
 ) -> Result<VerifyIdentity> {
+    bounded(&limits::VERIFY_IDENTITY, req)?;
     let mut v = FieldViolations::new();
     let id_number = id_number(&mut v, &req.id_number, today);
     let name = v.check("name", PersonName::parse(&req.name));
@@ -90,6 +111,7 @@ pub fn verify_identity(
 }
 
 pub fn verify_holder(req: &pb::VerifyHolderRequest, today: NaiveDate) -> Result<VerifyHolder> {
+    bounded(&limits::VERIFY_HOLDER, req)?;
     let mut v = FieldViolations::new();
     let person_id = parse_person_id(&mut v, &req.person_id);
     let id_number = id_number(&mut v, &req.id_number, today);
@@ -101,6 +123,7 @@ pub fn verify_holder(req: &pb::VerifyHolderRequest, today: NaiveDate) -> Result<
 }
 
 pub fn confirm_basic_info(req: &pb::ConfirmBasicInfoRequest) -> Result<ConfirmBasicInfo> {
+    bounded(&limits::CONFIRM_BASIC_INFO, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let person_id = parse_person_id(&mut v, &req.person_id);
@@ -115,6 +138,7 @@ pub fn confirm_basic_info(req: &pb::ConfirmBasicInfoRequest) -> Result<ConfirmBa
 }
 
 pub fn correct_basic_info(req: &pb::CorrectBasicInfoRequest) -> Result<CorrectBasicInfo> {
+    bounded(&limits::CORRECT_BASIC_INFO, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let person_id = parse_person_id(&mut v, &req.person_id);
@@ -141,6 +165,7 @@ pub fn set_online_password(
     req: &pb::SetOnlinePasswordRequest,
     today: NaiveDate,
 ) -> Result<SetOnlinePassword> {
+    bounded(&limits::SET_ONLINE_PASSWORD, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let id_number = id_number(&mut v, &req.id_number, today);
@@ -155,6 +180,7 @@ pub fn set_online_password(
 }
 
 pub fn sign_in(req: pb::SignInRequest, today: NaiveDate) -> Result<SignIn> {
+    bounded(&limits::SIGN_IN, &req)?;
     let mut v = FieldViolations::new();
     let id_number = id_number(&mut v, &req.id_number, today);
     if req.password.is_empty() {
@@ -165,6 +191,12 @@ pub fn sign_in(req: pb::SignInRequest, today: NaiveDate) -> Result<SignIn> {
         id_number,
         password: Secret::new(req.password),
     })
+}
+
+/// A `Watch…` request: only its size needs checking here (the cursor is
+/// read by the event stream).
+pub fn watch_identity_events(req: &pb::WatchIdentityEventsRequest) -> Result<()> {
+    bounded(&limits::WATCH_IDENTITY_EVENTS, req)
 }
 
 fn id_number(v: &mut FieldViolations, value: &str, today: NaiveDate) -> Option<IdNumber> {

@@ -8,7 +8,7 @@ use platform::{
 };
 use socsec_proto::{common::v1 as common, identity::v1 as pb};
 
-use super::{Result, accept};
+use super::{Result, accept, bounded, limits};
 use crate::domain::{
     NewPartner, PartnerKind,
     commands::{ListPartners, RegisterPartner, SetPartnerDesignation},
@@ -16,6 +16,7 @@ use crate::domain::{
 };
 
 pub fn register_partner(req: &pb::RegisterPartnerRequest) -> Result<RegisterPartner> {
+    bounded(&limits::REGISTER_PARTNER, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let partner = new_partner(&mut v, req);
@@ -29,6 +30,7 @@ pub fn register_partner(req: &pb::RegisterPartnerRequest) -> Result<RegisterPart
 pub fn set_partner_designation(
     req: &pb::SetPartnerDesignationRequest,
 ) -> Result<SetPartnerDesignation> {
+    bounded(&limits::SET_PARTNER_DESIGNATION, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let code = v.check("code", PartnerCode::parse(&req.code));
@@ -42,13 +44,15 @@ pub fn set_partner_designation(
     })
 }
 
-pub fn partner_code(code: &str) -> Result<PartnerCode> {
+pub fn get_partner(req: &pb::GetPartnerRequest) -> Result<PartnerCode> {
+    bounded(&limits::GET_PARTNER, req)?;
     let mut v = FieldViolations::new();
-    let code = v.check("code", PartnerCode::parse(code));
+    let code = v.check("code", PartnerCode::parse(&req.code));
     accept(v, code)
 }
 
 pub fn list_partners(req: &pb::ListPartnersRequest) -> Result<ListPartners> {
+    bounded(&limits::LIST_PARTNERS, req)?;
     let mut v = FieldViolations::new();
     let page_request = req.page.clone().unwrap_or_default();
     let page = Page::parse(

@@ -1,0 +1,133 @@
+//! How much each contribution request may carry: every string and repeated
+//! field's maximum, checked first by each parser (see `platform::limits`)
+//! and listed in the README.
+
+use platform::limits::{Bound, CODE, Documented, Limits, TOKEN};
+use socsec_proto::contribution::v1 as pb;
+
+use crate::domain::InsuranceType;
+
+/// An enrolment names each insurance type at most once.
+pub const INSURANCE_TYPES_MAX: usize = InsuranceType::ALL.len();
+
+pub static ENROL: Limits<pb::EnrolRequest> = Limits {
+    rpc: "Enrol",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+        Bound::chars("region_code", CODE, |r| &r.region_code),
+        Bound::items("insurance_types", INSURANCE_TYPES_MAX, |r| {
+            r.insurance_types.len()
+        }),
+        Bound::chars("employer_code", CODE, |r| &r.employer_code),
+        Bound::chars("agency_contract_id", CODE, |r| &r.agency_contract_id),
+    ],
+};
+
+pub static REGISTER_AGENCY_CONTRACT: Limits<pb::RegisterAgencyContractRequest> = Limits {
+    rpc: "RegisterAgencyContract",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("agency_code", CODE, |r| &r.agency_code),
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+    ],
+};
+
+pub static SET_RATE_TABLE: Limits<pb::SetRateTableRequest> = Limits {
+    rpc: "SetRateTable",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("table.region_code", CODE, |r| {
+            r.table.as_ref().map_or("", |t| &t.region_code)
+        }),
+    ],
+};
+
+pub static GET_RATE_TABLE: Limits<pb::GetRateTableRequest> = Limits {
+    rpc: "GetRateTable",
+    bounds: &[Bound::chars("region_code", CODE, |r| &r.region_code)],
+};
+
+pub static DECLARE_WAGE: Limits<pb::DeclareWageRequest> = Limits {
+    rpc: "DeclareWage",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+    ],
+};
+
+pub static RUN_MONTH: Limits<pb::RunMonthRequest> = Limits {
+    rpc: "RunMonth",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("region_code", CODE, |r| &r.region_code),
+        Bound::chars("payer_code", CODE, |r| &r.payer_code),
+    ],
+};
+
+pub static GET_BILL: Limits<pb::GetBillRequest> = Limits {
+    rpc: "GetBill",
+    bounds: &[Bound::chars("payer", CODE, |r| &r.payer)],
+};
+
+pub static RECORD_PAYMENT: Limits<pb::RecordPaymentRequest> = Limits {
+    rpc: "RecordPayment",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("payer", CODE, |r| &r.payer),
+    ],
+};
+
+pub static LIST_ARREARS: Limits<pb::ListArrearsRequest> = Limits {
+    rpc: "ListArrears",
+    bounds: &[
+        Bound::chars("region_code", CODE, |r| &r.region_code),
+        Bound::chars("page.page_token", TOKEN, |r| {
+            r.page.as_ref().map_or("", |p| &p.page_token)
+        }),
+    ],
+};
+
+pub static GET_STATEMENT: Limits<pb::GetStatementRequest> = Limits {
+    rpc: "GetStatement",
+    bounds: &[
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+        Bound::chars("page.page_token", TOKEN, |r| {
+            r.page.as_ref().map_or("", |p| &p.page_token)
+        }),
+    ],
+};
+
+pub static STREAM_STATEMENT: Limits<pb::StreamStatementRequest> = Limits {
+    rpc: "StreamStatement",
+    bounds: &[Bound::chars("person_id", CODE, |r| &r.person_id)],
+};
+
+/// Every contribution RPC's limits, in the proto's order.
+pub static ALL: &[&dyn Documented] = &[
+    &ENROL,
+    &REGISTER_AGENCY_CONTRACT,
+    &SET_RATE_TABLE,
+    &GET_RATE_TABLE,
+    &DECLARE_WAGE,
+    &RUN_MONTH,
+    &GET_BILL,
+    &RECORD_PAYMENT,
+    &LIST_ARREARS,
+    &GET_STATEMENT,
+    &STREAM_STATEMENT,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_string_and_repeated_field_of_every_request_is_bounded() {
+        assert_eq!(
+            platform::limits::coverage_gaps(
+                "socsec.contribution.v1.ContributionService",
+                super::ALL
+            ),
+            Vec::<String>::new()
+        );
+    }
+}
