@@ -133,16 +133,23 @@ pub fn code_name(code: Code) -> String {
     if code == Code::Ok { "OK".into() } else { name }
 }
 
-/// How many calls of each kind ended with each code (and reason), among
-/// those under way at some point from `from` to `to` (answered after
+/// The calls under way at some point from `from` to `to` (answered after
 /// `from`, sent before `to`).
+pub fn under_way(calls: &[Call], from: Duration, to: Duration) -> impl Iterator<Item = &Call> {
+    calls
+        .iter()
+        .filter(move |c| c.answered() >= from && c.sent < to)
+}
+
+/// How many calls of each kind ended with each code (and reason), among
+/// those under way at some point from `from` to `to`.
 pub fn by_code(
     calls: &[Call],
     from: Duration,
     to: Duration,
 ) -> BTreeMap<Kind, Vec<(String, usize)>> {
     let mut counts: BTreeMap<Kind, BTreeMap<String, usize>> = BTreeMap::new();
-    for call in calls.iter().filter(|c| c.answered() >= from && c.sent < to) {
+    for call in under_way(calls, from, to) {
         let mut label = code_name(call.code);
         if !call.reason.is_empty() {
             label = format!("{label} {}", call.reason);

@@ -300,6 +300,10 @@ async fn check(
     Outcome {
         title: fault.title(),
         during: journal::by_code(&calls, timeline.injected, recovered),
+        slowest: journal::under_way(&calls, timeline.injected, recovered)
+            .map(|c| c.took)
+            .max()
+            .unwrap_or_default(),
         timeline,
         serving,
         load_ok,

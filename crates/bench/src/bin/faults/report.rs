@@ -24,6 +24,8 @@ pub struct Outcome {
     pub load_ok: Option<Duration>,
     /// Calls under way from the injection until SERVING, by kind and code.
     pub during: BTreeMap<Kind, Vec<(String, usize)>>,
+    /// The longest any of those calls took.
+    pub slowest: Duration,
     /// Each invariant, and whether this fault broke it.
     pub checks: Vec<(Check, bool)>,
 }
@@ -69,7 +71,10 @@ pub fn render(setup: &Setup, outcomes: &[Outcome], out: &Path) -> String {
     );
     let pace: Vec<String> = PACE
         .iter()
-        .map(|(kind, workers, rate)| format!("{} {rate:.0}/s ({workers} workers)", kind.name()))
+        .map(|(kind, workers, rate)| {
+            let s = if *workers == 1 { "" } else { "s" };
+            format!("{} {rate:.0}/s ({workers} worker{s})", kind.name())
+        })
         .collect();
     let _ = writeln!(
         r,
@@ -136,9 +141,9 @@ fn summary(r: &mut String, outcomes: &[Outcome]) {
     let _ = writeln!(r, "## Faults\n");
     let _ = writeln!(
         r,
-        "| fault | lasted | every instance SERVING after the heal | every kind of call OK again after the heal | invariants |"
+        "| fault | lasted | every instance SERVING after the heal | every kind of call OK again after the heal | longest call meanwhile | invariants |"
     );
-    let _ = writeln!(r, "|---|---:|---:|---:|---|");
+    let _ = writeln!(r, "|---|---:|---:|---:|---:|---|");
     for o in outcomes {
         let failed: Vec<&str> = o
             .checks
@@ -153,11 +158,12 @@ fn summary(r: &mut String, outcomes: &[Outcome]) {
         };
         let _ = writeln!(
             r,
-            "| {} | {:.1} s | {} | {} | {verdict} |",
+            "| {} | {:.1} s | {} | {} | {:.2} s | {verdict} |",
             o.title,
             (o.timeline.healed - o.timeline.injected).as_secs_f64(),
             secs(o.serving),
             secs(o.load_ok),
+            o.slowest.as_secs_f64(),
         );
     }
     let _ = writeln!(r);
