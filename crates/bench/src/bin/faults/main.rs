@@ -11,6 +11,7 @@
 mod inject;
 mod invariants;
 mod journal;
+mod partner;
 mod plan;
 mod proxy;
 mod report;
@@ -288,19 +289,16 @@ async fn check(
         .collect();
     let load_ok = Kind::ALL
         .iter()
-        .filter_map(|kind| {
-            calls
-                .iter()
-                .filter(|c| c.kind == *kind && c.sent >= timeline.healed)
-                .filter(|c| c.code == tonic::Code::Ok)
-                .map(|c| c.sent - timeline.healed)
-                .min()
-        })
-        .max();
+        .map(|kind| ok_again(&calls, *kind, timeline.injected, timeline.healed))
+        .collect::<Option<Vec<Duration>>>()
+        .and_then(|each| each.into_iter().max());
+    // The fault lasts, for callers, until the instances serve and calls
+    // succeed again, whichever is later.
+    let over = recovered.max(timeline.healed + load_ok.unwrap_or_default());
     Outcome {
         title: fault.title(),
-        during: journal::by_code(&calls, timeline.injected, recovered),
-        slowest: journal::under_way(&calls, timeline.injected, recovered)
+        during: journal::by_code(&calls, timeline.injected, over),
+        slowest: journal::under_way(&calls, timeline.injected, over)
             .map(|c| c.took)
             .max()
             .unwrap_or_default(),
@@ -309,4 +307,26 @@ async fn check(
         load_ok,
         checks,
     }
+}
+
+/// From `healed`, how long until calls of `kind` succeeded for good: the
+/// first answered OK after the last refused since `injected` (none
+/// refused: at once); `None` if the last ones were still refused.
+fn ok_again(
+    calls: &[journal::Call],
+    kind: Kind,
+    injected: Duration,
+    healed: Duration,
+) -> Option<Duration> {
+    let mut since: Vec<&journal::Call> = calls
+        .iter()
+        .filter(|c| c.kind == kind && c.sent >= injected)
+        .collect();
+    since.sort_by_key(|c| c.sent);
+    let Some(last_refused) = since.iter().rposition(|c| c.code != tonic::Code::Ok) else {
+        return Some(Duration::ZERO);
+    };
+    since[last_refused + 1..]
+        .first()
+        .map(|c| c.sent.saturating_sub(healed))
 }

@@ -11,7 +11,8 @@ use crate::{
     inject::Timeline,
     invariants::{Check, LOSS_BOUND},
     journal::Kind,
-    workload::{CALL_TIMEOUT, PACE},
+    partner::CALL_TIMEOUT,
+    workload::PACE,
 };
 
 /// What one fault showed.
@@ -20,7 +21,7 @@ pub struct Outcome {
     pub timeline: Timeline,
     /// From the heal until every instance answered SERVING.
     pub serving: Option<Duration>,
-    /// From the heal until every kind of call had been answered OK again.
+    /// From the heal until every kind of call was answered OK for good.
     pub load_ok: Option<Duration>,
     /// Calls under way from the injection until SERVING, by kind and code.
     pub during: BTreeMap<Kind, Vec<(String, usize)>>,
@@ -141,7 +142,14 @@ fn summary(r: &mut String, outcomes: &[Outcome]) {
     let _ = writeln!(r, "## Faults\n");
     let _ = writeln!(
         r,
-        "| fault | lasted | every instance SERVING after the heal | every kind of call OK again after the heal | longest call meanwhile | invariants |"
+        "*Lasted*: from the injection to the heal (the process started again, SIGCONT, the session ended, \
+         the proxy forwarding again, `pg_ctl restart` returned). *Calls OK again*: from the heal until \
+         every kind of call was answered OK from then on (*never*: still refused at the check). *Longest \
+         call*: among the calls under way until both had happened.\n"
+    );
+    let _ = writeln!(
+        r,
+        "| fault | lasted | every instance SERVING after the heal | calls OK again after the heal | longest call meanwhile | invariants |"
     );
     let _ = writeln!(r, "|---|---:|---:|---:|---:|---|");
     for o in outcomes {
@@ -173,8 +181,8 @@ fn calls(r: &mut String, outcomes: &[Outcome]) {
     let _ = writeln!(r, "## Calls during each fault\n");
     let _ = writeln!(
         r,
-        "Calls under way at some point from the injection until every instance answered SERVING again \
-         (in flight when the fault began included), by gRPC code and ErrorInfo reason; `[client: …]` marks \
+        "Calls under way at some point from the injection until every instance answered SERVING and calls \
+         succeeded again (in flight when the fault began included), by gRPC code and ErrorInfo reason; `[client: …]` marks \
          calls no service answered (the connection broke, or no answer within the partner's wait).\n"
     );
     let header: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();

@@ -7,7 +7,6 @@
 
 use std::{
     collections::VecDeque,
-    future::Future,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicUsize, Ordering},
@@ -17,8 +16,7 @@ use std::{
 
 use devpki::channel::CallerChannel;
 use rand::Rng;
-use socsec_bench::{prepare::Prepared, services::as_caller};
-use socsec_fixtures::reason;
+use socsec_bench::prepare::Prepared;
 use socsec_proto::{
     activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
     card::v1::{self as card, card_service_client::CardServiceClient},
@@ -28,14 +26,13 @@ use socsec_proto::{
     },
 };
 use tokio::{sync::watch, task::JoinHandle};
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Status};
 
-use crate::journal::{Ack, Call, Journal, Kind};
+use crate::{
+    journal::{Ack, Call, Journal, Kind},
+    partner::{passing, request, timed, why},
+};
 
-/// How long a partner waits for an answer.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// What a call no answer came to in time ends with.
-const GAVE_UP: &str = "no answer in time";
 /// How long before a refused call is sent again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Every this many activations answered OK is sent again at once.
@@ -78,53 +75,6 @@ pub struct Load {
     activation: RwLock<Vec<ActivationServiceClient<CallerChannel>>>,
     cards_service: CardServiceClient<CallerChannel>,
     contribution: ContributionServiceClient<CallerChannel>,
-}
-
-/// Whether a refusal is one a partner retries.
-fn passing(code: Code) -> bool {
-    !matches!(
-        code,
-        Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::NotFound
-            | Code::AlreadyExists
-            | Code::OutOfRange
-            | Code::Unimplemented
-    )
-}
-
-/// The `ErrorInfo` reason of a refusal; for a call no service answered,
-/// what the client saw instead.
-fn why(status: &Status) -> String {
-    let reason = reason(status);
-    if !reason.is_empty() {
-        return reason;
-    }
-    // A status made by the client from a transport error keeps that error;
-    // one a server sent has none.
-    if std::error::Error::source(status).is_some() || status.message() == GAVE_UP {
-        return format!("[client: {}]", status.message());
-    }
-    String::new()
-}
-
-/// `call`, given [`CALL_TIMEOUT`] (sent as the gRPC deadline too), and how
-/// long it took.
-async fn timed<T>(
-    call: impl Future<Output = Result<Response<T>, Status>>,
-) -> (Result<T, Status>, Duration) {
-    let started = Instant::now();
-    let answer = match tokio::time::timeout(CALL_TIMEOUT + Duration::from_millis(500), call).await {
-        Ok(answer) => answer.map(Response::into_inner),
-        Err(_) => Err(Status::deadline_exceeded(GAVE_UP)),
-    };
-    (answer, started.elapsed())
-}
-
-fn request<T>(caller: &str, message: T) -> Request<T> {
-    let mut request = as_caller(caller, message);
-    request.set_timeout(CALL_TIMEOUT);
-    request
 }
 
 impl Load {
