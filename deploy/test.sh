@@ -16,13 +16,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   chmod 755 "$data"
   cleanup() { pg_stop "$data"; rm -rf "$data"; }
   trap cleanup EXIT
-  # Another test run may take the port between the check and the start:
-  # try a few random ones.
-  for attempt in 1 2 3 4 5; do
-    port=$(pg_free_port $((55432 + RANDOM % 2000)))
-    pg_start "$data" "$port" fast && break
-    [ "$attempt" -lt 5 ] || exit 1
-  done
+  port=$(pg_start_free "$data" fast 55432)
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
   # The tests read the server's log too: no personal data may reach it.
   export SOCSEC_TEST_PG_LOG="$data/server.log"

@@ -79,6 +79,22 @@ pg_start() {
   pg_log "PostgreSQL is running on 127.0.0.1:$port"
 }
 
+# pg_start_free DATA_DIR MODE BASE: starts the cluster (see pg_start) on a
+# free port picked at random from BASE to BASE+1999, and prints the port.
+# Another run may take the port between the check and the start: a few
+# tries.
+pg_start_free() {
+  local data=$1 mode=$2 base=$3 port attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(pg_free_port $((base + RANDOM % 2000)))
+    if pg_start "$data" "$port" "$mode"; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # pg_create_database PORT NAME: creates NAME if it does not exist.
 pg_create_database() {
   local port=$1 name=$2 bin

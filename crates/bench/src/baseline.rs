@@ -9,20 +9,6 @@ use sqlx::{Connection, PgConnection};
 
 use crate::Args;
 
-/// A fresh database for this run on the server of `args.database_url`;
-/// its URL.
-pub async fn create_database(args: &Args) -> String {
-    let mut admin = PgConnection::connect(&args.database_url)
-        .await
-        .expect("connect to Postgres");
-    let name = format!("socsec_bench_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{}/{name}", args.database_url.rsplit_once('/').unwrap().0)
-}
-
 /// pgbench's TPC-B and select-only rates at `args.clients`.
 pub struct Pgbench {
     pub tpcb: f64,

@@ -18,14 +18,17 @@ use socsec_proto::{
 };
 use tonic::Request;
 
-use crate::{
-    Args,
-    baseline::{checkpoint, copy_baseline, seed_enrolments},
+use socsec_bench::{
     load::{self, Measured},
     machine::{cpu_per_call, cpu_seconds},
     ms,
     prepare::Prepared,
     services::{Services, as_caller},
+};
+
+use crate::{
+    Args,
+    baseline::{checkpoint, copy_baseline, seed_enrolments},
 };
 
 fn outlet_request(n: usize, card: &Prepared) -> Request<activation::ActivateAtBankOutletRequest> {

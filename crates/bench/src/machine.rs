@@ -23,13 +23,13 @@ pub fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
         "load generator".to_owned(),
         read("self").map_or(0.0, |(_, s)| s),
     )];
-    for (name, child) in ["identity", "card-issuance", "activation", "contribution"]
-        .iter()
-        .zip(&services.children)
-    {
+    for instance in &services.instances {
         out.push((
-            (*name).to_owned(),
-            read(&child.id().to_string()).map_or(0.0, |(_, s)| s),
+            instance.name.to_owned(),
+            instance
+                .pid()
+                .and_then(|pid| read(&pid.to_string()))
+                .map_or(0.0, |(_, s)| s),
         ));
     }
     let postgres: f64 = std::fs::read_dir("/proc")

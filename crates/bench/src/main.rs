@@ -8,28 +8,22 @@
 #![allow(clippy::float_arithmetic)]
 
 mod baseline;
-mod load;
 mod loads;
-mod machine;
-mod prepare;
 mod report;
-mod services;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc};
 
 use clap::Parser;
+use socsec_bench::{
+    Target, prepare,
+    services::{self, Launch, Services},
+};
 use socsec_proto::activation::v1::activation_service_client::ActivationServiceClient;
-
-use crate::services::Services;
 
 #[derive(Parser)]
 struct Args {
-    /// A Postgres server whose user may create databases.
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
-    /// Where the release binaries of the services are.
-    #[arg(long, default_value = "target/release")]
-    bin_dir: PathBuf,
+    #[command(flatten)]
+    target: Target,
     /// Where pgbench is.
     #[arg(long)]
     pgbench: PathBuf,
@@ -49,18 +43,18 @@ struct Args {
     out: PathBuf,
 }
 
-/// Milliseconds with two decimals.
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
-}
-
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let url = baseline::create_database(&args).await;
+    let url = args.target.fresh_database("socsec_bench").await;
     let pgbench = baseline::measure_pgbench(&args, &url);
 
-    let services = Services::start(&args, &url);
+    let services = Services::start(Launch {
+        bin_dir: args.target.bin_dir.clone(),
+        database_url: url.clone(),
+        callers: services::CALLERS.map(String::from).to_vec(),
+        log_dir: std::env::temp_dir().join("socsec-bench-logs"),
+    });
     let cards = prepare::received_cards(&services, args.clients, args.cards + args.cards / 2).await;
     let activation = ActivationServiceClient::new(services.serving(&services.activation).await);
     prepare::wait_projected(&activation, args.clients, &cards).await;

@@ -27,27 +27,57 @@ pub struct Prepared {
     pub card_number: String,
     pub code: String,
     pub id_number: String,
+    pub person_id: String,
+}
+
+/// A partner to register: code, kind, parent (a bank outlet's bank), and
+/// credit code (employers and agencies).
+pub struct Partner<'a> {
+    pub code: &'a str,
+    pub kind: PartnerKind,
+    pub parent: &'a str,
+    pub credit_code: &'a str,
+}
+
+impl<'a> Partner<'a> {
+    pub const fn new(code: &'a str, kind: PartnerKind) -> Self {
+        Self {
+            code,
+            kind,
+            parent: "",
+            credit_code: "",
+        }
+    }
 }
 
 /// The partners the benchmark calls as, and the bank that issues.
-async fn register_partners(identity: &IdentityServiceClient<devpki::channel::CallerChannel>) {
-    for (code, kind, parent) in [
-        ("ICBC", PartnerKind::Bank, ""),
-        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-        ("H-001", PartnerKind::Hospital, ""),
-    ] {
+const PARTNERS: [Partner; 3] = [
+    Partner::new("ICBC", PartnerKind::Bank),
+    Partner {
+        parent: "ICBC",
+        ..Partner::new("ICBC-0101", PartnerKind::BankOutlet)
+    },
+    Partner::new("H-001", PartnerKind::Hospital),
+];
+
+/// Registers `partners` with identity, designated and in force.
+pub async fn register_partners(
+    identity: &IdentityServiceClient<devpki::channel::CallerChannel>,
+    partners: &[Partner<'_>],
+) {
+    for partner in partners {
         identity
             .clone()
             .register_partner(as_caller(
                 "operator:BENCH",
                 identity::RegisterPartnerRequest {
-                    request_id: format!("bench-{code}"),
-                    code: code.into(),
-                    kind: kind as i32,
-                    name: code.into(),
+                    request_id: format!("bench-{}", partner.code),
+                    code: partner.code.into(),
+                    kind: partner.kind as i32,
+                    name: partner.code.into(),
                     region_code: "110000".into(),
-                    parent_code: parent.into(),
-                    credit_code: String::new(),
+                    parent_code: partner.parent.into(),
+                    credit_code: partner.credit_code.into(),
                     designation_in_force: true,
                 },
             ))
@@ -61,7 +91,7 @@ async fn register_partners(identity: &IdentityServiceClient<devpki::channel::Cal
 pub async fn received_cards(services: &Services, clients: usize, count: usize) -> Vec<Prepared> {
     let identity = IdentityServiceClient::new(services.serving(&services.identity).await);
     let cards = CardServiceClient::new(services.serving(&services.cards).await);
-    register_partners(&identity).await;
+    register_partners(&identity, &PARTNERS).await;
     let started = Instant::now();
     let (id, cd) = (identity.clone(), cards.clone());
     let persons = Arc::new(Mutex::new(HashMap::new()));
@@ -135,6 +165,7 @@ pub async fn received_cards(services: &Services, clients: usize, count: usize) -
                 card_number: issued.card_number,
                 code: issued.card_identification_code,
                 id_number,
+                person_id: issued.person_id,
             });
         }
     }

@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 
+use socsec_bench::{load::Measured, machine, ms, with_analysis};
+
 use crate::{
     Args,
     baseline::Pgbench,
-    load::Measured,
     loads::{Activations, MonthlyRun},
-    machine, ms,
 };
 
 /// What one run measured.
@@ -126,10 +126,5 @@ pub fn render(args: &Args, figures: &Figures) -> String {
     let _ = writeln!(report, "- eligibility: {eligibility_cpu}");
     let _ = writeln!(report, "- monthly run (whole run, ms): {}", run.cpu);
     // The hand-written analysis below the figures survives a new run.
-    if let Ok(previous) = std::fs::read_to_string(&args.out)
-        && let Some(at) = previous.find("\n## Analysis")
-    {
-        report.push_str(&previous[at..]);
-    }
-    report
+    with_analysis(report, &args.out)
 }

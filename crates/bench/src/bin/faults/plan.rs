@@ -1,0 +1,124 @@
+//! Which faults run, in which order, and for how long: the full suite, or
+//! the short subset CI runs.
+
+use std::time::Duration;
+
+/// What is done to the system.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// `kill -9` of the service, started again after the hold.
+    Kill(&'static str),
+    /// SIGSTOP of the service, SIGCONT after the hold.
+    Freeze(&'static str),
+    /// `pg_ctl restart -m <mode>`.
+    PostgresRestart(&'static str),
+    /// A session `BEGIN; SELECT pg_current_xact_id();` left idle for the hold.
+    IdleTransaction,
+    /// Identity stopped (SIGTERM) for the hold, then started.
+    IdentityDown,
+    /// The proxy between activation and card-issuance stops forwarding on
+    /// the connections it carries, without closing them, for the hold.
+    HalfOpenStream,
+    /// A second activation instance on the same database, partners' calls
+    /// spread over both; the first is killed (`kill -9`) mid-load and
+    /// started again after the hold.
+    TwoActivations,
+}
+
+pub struct Planned {
+    /// What `--only` names it by.
+    pub key: String,
+    pub fault: Fault,
+    pub hold: Duration,
+}
+
+impl Planned {
+    /// What the report calls it.
+    pub fn title(&self) -> String {
+        let s = self.hold.as_secs();
+        match self.fault {
+            Fault::Kill(name) => format!("kill -9 {name}, restarted after {s} s"),
+            Fault::Freeze(name) => format!("SIGSTOP {name} for {s} s, then SIGCONT"),
+            Fault::PostgresRestart(mode) => format!("Postgres restart -m {mode}"),
+            Fault::IdleTransaction => format!("idle-in-transaction session held {s} s"),
+            Fault::IdentityDown => format!("identity down {s} s"),
+            Fault::HalfOpenStream => {
+                format!("half-open connections activation → card-issuance for {s} s")
+            }
+            Fault::TwoActivations => {
+                format!("two activation instances, one killed mid-load ({s} s down)")
+            }
+        }
+    }
+}
+
+/// The faults of the full run or (`short`) of the CI subset, all of them
+/// or those whose keys are in `only`.
+pub fn plan(short: bool, only: &[String]) -> Vec<Planned> {
+    let secs =
+        |full: u64, short_hold: u64| Duration::from_secs(if short { short_hold } else { full });
+    let mut faults = Vec::new();
+    for name in ["identity", "card-issuance", "activation", "contribution"] {
+        faults.push((format!("kill-{name}"), Fault::Kill(name), secs(5, 2), true));
+    }
+    faults.push((
+        "freeze-activation".into(),
+        Fault::Freeze("activation"),
+        secs(20, 5),
+        true,
+    ));
+    faults.push((
+        "freeze-contribution".into(),
+        Fault::Freeze("contribution"),
+        secs(20, 5),
+        false,
+    ));
+    for mode in ["fast", "immediate"] {
+        faults.push((
+            format!("postgres-{mode}"),
+            Fault::PostgresRestart(mode),
+            Duration::ZERO,
+            true,
+        ));
+    }
+    faults.push((
+        "idle-transaction".into(),
+        Fault::IdleTransaction,
+        secs(60, 10),
+        true,
+    ));
+    faults.push((
+        "identity-down".into(),
+        Fault::IdentityDown,
+        secs(90, 10),
+        true,
+    ));
+    faults.push((
+        "half-open-stream".into(),
+        Fault::HalfOpenStream,
+        secs(30, 25),
+        false,
+    ));
+    faults.push((
+        "two-activations".into(),
+        Fault::TwoActivations,
+        secs(5, 2),
+        false,
+    ));
+    faults
+        .into_iter()
+        .filter(|(key, _, _, in_short)| {
+            if only.is_empty() {
+                !short || *in_short
+            } else {
+                only.contains(key)
+            }
+        })
+        .map(|(key, fault, hold, _)| Planned { key, fault, hold })
+        .collect()
+}
+
+/// Every key [`plan`] knows.
+pub fn keys() -> Vec<String> {
+    plan(false, &[]).into_iter().map(|p| p.key).collect()
+}
