@@ -123,7 +123,7 @@ pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
     request: &Req,
 ) -> Result<Claim<Resp>, IdempotencyError> {
     let caller = caller.to_string();
-    let hash = Sha256::digest(request.encode_to_vec()).to_vec();
+    let hash = fingerprint(request);
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT (caller, request_id) DO NOTHING",
@@ -141,19 +141,62 @@ pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
             request_id: request_id.as_str().to_owned(),
         }));
     }
-    let (stored_rpc, stored_hash, response): (String, Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+    let stored = stored(&mut *conn, &caller, request_id)
+        .await?
+        .ok_or(IdempotencyError::Reused)?;
+    let answer = stored.answer_for(rpc, &hash)?;
+    Ok(Claim::Replay(answer.ok_or(IdempotencyError::Reused)?))
+}
+
+/// What is kept of a request id: the RPC, the request's hash, the answer
+/// (none while the first call is under way).
+struct Stored {
+    rpc: String,
+    request_hash: Vec<u8>,
+    response: Option<Vec<u8>>,
+}
+
+impl Stored {
+    /// The stored answer if this is the same request (`rpc`, `hash`);
+    /// `Reused` otherwise.
+    fn answer_for<Resp: Message + Default>(
+        self,
+        rpc: &str,
+        hash: &[u8],
+    ) -> Result<Option<Resp>, IdempotencyError> {
+        if self.rpc != rpc || self.request_hash != hash {
+            return Err(IdempotencyError::Reused);
+        }
+        Ok(self
+            .response
+            .map(|r| Resp::decode(r.as_slice()))
+            .transpose()?)
+    }
+}
+
+async fn stored(
+    executor: impl sqlx::PgExecutor<'_>,
+    caller: &str,
+    request_id: &RequestId,
+) -> Result<Option<Stored>, sqlx::Error> {
+    let row: Option<(String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
         "SELECT rpc, request_hash, response FROM idempotency_keys
          WHERE caller = $1 AND request_id = $2",
     )
-    .bind(&caller)
+    .bind(caller)
     .bind(request_id.as_str())
-    .fetch_one(&mut *conn)
+    .fetch_optional(executor)
     .await?;
-    if stored_rpc != rpc || stored_hash != hash {
-        return Err(IdempotencyError::Reused);
-    }
-    let response = response.ok_or(IdempotencyError::Reused)?;
-    Ok(Claim::Replay(Resp::decode(response.as_slice())?))
+    Ok(row.map(|(rpc, request_hash, response)| Stored {
+        rpc,
+        request_hash,
+        response,
+    }))
+}
+
+/// The hash a retry must match.
+fn fingerprint(request: &impl Message) -> Vec<u8> {
+    Sha256::digest(request.encode_to_vec()).to_vec()
 }
 
 /// The answer already given to `request_id` for `caller`, without claiming
@@ -166,22 +209,10 @@ pub async fn stored_answer<Req: Message, Resp: Message + Default>(
     request_id: &RequestId,
     request: &Req,
 ) -> Result<Option<Resp>, IdempotencyError> {
-    let stored: Option<(String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT rpc, request_hash, response FROM idempotency_keys
-         WHERE caller = $1 AND request_id = $2",
-    )
-    .bind(caller.to_string())
-    .bind(request_id.as_str())
-    .fetch_optional(pool)
-    .await?;
-    let Some((stored_rpc, stored_hash, response)) = stored else {
-        return Ok(None);
-    };
-    let hash = Sha256::digest(request.encode_to_vec()).to_vec();
-    if stored_rpc != rpc || stored_hash != hash {
-        return Err(IdempotencyError::Reused);
+    match stored(pool, &caller.to_string(), request_id).await? {
+        None => Ok(None),
+        Some(stored) => stored.answer_for(rpc, &fingerprint(request)),
     }
-    Ok(response.map(|r| Resp::decode(r.as_slice())).transpose()?)
 }
 
 impl Ticket {

@@ -69,18 +69,6 @@ impl Events {
     pub fn many(events: impl IntoIterator<Item = (&'static str, Vec<u8>)>) -> Self {
         Self(events.into_iter().collect())
     }
-
-    pub fn push(&mut self, event_type: &'static str, payload: Vec<u8>) {
-        self.0.push((event_type, payload));
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Whose personal data a change touched, for the audit trail.

@@ -155,15 +155,6 @@ pub async fn oldest_kept(pool: &PgPool) -> Result<Cursor, sqlx::Error> {
     Ok(Cursor(first - 1))
 }
 
-/// The position of the latest committed event (`0` if none): how far a
-/// consumer must have read to be caught up.
-pub async fn head(pool: &PgPool) -> Result<Cursor, sqlx::Error> {
-    let position: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM outbox")
-        .fetch_one(pool)
-        .await?;
-    Ok(Cursor(position.unwrap_or(0)))
-}
-
 /// What a watch delivers: an event, or word that the stream has caught up.
 #[derive(Clone, Debug)]
 pub enum Delivery {
