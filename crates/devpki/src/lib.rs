@@ -272,13 +272,21 @@ fn read(path: &Path) -> Result<String, PkiError> {
 }
 
 /// Writes `contents` to `path`; private keys readable by the owner only.
+/// Writes `contents` to `path` whole or not at all: into a new file beside
+/// it, then renamed over it, so a program reading the certificate or key
+/// meanwhile (a client starting up) never sees it half written.
 fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
     let io = |source| PkiError::Io {
         path: path.to_owned(),
         source,
     };
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".{}-{n}.partial", std::process::id()));
+    let partial = std::path::PathBuf::from(partial);
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::OpenOptionsExt;
@@ -286,6 +294,12 @@ fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(contents.as_bytes()).map_err(io)
+    let mut file = options.open(&partial).map_err(io)?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&partial, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&partial);
+            io(e)
+        })
 }
