@@ -85,8 +85,9 @@ impl AgencyContract {
     }
 
     /// May `caller` enrol `person` from `start` under this contract? It
-    /// must be the person's, confirmed, run in that month, and (asked by an
-    /// agency) be that agency's own. The enrolment ends with the contract.
+    /// must be the person's, confirmed and not ended, run in that month,
+    /// and (asked by an agency) be that agency's own. The enrolment ends
+    /// with the contract.
     pub fn admits_enrolment(
         &self,
         caller: &Caller,
@@ -97,12 +98,13 @@ impl AgencyContract {
         if self.person_id != person || !own_agency {
             return Err(ContractRefusal::Mismatch);
         }
+        // Ended (or declined), it takes no new enrolment, even for a month
+        // it still covers: the person withdrew.
+        if self.ended_at.is_some() {
+            return Err(ContractRefusal::Ended);
+        }
         if self.confirmed_at.is_none() {
-            return Err(if self.ended_at.is_some() {
-                ContractRefusal::Ended
-            } else {
-                ContractRefusal::NotConfirmed
-            });
+            return Err(ContractRefusal::NotConfirmed);
         }
         if start < self.start || start > self.end {
             return Err(ContractRefusal::Mismatch);
@@ -267,6 +269,11 @@ mod tests {
             ..c
         };
         assert_eq!(ended.early_end(None, None), Err(ContractRefusal::Ended));
+        let agency = Caller::new(CallerKind::HrAgency, "AG-1");
+        assert_eq!(
+            ended.admits_enrolment(&agency, ended.person_id, month(2026, 1)),
+            Err(ContractRefusal::Ended)
+        );
         assert_eq!(ended.needs_confirmation(), Err(ContractRefusal::Ended));
     }
 
