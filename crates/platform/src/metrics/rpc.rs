@@ -154,8 +154,10 @@ pub struct RpcMetricsService<S> {
 
 impl<S, B, R> Service<http::Request<B>> for RpcMetricsService<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send,
+    B: Send + 'static,
     R: Body<Data = Bytes> + Send + 'static,
     R::Error: Into<tonic::codegen::StdError>,
 {
@@ -163,11 +165,16 @@ where
     type Error = S::Error;
     type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Always ready: the wait for the inner services (a slot under
+    /// `max_concurrent_calls`) happens inside the call, so it is timed and
+    /// the call counts as in flight meanwhile.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use tower::ServiceExt;
+
         let (service, method) = self
             .layer
             .methods
@@ -175,9 +182,12 @@ where
             .copied()
             .unwrap_or((OTHER, OTHER));
         let call = Call::start(self.layer.metrics.clone(), service, method);
-        let answer = self.inner.call(request);
+        // The clone taken is the one made ready in the call (tower's advice
+        // for services that are called after their readiness is awaited).
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
         Box::pin(async move {
-            let response = answer.await?;
+            let response = inner.oneshot(request).await?;
             match response.headers().get("grpc-status") {
                 // Trailers-only: the code is known now and no trailers follow.
                 Some(code) => {
