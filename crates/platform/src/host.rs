@@ -58,8 +58,6 @@ pub struct Host {
     tls: Option<TlsMaterial>,
     tasks: Tasks,
     metrics: Metrics,
-    /// The metrics port, when `metrics_listen` is set.
-    metrics_listener: Option<TcpListener>,
 }
 
 impl Host {
@@ -88,16 +86,7 @@ impl Host {
                 addr: config.listen_addr,
                 source,
             })?;
-        let metrics_listener = match config.metrics_listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| StartupError::Listen { addr, source })?,
-            ),
-            None => None,
-        };
-        let metrics = Metrics::new();
-        crate::metrics::register_platform_gauges(&metrics, &pool, &config.database_schema);
+        let metrics = Metrics::start(&config, &pool).await?;
         Ok(Self {
             config,
             pool,
@@ -106,7 +95,6 @@ impl Host {
             tls,
             tasks: Tasks::default(),
             metrics,
-            metrics_listener,
         })
     }
 
@@ -198,7 +186,7 @@ impl Host {
     /// stops accepting calls and gives in-flight ones `drain_timeout_ms`.
     /// Partners calling are checked against `registry`.
     async fn serve(
-        mut self,
+        self,
         service_name: &'static str,
         policy: &'static Policy,
         registry: Arc<dyn PartnerRegistry>,
@@ -223,9 +211,7 @@ impl Host {
             },
         ));
 
-        if let Some(listener) = self.metrics_listener.take() {
-            tasks.spawn_until_stopped(crate::metrics::serve(listener, self.metrics.clone()));
-        }
+        tasks.spawn_until_stopped(self.metrics.clone().serve());
         let max_message_bytes = self.config.max_message_bytes;
         let audit = socsec_proto::audit::v1::audit_service_server::AuditServiceServer::new(
             audit::AuditApi::new(self.pool.clone(), service_name),
@@ -339,10 +325,7 @@ impl Ready {
 
     /// Where its metrics are served, when `metrics_listen` is set.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.host
-            .metrics_listener
-            .as_ref()
-            .and_then(|l| l.local_addr().ok())
+        self.host.metrics.local_addr()
     }
 
     /// Serves until `shutdown` resolves, then drains (see [`Host::serve`]).

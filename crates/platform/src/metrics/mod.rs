@@ -24,6 +24,7 @@
 
 use std::{
     future::Future,
+    net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -33,14 +34,16 @@ use prometheus_client::{
     metrics::family::Family,
     registry::{Metric, Registry, Unit},
 };
+use sqlx::PgPool;
+use tokio::net::TcpListener;
 
 mod gauges;
 mod http;
 pub mod rpc;
 
-pub(crate) use gauges::register as register_platform_gauges;
 pub use gauges::{Subscribers, pool_timed_out};
-pub(crate) use http::serve;
+
+use crate::{config::PlatformConfig, host::StartupError};
 
 /// How long one scrape waits for the database-backed gauges; a probe that
 /// takes longer leaves its gauges at their last value (and is logged).
@@ -55,6 +58,10 @@ struct Inner {
     refreshing: tokio::sync::Mutex<()>,
     rpc: rpc::RpcMetrics,
     subscribers: Subscribers,
+    /// The metrics port, bound at start when `metrics_listen` is set; taken
+    /// by [`Metrics::serve`].
+    port: Mutex<Option<TcpListener>>,
+    addr: Option<SocketAddr>,
 }
 
 /// One service's metrics: cheap to clone, shared by its host, its layers
@@ -69,6 +76,29 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A service's metrics with the platform's gauges on `pool`, and its
+    /// metrics port bound if `metrics_listen` is set (not yet serving).
+    pub(crate) async fn start(
+        config: &PlatformConfig,
+        pool: &PgPool,
+    ) -> Result<Self, StartupError> {
+        let port = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
+        let mut metrics = Self::new();
+        let inner = Arc::get_mut(&mut metrics.0).expect("not shared yet");
+        inner.addr = port.as_ref().and_then(|p| p.local_addr().ok());
+        inner.port = Mutex::new(port);
+        gauges::register(&metrics, pool, &config.database_schema);
+        Ok(metrics)
+    }
+
+    /// Metrics kept but not served (no port).
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let rpc = rpc::RpcMetrics::register(&mut registry);
@@ -78,7 +108,23 @@ impl Metrics {
             refreshing: tokio::sync::Mutex::new(()),
             rpc,
             subscribers: Subscribers::default(),
+            port: Mutex::new(None),
+            addr: None,
         }))
+    }
+
+    /// Where the metrics are served, if they are.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.0.addr
+    }
+
+    /// Answers scrapes on the metrics port until the service stops (at
+    /// once if there is none).
+    pub(crate) async fn serve(self) {
+        let port = self.0.port.lock().expect("never poisoned").take();
+        if let Some(listener) = port {
+            http::serve(listener, self).await;
+        }
     }
 
     /// Adds a metric (a `Gauge`, `Counter`, `Family` …) under `name`.
@@ -172,5 +218,39 @@ impl Metrics {
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.0.registry.lock().expect("registry is never poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_port_is_off_by_default_and_never_the_grpc_port() {
+        let mut config = PlatformConfig::defaults(50051, "identity");
+        assert_eq!(config.metrics_listen, None);
+        config.plaintext = true;
+        config.metrics_listen = Some("127.0.0.1:50051".parse().unwrap());
+        let refused = config.validate().unwrap_err().to_string();
+        assert!(refused.contains("metrics_listen"), "{refused}");
+        config.metrics_listen = Some("0.0.0.0:50051".parse().unwrap());
+        assert!(config.validate().is_err());
+        config.metrics_listen = Some("127.0.0.1:9461".parse().unwrap());
+        config.validate().expect("another port is fine");
+    }
+
+    #[tokio::test]
+    async fn a_failing_probe_leaves_the_other_gauges_served() {
+        let metrics = Metrics::new();
+        let gauge = prometheus_client::metrics::gauge::Gauge::<i64>::default();
+        metrics.register("socsec_example", "An example", gauge.clone());
+        metrics.on_scrape("broken", || async { Err(sqlx::Error::PoolTimedOut) });
+        metrics.on_scrape("example", move || {
+            gauge.set(7);
+            async { Ok(()) }
+        });
+        let text = metrics.scrape().await;
+        assert!(text.contains("socsec_example 7\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }
