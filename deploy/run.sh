@@ -60,19 +60,26 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# With SOCSEC_METRICS=1, each service also serves Prometheus metrics on
+# 127.0.0.1:946x (the ports deploy/prometheus/prometheus.yml scrapes);
+# off by default.
 start_service() {
-  local name=$1 port=$2 var
-  var="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')_LISTEN_ADDR"
+  local name=$1 port=$2 metrics_port=$3 prefix var metrics_var
+  prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
+  var="${prefix}_LISTEN_ADDR" metrics_var="${prefix}_METRICS_LISTEN"
   export "$var=${!var:-127.0.0.1:$port}"
+  if [ -n "${SOCSEC_METRICS:-}" ]; then
+    export "$metrics_var=${!metrics_var:-127.0.0.1:$metrics_port}"
+  fi
   "target/release/$name" &
   pids+=($!)
-  echo "socsec: $name listening on ${!var} (pid $!)" >&2
+  echo "socsec: $name listening on ${!var}${!metrics_var:+, metrics on ${!metrics_var}} (pid $!)" >&2
 }
 
-start_service identity 50051
-start_service card-issuance 50052
-start_service activation 50053
-start_service contribution 50054
+start_service identity 50051 9461
+start_service card-issuance 50052 9462
+start_service activation 50053 9463
+start_service contribution 50054 9464
 
 # Demo partners and this year's rates, once every service answers (idempotent).
 seeded=""

@@ -12,6 +12,8 @@ use crate::{CallerChannel, SESSION_SECRET, caller_channel, fresh_database, logs,
 /// A running service; it stops when this is dropped.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Its metrics port, when `metrics_listen` was set.
+    pub metrics_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
 }
@@ -51,6 +53,7 @@ where
     let task = tokio::spawn(run(stopped));
     Running {
         addr,
+        metrics_addr: None,
         stop: Some(stop),
         task: Some(task),
     }
@@ -63,11 +66,14 @@ pub async fn spawn_service<S: Service>(config: S::Config, clock: Arc<dyn Clock>)
     let ready = S::build(config, clock)
         .await
         .unwrap_or_else(|e| panic!("{} does not start: {e}", S::NAME));
-    spawn(ready.local_addr(), move |stopped| {
+    let metrics_addr = ready.metrics_addr();
+    let mut running = spawn(ready.local_addr(), move |stopped| {
         ready.serve(async move {
             let _ = stopped.await;
         })
-    })
+    });
+    running.metrics_addr = metrics_addr;
+    running
 }
 
 /// The settings every service gets in a test: port 0, the database, mutual

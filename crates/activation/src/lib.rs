@@ -15,6 +15,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod leader;
+pub mod metrics;
 pub mod partners;
 pub mod policy;
 pub mod projection;
@@ -202,6 +203,7 @@ impl platform::service::Service for Application {
             directory.clone(),
             retirements.clone(),
         ));
+        metrics::register(&host.metrics(), &pool);
         let api = api::ActivationApi::new(service::Activations::new(
             pool,
             host.event_streams(),

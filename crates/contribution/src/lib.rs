@@ -7,6 +7,7 @@ pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod policy;
 pub mod service;
 pub mod store;
@@ -88,12 +89,15 @@ impl platform::service::Service for Application {
         );
         let identity = upstreams.channel("identity_url", &config.identity_url)?;
         let registry = RemoteRegistry::shared(identity.clone(), PARTNER_CACHE);
-        let api = api::ContributionApi::new(service::ContributionService::new(
-            host.pool().clone(),
-            host.tasks(),
-            host.clock(),
-            directory::Directory::new(identity),
-        ));
+        let api = api::ContributionApi::new(
+            service::ContributionService::new(
+                host.pool().clone(),
+                host.tasks(),
+                host.clock(),
+                directory::Directory::new(identity),
+            )
+            .with_run_gauges(metrics::RunGauges::register(&host.metrics())),
+        );
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(
             ContributionServiceServer::new(api)

@@ -45,6 +45,9 @@ pub fn internal() -> Status {
 /// may retry with the same request id and loses nothing. Anything else is a
 /// bug: `INTERNAL`. The cause is logged here, never sent.
 pub fn database(e: &sqlx::Error) -> Status {
+    if matches!(e, sqlx::Error::PoolTimedOut) {
+        crate::metrics::pool_timed_out();
+    }
     if is_transient(e) {
         tracing::warn!(error = %e, "database unavailable");
         let mut details =

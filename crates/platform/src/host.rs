@@ -9,7 +9,6 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use secrecy::ExposeSecret;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tonic::{
     service::Routes,
     transport::{Server, server::TcpIncoming},
@@ -24,11 +23,14 @@ use crate::{
     config::PlatformConfig,
     db,
     message_size::MessageSizeLayer,
+    metrics::Metrics,
     outbox::EventStreams,
     retention,
     session::SessionKeys,
     tls::TlsMaterial,
 };
+
+pub use crate::tasks::Tasks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -55,48 +57,7 @@ pub struct Host {
     clock: Arc<dyn Clock>,
     tls: Option<TlsMaterial>,
     tasks: Tasks,
-}
-
-/// The work a service runs besides answering calls — background loops
-/// (projectors, relays, retention) and the producers of streamed answers —
-/// so that shutdown can end it and wait for it: at shutdown the stop token
-/// is cancelled (open `Watch…` streams and loops end) and the drain waits
-/// for every tracked task within the drain deadline.
-#[derive(Clone, Default)]
-pub struct Tasks {
-    tracker: TaskTracker,
-    stop: CancellationToken,
-}
-
-impl Tasks {
-    /// Runs `work` to its end; shutdown waits for it (within the drain deadline).
-    pub fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.tracker.spawn(work)
-    }
-
-    /// Runs `work` until it ends or the service stops, whichever is first
-    /// (for loops that never end on their own).
-    pub fn spawn_until_stopped<F>(&self, work: F) -> tokio::task::JoinHandle<()>
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let stop = self.stop.clone();
-        self.tracker.spawn(async move {
-            tokio::select! {
-                () = work => {}
-                () = stop.cancelled() => {}
-            }
-        })
-    }
-
-    /// Cancelled when the service starts shutting down.
-    pub fn stopping(&self) -> CancellationToken {
-        self.stop.clone()
-    }
+    metrics: Metrics,
 }
 
 impl Host {
@@ -125,6 +86,7 @@ impl Host {
                 addr: config.listen_addr,
                 source,
             })?;
+        let metrics = Metrics::start(&config, &pool).await?;
         Ok(Self {
             config,
             pool,
@@ -132,6 +94,7 @@ impl Host {
             clock,
             tls,
             tasks: Tasks::default(),
+            metrics,
         })
     }
 
@@ -155,6 +118,13 @@ impl Host {
             self.config.database_schema.clone(),
             self.tasks.stopping(),
         )
+        .with_subscribers(self.metrics.subscribers())
+    }
+
+    /// This service's metrics, where it adds its own (served only when
+    /// `metrics_listen` is set).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
@@ -241,6 +211,7 @@ impl Host {
             },
         ));
 
+        tasks.spawn_until_stopped(self.metrics.clone().serve());
         let max_message_bytes = self.config.max_message_bytes;
         let audit = socsec_proto::audit::v1::audit_service_server::AuditServiceServer::new(
             audit::AuditApi::new(self.pool.clone(), service_name),
@@ -285,6 +256,7 @@ impl Host {
         }
         let server = builder
             .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .layer(self.metrics.rpc_layer(policy))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 self.config.max_concurrent_calls,
             ))
@@ -349,6 +321,11 @@ impl Ready {
     /// Where it listens (port 0 in the configuration picks a free one).
     pub fn local_addr(&self) -> SocketAddr {
         self.host.local_addr()
+    }
+
+    /// Where its metrics are served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.host.metrics.local_addr()
     }
 
     /// Serves until `shutdown` resolves, then drains (see [`Host::serve`]).

@@ -15,6 +15,7 @@ pub mod host;
 pub mod idempotency;
 pub mod limits;
 pub mod message_size;
+pub mod metrics;
 pub mod mutation;
 pub mod outbox;
 pub mod paging;
@@ -22,6 +23,7 @@ pub mod registry;
 pub mod retention;
 pub mod service;
 pub mod session;
+pub mod tasks;
 pub mod telemetry;
 pub mod tls;
 

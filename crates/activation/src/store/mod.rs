@@ -3,6 +3,7 @@
 //! that no longer parses is an error.
 
 mod codec;
+pub mod gauges;
 pub mod leader;
 pub mod projection;
 pub mod regions;

@@ -16,7 +16,9 @@ use chrono::NaiveDate;
 use platform::{clock::Clock, host::Tasks};
 use sqlx::PgPool;
 
-use crate::{directory::Directory, domain::Period, error::ContributionError};
+use crate::{
+    directory::Directory, domain::Period, error::ContributionError, metrics::RunGauges,
+};
 
 pub use bills::Arrears;
 pub use run::RunProgress;
@@ -25,6 +27,8 @@ type Result<T, E = ContributionError> = std::result::Result<T, E>;
 
 #[derive(Clone)]
 pub struct ContributionService {
+    /// How far the monthly runs are, for the metrics.
+    run_gauges: RunGauges,
     pool: PgPool,
     /// Where runs and statement streams run, so shutdown waits for them.
     tasks: Tasks,
@@ -35,11 +39,18 @@ pub struct ContributionService {
 impl ContributionService {
     pub fn new(pool: PgPool, tasks: Tasks, clock: Arc<dyn Clock>, directory: Directory) -> Self {
         Self {
+            run_gauges: RunGauges::default(),
             pool,
             tasks,
             clock,
             directory,
         }
+    }
+
+    /// Reports the monthly runs' progress to `gauges`.
+    pub fn with_run_gauges(mut self, gauges: RunGauges) -> Self {
+        self.run_gauges = gauges;
+        self
     }
 
     /// Today in China, the default day a bill is computed for or paid on.

@@ -81,6 +81,7 @@ impl ContributionService {
         let period = cmd.period;
         let payer = cmd.payer.as_ref();
         let now = self.clock.now();
+        let _in_progress = self.run_gauges.started(region);
         let done = mutation::run(
             &self.pool,
             Mutation::new(caller, "RunMonth", request_id),
@@ -103,6 +104,7 @@ impl ContributionService {
                     enrolments_total: total,
                     ..RunProgress::default()
                 };
+                self.run_gauges.progress(region, 0, total);
                 let _ = progress.send(Ok(present::run_progress(&state))).await;
                 let mut after = None;
                 for (i, upto) in bounds.iter().enumerate() {
@@ -126,6 +128,8 @@ impl ContributionService {
                     } else {
                         total * (i as i64 + 1) / bounds.len() as i64
                     };
+                    self.run_gauges
+                        .progress(region, state.enrolments_done, total);
                     if progress
                         .send(Ok(present::run_progress(&state)))
                         .await

@@ -25,6 +25,11 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 pub struct PlatformConfig {
     /// Address the gRPC server listens on; port 0 picks a free port.
     pub listen_addr: SocketAddr,
+    /// Address of the Prometheus metrics port (plain HTTP, `GET /metrics`),
+    /// for Prometheus on the internal network only. Off unless set; port 0
+    /// picks a free port.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// `postgres://user:password@host:port/database`.
     pub database_url: String,
     /// The Postgres schema that holds this service's tables and migration history.
@@ -106,6 +111,7 @@ impl PlatformConfig {
     pub fn defaults(port: u16, schema: &str) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            metrics_listen: None,
             database_url: "postgres://postgres@127.0.0.1:5432/socsec".into(),
             database_schema: schema.into(),
             database_max_connections: 16,
@@ -140,6 +146,7 @@ impl fmt::Debug for PlatformConfig {
         // The database URL may carry a password and the secret is a secret.
         f.debug_struct("PlatformConfig")
             .field("listen_addr", &self.listen_addr)
+            .field("metrics_listen", &self.metrics_listen)
             .field("database_url", &redact_password(&self.database_url))
             .field("database_schema", &self.database_schema)
             .field("database_max_connections", &self.database_max_connections)

@@ -18,6 +18,18 @@ impl PlatformConfig {
                 "must start with postgres:// or postgresql://",
             ));
         }
+        if let Some(metrics) = self.metrics_listen
+            && metrics.port() != 0
+            && metrics.port() == self.listen_addr.port()
+            && (metrics.ip() == self.listen_addr.ip()
+                || metrics.ip().is_unspecified()
+                || self.listen_addr.ip().is_unspecified())
+        {
+            return Err(ConfigError::invalid(
+                "metrics_listen",
+                "must be another port than listen_addr",
+            ));
+        }
         let schema = &self.database_schema;
         let valid_schema = schema.len() <= 63
             && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')

@@ -16,7 +16,7 @@
 //! and resume from it; a duplicate delivered after a crash carries the same
 //! cursor, so it is harmless.
 
-use std::time::Duration;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, postgres::PgListener};
@@ -275,11 +275,25 @@ pub struct EventStreams {
     pool: PgPool,
     schema: String,
     stop: CancellationToken,
+    /// Where each open stream's position is reported for the metrics.
+    subscribers: crate::metrics::Subscribers,
 }
 
 impl EventStreams {
     pub fn new(pool: PgPool, schema: String, stop: CancellationToken) -> Self {
-        Self { pool, schema, stop }
+        Self {
+            pool,
+            schema,
+            stop,
+            subscribers: Default::default(),
+        }
+    }
+
+    /// Reports each open stream's position to `subscribers` (the metrics'
+    /// event-stream lag).
+    pub fn with_subscribers(mut self, subscribers: crate::metrics::Subscribers) -> Self {
+        self.subscribers = subscribers;
+        self
     }
 
     /// A `Watch…Events` stream after the consumer's cursor (refused as
@@ -317,9 +331,11 @@ impl EventStreams {
             self.stop.clone(),
         )
         .await?;
+        let position = self.subscribers.subscribe(cursor.position());
         Ok(deliveries
             .map(move |item| match item? {
                 Delivery::Event(stored) => {
+                    position.store(stored.cursor.position(), Ordering::Relaxed);
                     let mut event = E::decode(stored.payload.as_slice()).map_err(|e| {
                         tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
                         error::internal()
@@ -330,10 +346,13 @@ impl EventStreams {
                     );
                     Ok(event)
                 }
-                Delivery::CaughtUp { cursor, at } => Ok(E::caught_up(
+                Delivery::CaughtUp { cursor, at } => {
+                    position.store(cursor.position(), Ordering::Relaxed);
+                    Ok(E::caught_up(
                     cursor.to_string(),
-                    crate::clock::timestamp(at),
-                )),
+                        crate::clock::timestamp(at),
+                    ))
+                }
             })
             .boxed())
     }
