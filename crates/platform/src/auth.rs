@@ -27,7 +27,13 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls};
+use crate::{
+    clock::Clock,
+    error,
+    idempotency::RequestId,
+    session::{SessionId, SessionKeys},
+    tls,
+};
 
 pub use socsec_core::caller::{
     Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER,
@@ -37,8 +43,23 @@ pub use socsec_core::caller::{
 /// Identity's partner registry, as the auth layer asks it: is this caller a
 /// registered partner of its kind? Identity answers from its own tables;
 /// the other services ask identity (and remember the answer a while).
+///
+/// It is also identity's word on persons' sessions: is the session a token
+/// names still live (not signed out, not revoked)? A registry that cannot
+/// say fails closed.
 pub trait PartnerRegistry: Send + Sync + 'static {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>>;
+
+    /// `Ok` if `session` of `person` is live; `UNAUTHENTICATED` /
+    /// `SESSION_REVOKED` if it ended; `UNAVAILABLE` if that cannot be known.
+    fn ensure_session_live(
+        &self,
+        session: SessionId,
+        person: Caller,
+    ) -> BoxFuture<'static, Result<(), Status>> {
+        let _ = (session, person);
+        Box::pin(async { Err(crate::session::status_unavailable()) })
+    }
 }
 
 /// Who may call an RPC.
@@ -194,14 +215,8 @@ impl AuthState {
                     "this service does not accept session tokens",
                 )
             })?;
-            let person_id = sessions.verify(token, self.clock.now()).map_err(|e| {
-                let reason = match e {
-                    crate::session::SessionError::Invalid => "CREDENTIAL_INVALID",
-                    crate::session::SessionError::Expired => "SESSION_EXPIRED",
-                };
-                error::status(Code::Unauthenticated, reason, e.to_string())
-            })?;
-            return Ok(Some(Caller::new(CallerKind::Person, person_id)));
+            let claims = self.session_claims(sessions, token)?;
+            return Ok(Some(Caller::new(CallerKind::Person, claims.person_id)));
         }
         if let Some(certificate) = certificate {
             return tls::caller_of_certificate(&certificate).map(|c| Some(with_origin(c, headers)));
@@ -224,6 +239,32 @@ impl AuthState {
             return Ok(Some(with_origin(caller, headers)));
         }
         Ok(None)
+    }
+
+    fn session_claims(
+        &self,
+        sessions: &SessionKeys,
+        token: &str,
+    ) -> Result<crate::session::SessionClaims, Status> {
+        sessions.verify(token, self.clock.now()).map_err(|e| {
+            let reason = match e {
+                crate::session::SessionError::Invalid => "CREDENTIAL_INVALID",
+                crate::session::SessionError::Expired => "SESSION_EXPIRED",
+            };
+            error::status(Code::Unauthenticated, reason, e.to_string())
+        })
+    }
+
+    /// The session of a person's call (its token was verified by `authenticate`).
+    fn session_of<B>(&self, request: &http::Request<B>) -> Option<SessionId> {
+        let token = request
+            .headers()
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?;
+        let claims = self.session_claims(self.sessions.as_ref()?, token).ok()?;
+        Some(SessionId(claims.session_id))
     }
 
     fn authorize(&self, path: &str, caller: Option<&Caller>) -> Result<(), Status> {
@@ -276,16 +317,33 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let registry = self.state.registry.clone();
+        let session = match &outcome {
+            Ok(Some(caller)) if caller.kind == CallerKind::Person => {
+                self.state.session_of(&request)
+            }
+            _ => None,
+        };
         Box::pin(async move {
             let outcome = match outcome {
                 Ok(Some(caller)) if caller.kind.is_partner() => registry
                     .ensure_registered(caller.clone())
                     .await
                     .map(|()| Some(caller)),
+                // A signed token is not enough: its session must be live.
+                Ok(Some(caller)) if caller.kind == CallerKind::Person => match session.clone() {
+                    Some(session) => registry
+                        .ensure_session_live(session, caller.clone())
+                        .await
+                        .map(|()| Some(caller)),
+                    None => Err(crate::session::status_unavailable()),
+                },
                 outcome => outcome,
             };
             match outcome {
                 Ok(caller) => {
+                    if let Some(session) = session {
+                        request.extensions_mut().insert(session);
+                    }
                     if let Some(caller) = caller {
                         request.extensions_mut().insert(caller);
                     }

@@ -18,6 +18,7 @@ pub mod message_size;
 pub mod mutation;
 pub mod outbox;
 pub mod paging;
+pub mod rate_limit;
 pub mod registry;
 pub mod retention;
 pub mod service;
