@@ -2,7 +2,6 @@
 //! below is worked out by hand in the comment beside it.
 
 use futures::StreamExt;
-use platform::{clock::Clock, session::SessionKeys};
 use socsec_proto::{
     common::v1::{Date, Money, PartnerKind, YearMonth},
     contribution::v1::{self as pb, InsuranceType, Rounding, Scheme},
@@ -834,10 +833,7 @@ async fn bad_enrolments_and_declarations_are_refused_with_reasons() {
         .unwrap_err();
     assert_eq!(reason(&status), "NOT_OWN_RECORD");
     // Nor may the employee set the base their employer pays on.
-    let token = SessionKeys::new(system_tests::SESSION_SECRET).issue(
-        &person.person_id,
-        w.system.clock.now() + chrono::TimeDelta::minutes(5),
-    );
+    let token = w.system.sign_in(&person).await;
     let status = w
         .contribution
         .declare_wage(with_token(&token, wage("x-9b", &person, 1, 100)))
