@@ -43,21 +43,17 @@ pub use socsec_core::caller::{
 /// Identity's partner registry, as the auth layer asks it: is this caller a
 /// registered partner of its kind? Identity answers from its own tables;
 /// the other services ask identity (and remember the answer a while).
-///
-/// It is also identity's word on persons' sessions: is the session a token
-/// names still live (not signed out, not revoked)? A registry that cannot
-/// say fails closed.
+/// It is also identity's word on whether a person's session is still live.
 pub trait PartnerRegistry: Send + Sync + 'static {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>>;
 
-    /// `Ok` if `session` of `person` is live; `UNAUTHENTICATED` /
-    /// `SESSION_REVOKED` if it ended; `UNAVAILABLE` if that cannot be known.
+    /// `Ok` if `session` of `person` is live, else `SESSION_REVOKED`, or
+    /// `UNAVAILABLE` if that cannot be known (the default: fail closed).
     fn ensure_session_live(
         &self,
-        session: SessionId,
-        person: Caller,
+        _: SessionId,
+        _: Caller,
     ) -> BoxFuture<'static, Result<(), Status>> {
-        let _ = (session, person);
         Box::pin(async { Err(crate::session::status_unavailable()) })
     }
 }
@@ -215,7 +211,7 @@ impl AuthState {
                     "this service does not accept session tokens",
                 )
             })?;
-            let claims = self.session_claims(sessions, token)?;
+            let claims = crate::session::claims(sessions, token, self.clock.now())?;
             return Ok(Some(Caller::new(CallerKind::Person, claims.person_id)));
         }
         if let Some(certificate) = certificate {
@@ -239,32 +235,6 @@ impl AuthState {
             return Ok(Some(with_origin(caller, headers)));
         }
         Ok(None)
-    }
-
-    fn session_claims(
-        &self,
-        sessions: &SessionKeys,
-        token: &str,
-    ) -> Result<crate::session::SessionClaims, Status> {
-        sessions.verify(token, self.clock.now()).map_err(|e| {
-            let reason = match e {
-                crate::session::SessionError::Invalid => "CREDENTIAL_INVALID",
-                crate::session::SessionError::Expired => "SESSION_EXPIRED",
-            };
-            error::status(Code::Unauthenticated, reason, e.to_string())
-        })
-    }
-
-    /// The session of a person's call (its token was verified by `authenticate`).
-    fn session_of<B>(&self, request: &http::Request<B>) -> Option<SessionId> {
-        let token = request
-            .headers()
-            .get(http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?;
-        let claims = self.session_claims(self.sessions.as_ref()?, token).ok()?;
-        Some(SessionId(claims.session_id))
     }
 
     fn authorize(&self, path: &str, caller: Option<&Caller>) -> Result<(), Status> {
@@ -317,12 +287,10 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let registry = self.state.registry.clone();
-        let session = match &outcome {
-            Ok(Some(caller)) if caller.kind == CallerKind::Person => {
-                self.state.session_of(&request)
-            }
-            _ => None,
-        };
+        let person = matches!(&outcome, Ok(Some(c)) if c.kind == CallerKind::Person);
+        let session = (self.state.sessions.as_ref())
+            .filter(|_| person)
+            .and_then(|keys| crate::session::of_request(keys, &request, self.state.clock.now()));
         Box::pin(async move {
             let outcome = match outcome {
                 Ok(Some(caller)) if caller.kind.is_partner() => registry
@@ -335,7 +303,7 @@ where
                         .ensure_session_live(session, caller.clone())
                         .await
                         .map(|()| Some(caller)),
-                    None => Err(crate::session::status_unavailable()),
+                    None => Err(crate::session::status_revoked()),
                 },
                 outcome => outcome,
             };

@@ -144,6 +144,38 @@ impl SessionKeys {
     }
 }
 
+/// The claims of `token`, or `UNAUTHENTICATED` with `CREDENTIAL_INVALID` /
+/// `SESSION_EXPIRED`.
+pub fn claims(
+    keys: &SessionKeys,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<SessionClaims, tonic::Status> {
+    keys.verify(token, now).map_err(|e| {
+        let reason = match e {
+            SessionError::Invalid => "CREDENTIAL_INVALID",
+            SessionError::Expired => "SESSION_EXPIRED",
+        };
+        crate::error::status(tonic::Code::Unauthenticated, reason, e.to_string())
+    })
+}
+
+/// The session of a request's `authorization: Bearer <token>`, if genuine.
+pub fn of_request<B>(
+    keys: &SessionKeys,
+    request: &http::Request<B>,
+    now: DateTime<Utc>,
+) -> Option<SessionId> {
+    let token = request
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let claims = keys.verify(token, now).ok()?;
+    Some(SessionId(claims.session_id))
+}
+
 /// `UNAVAILABLE` / `SESSION_STATUS_UNAVAILABLE`: whether the session is
 /// still live cannot be asked now (identity unreachable); fail closed.
 pub fn status_unavailable() -> tonic::Status {
