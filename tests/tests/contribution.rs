@@ -547,7 +547,19 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
     // 20% of 8,000 yuan = 1,600 yuan: 8% (640) to the individual account,
     // 12% (960) to the pooling fund.
     let payer = format!("person:{}", person.person_id);
-    let b = bill(&mut w.contribution, &payer, "", 1, day(2026, 1, 31)).await;
+    let b = w
+        .contribution
+        .get_bill(with_token(
+            &token,
+            pb::GetBillRequest {
+                payer: String::new(),
+                period: ym(2026, 1),
+                as_of: day(2026, 1, 31),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(b.contributions.unwrap().fen, 160_000);
     w.contribution
         .record_payment(with_token(
