@@ -346,3 +346,59 @@ async fn during_a_sign_in_flood_a_banks_calls_keep_succeeding() {
          {exhausted} refused RESOURCE_EXHAUSTED"
     );
 }
+
+/// An unknown ID number and a wrong password get the same refusal (code,
+/// reason, details) and take about as long: both verify an argon2 hash. The
+/// times are printed (see docs/RELIABILITY.md), not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_id_number_is_answered_like_a_wrong_password() {
+    let database = fresh_database().await;
+    let mut config = identity_config(&database);
+    config.sign_in_per_client_address = Limit::new(600, 600);
+    config.sign_in_per_id_number = Limit::new(600, 600);
+    config.password_max_failures = 1_000;
+    let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
+    let mut client = identity_client(&identity).await;
+    let person = journeys::register(&mut client, "卢俊").await;
+    client
+        .set_online_password(operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-1".into(),
+            id_number: person.id_number.clone(),
+            password: "Unicorn2026".into(),
+        }))
+        .await
+        .unwrap();
+    let unknown = ids::id_number(true);
+
+    let mut wrong_times = Vec::new();
+    let mut unknown_times = Vec::new();
+    for _ in 0..20 {
+        for (id_number, times) in [
+            (&person.id_number, &mut wrong_times),
+            (&unknown, &mut unknown_times),
+        ] {
+            let started = Instant::now();
+            let status = client
+                .sign_in(pb::SignInRequest {
+                    id_number: id_number.clone(),
+                    password: "Wrong2026".into(),
+                })
+                .await
+                .unwrap_err();
+            times.push(started.elapsed());
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert_eq!(reason(&status), "SIGN_IN_FAILED");
+            assert_eq!(
+                status.message(),
+                "ID number or password is wrong",
+                "the same words for both"
+            );
+        }
+    }
+    let (wrong_median, wrong_slowest) = figures(wrong_times);
+    let (unknown_median, unknown_slowest) = figures(unknown_times);
+    eprintln!(
+        "sign-in refusal: wrong password median {wrong_median} us (slowest {wrong_slowest}); \
+         unknown ID number median {unknown_median} us (slowest {unknown_slowest})"
+    );
+}
