@@ -7,18 +7,12 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
 use devpki::{Authority, Validity};
 use http::uri::PathAndQuery;
-use platform::{
-    auth::{Access, CallerKind, Policy},
-    clock::Clock,
-    session::SessionKeys,
-};
+use platform::auth::{Access, CallerKind, Policy};
 use socsec_proto::common::v1::PartnerKind;
 use system_tests::{
-    AsCaller, CallerChannel, SESSION_SECRET, System, journeys, pki, pki::tls_channel, reason,
-    with_token,
+    AsCaller, CallerChannel, System, journeys, pki, pki::tls_channel, reason, with_token,
 };
 use tonic::{Code, Request, client::Grpc};
 use tonic_prost::ProstCodec;
@@ -110,11 +104,10 @@ async fn register_partners(system: &System) {
     }
 }
 
-fn person_token(system: &System) -> String {
-    SessionKeys::new(SESSION_SECRET).issue(
-        &uuid::Uuid::new_v4().to_string(),
-        system.clock.now() + TimeDelta::minutes(10),
-    )
+/// A live session token of a person who signed in (allowed calls then
+/// reach the handler, past the session check).
+async fn person_token(system: &System) -> String {
+    system.signed_in_person().await.1
 }
 
 async fn check(channel: CallerChannel, policy: &'static Policy, token: &str) -> usize {
@@ -172,7 +165,7 @@ async fn check(channel: CallerChannel, policy: &'static Policy, token: &str) -> 
 async fn every_rpc_of_every_service_with_every_caller_kind() {
     let system = System::start().await;
     register_partners(&system).await;
-    let token = person_token(&system);
+    let token = person_token(&system).await;
     let mut checked = 0;
     checked += check(
         system.identity.channel().await,
@@ -198,9 +191,9 @@ async fn every_rpc_of_every_service_with_every_caller_kind() {
         &token,
     )
     .await;
-    // 15 + 13 + 11 + 14 RPCs and each service's audit query, ten caller
+    // 18 + 13 + 11 + 14 RPCs and each service's audit query, ten caller
     // kinds each.
-    assert_eq!(checked, (15 + 13 + 11 + 14 + 4) * 10);
+    assert_eq!(checked, (18 + 13 + 11 + 14 + 4) * 10);
 }
 
 #[tokio::test]
@@ -271,7 +264,7 @@ async fn certificates_from_another_ca_or_expired_get_no_connection() {
             }
         }
     }
-    assert_eq!(checked, (15 + 13 + 11 + 14 + 4) * 2);
+    assert_eq!(checked, (18 + 13 + 11 + 14 + 4) * 2);
     for (path, addr) in every_service(&system) {
         // The same call with a good operator certificate gets past
         // authentication (to a handler answer).
@@ -326,7 +319,7 @@ async fn a_certificate_must_name_a_caller_and_a_partner_must_be_registered() {
     .await;
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     assert_eq!(reason(&status), "CERTIFICATE_IDENTITY_INVALID");
-    let mut both = with_token(&person_token(&system), ());
+    let mut both = with_token(&person_token(&system).await, ());
     both.extensions_mut()
         .insert(AsCaller("operator:OP0001".into()));
     let mut grpc = Grpc::new(system.identity.channel().await);

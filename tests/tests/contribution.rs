@@ -2,7 +2,6 @@
 //! below is worked out by hand in the comment beside it.
 
 use futures::StreamExt;
-use platform::{clock::Clock, session::SessionKeys};
 use socsec_proto::{
     common::v1::{Date, Money, PartnerKind, YearMonth},
     contribution::v1::{self as pb, InsuranceType, Rounding, Scheme},
@@ -548,7 +547,19 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
     // 20% of 8,000 yuan = 1,600 yuan: 8% (640) to the individual account,
     // 12% (960) to the pooling fund.
     let payer = format!("person:{}", person.person_id);
-    let b = bill(&mut w.contribution, &payer, "", 1, day(2026, 1, 31)).await;
+    let b = w
+        .contribution
+        .get_bill(with_token(
+            &token,
+            pb::GetBillRequest {
+                payer: String::new(),
+                period: ym(2026, 1),
+                as_of: day(2026, 1, 31),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(b.contributions.unwrap().fen, 160_000);
     w.contribution
         .record_payment(with_token(
@@ -846,10 +857,7 @@ async fn bad_enrolments_and_declarations_are_refused_with_reasons() {
         .unwrap_err();
     assert_eq!(reason(&status), "NOT_OWN_RECORD");
     // Nor may the employee set the base their employer pays on.
-    let token = SessionKeys::new(system_tests::SESSION_SECRET).issue(
-        &person.person_id,
-        w.system.clock.now() + chrono::TimeDelta::minutes(5),
-    );
+    let token = w.system.sign_in(&person).await;
     let status = w
         .contribution
         .declare_wage(with_token(&token, wage("x-9b", &person, 1, 100)))

@@ -13,6 +13,7 @@ use system_tests::{
     operator, reason, spawn_identity, spawn_identity_with, test_clock, with_token,
 };
 use tonic::Code;
+use tonic_types::StatusExt;
 
 fn info(name: &str, gender: Gender) -> pb::BasicInfo {
     journeys::basic_info(name, gender)
@@ -686,7 +687,7 @@ async fn a_person_signs_in_and_sees_only_their_own_record() {
 }
 
 #[tokio::test]
-async fn repeated_sign_in_failures_lock_the_account_for_a_while() {
+async fn repeated_sign_in_failures_delay_the_next_attempt_longer_each_time() {
     let clock = test_clock();
     let service = spawn_identity(Arc::new(clock.clone())).await;
     let mut client = identity_client(&service).await;
@@ -708,27 +709,52 @@ async fn repeated_sign_in_failures_lock_the_account_for_a_while() {
         let status = client.sign_in(attempt("wrong-1")).await.unwrap_err();
         assert_eq!(reason(&status), "SIGN_IN_FAILED");
     }
-    let status = client.sign_in(attempt("wrong-1")).await.unwrap_err();
-    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
-    // Even the right password is refused while locked.
-    let status = client.sign_in(attempt("Autumn2026")).await.unwrap_err();
-    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
-
-    clock.advance(chrono::Duration::minutes(15));
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        let status = client.sign_in(attempt("wrong-1")).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(reason(&status), "SIGN_IN_DELAYED");
+        let delay = status
+            .get_details_retry_info()
+            .unwrap()
+            .retry_delay
+            .unwrap();
+        delays.push(delay.as_secs());
+        // Even the right password is refused, unjudged, during the delay.
+        let status = client.sign_in(attempt("Autumn2026")).await.unwrap_err();
+        assert_eq!(reason(&status), "SIGN_IN_DELAYED");
+        clock.advance(chrono::Duration::from_std(delay).unwrap());
+    }
+    assert_eq!(delays, [1, 2, 4], "each delay doubles");
     client
         .sign_in(attempt("Autumn2026"))
         .await
-        .expect("unlocked after the lockout");
+        .expect("the right password once the delay has passed");
 
-    // An unknown ID number fails the same way as a wrong password.
-    let status = client
-        .sign_in(pb::SignInRequest {
-            id_number: ids::id_number(true),
-            password: "Autumn2026".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(reason(&status), "SIGN_IN_FAILED");
+    // An unknown ID number fails the same way as a wrong password, delays too.
+    let unknown = ids::id_number(true);
+    let mut reasons = Vec::new();
+    for _ in 0..6 {
+        let status = client
+            .sign_in(pb::SignInRequest {
+                id_number: unknown.clone(),
+                password: "Autumn2026".into(),
+            })
+            .await
+            .unwrap_err();
+        reasons.push(reason(&status));
+    }
+    assert_eq!(
+        reasons,
+        [
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_DELAYED",
+            "SIGN_IN_DELAYED"
+        ]
+    );
 }
 
 /// Sign-in verifies the password with no lock held, then records the outcome
@@ -767,8 +793,8 @@ async fn concurrent_sign_in_failures_each_count_once() {
         .map(|status| reason(&status.unwrap()))
         .collect();
     let failed = reasons.iter().filter(|r| *r == "SIGN_IN_FAILED").count();
-    let locked = reasons.iter().filter(|r| *r == "ACCOUNT_LOCKED").count();
-    assert_eq!((failed, locked), (4, 4), "{reasons:?}");
+    let delayed = reasons.iter().filter(|r| *r == "SIGN_IN_DELAYED").count();
+    assert_eq!((failed, delayed), (4, 4), "{reasons:?}");
     let status = client
         .sign_in(pb::SignInRequest {
             id_number: person.id_number.clone(),
@@ -776,7 +802,7 @@ async fn concurrent_sign_in_failures_each_count_once() {
         })
         .await
         .unwrap_err();
-    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
+    assert_eq!(reason(&status), "SIGN_IN_DELAYED");
 }
 
 fn partner(request_id: &str, code: &str, kind: PartnerKind) -> pb::RegisterPartnerRequest {

@@ -23,6 +23,10 @@ pub struct Directory {
 }
 
 fn unavailable(status: tonic::Status) -> ActivationError {
+    // A partner over its limit at identity is told so, with the delay.
+    if status.code() == tonic::Code::ResourceExhausted {
+        return ActivationError::RateLimited(status);
+    }
     tracing::warn!(code = ?status.code(), message = status.message(), "identity call failed");
     ActivationError::IdentityUnavailable
 }

@@ -55,6 +55,10 @@ pub enum ActivationError {
     /// `UNAVAILABLE` / `IDENTITY_UNAVAILABLE`.
     #[error("the identity service is unavailable; retry")]
     IdentityUnavailable,
+    /// `RESOURCE_EXHAUSTED` as identity answered it for the partner
+    /// (`VERIFY_IDENTITY_RATE_LIMITED`, with its `RetryInfo` delay).
+    #[error("rate limited by identity")]
+    RateLimited(Status),
     /// `UNAVAILABLE` / `CARD_STATUS_UNVERIFIED`: this service's copy of the
     /// card's state is not known to be current and card-issuance could not
     /// be asked; nothing is answered from a guess.
@@ -130,6 +134,7 @@ impl From<ActivationError> for Status {
             ),
             LegacyCardRetired => plain(Code::FailedPrecondition, "LEGACY_CARD_RETIRED", &e),
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
+            RateLimited(status) => status,
             CardStatusUnverified => plain(Code::Unavailable, "CARD_STATUS_UNVERIFIED", &e),
             Idempotency(e) => e.into_status(),
             Database(e) => error::database(&e),

@@ -8,6 +8,7 @@ use platform::{
     idempotency::IdempotencyError,
 };
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::{
     access::NotOwnRecord,
@@ -43,9 +44,18 @@ pub enum IdentityError {
     /// (which one is not said).
     #[error("ID number or password is wrong")]
     SignInFailed,
-    /// `UNAUTHENTICATED` / `ACCOUNT_LOCKED`, with `locked_until`.
-    #[error("too many failed sign-ins; try again later")]
-    AccountLocked { until: DateTime<Utc> },
+    /// `UNAUTHENTICATED` / `SIGN_IN_DELAYED`: after wrong passwords in a row
+    /// the next attempt must wait until `until` (metadata `not_before`, and a
+    /// `RetryInfo` delay). Attempts before then are not judged.
+    #[error("too many wrong passwords in a row; wait before the next attempt")]
+    SignInDelayed {
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    /// `RESOURCE_EXHAUSTED` with a reason (`SIGN_IN_RATE_LIMITED`,
+    /// `SIGN_IN_BUSY`, `VERIFY_IDENTITY_RATE_LIMITED`) and a `RetryInfo` delay.
+    #[error("rate limited")]
+    RateLimited(Status),
     /// `ALREADY_EXISTS` / `PARTNER_ALREADY_REGISTERED`.
     #[error("a partner with this code or credit code is already registered")]
     PartnerAlreadyRegistered,
@@ -89,12 +99,18 @@ impl From<IdentityError> for Status {
             }
             IdentityError::NotOwnRecord => reason(Code::PermissionDenied, "NOT_OWN_RECORD", &e),
             IdentityError::SignInFailed => reason(Code::Unauthenticated, "SIGN_IN_FAILED", &e),
-            IdentityError::AccountLocked { until } => error::status_with_metadata(
-                Code::Unauthenticated,
-                "ACCOUNT_LOCKED",
-                e.to_string(),
-                HashMap::from([("locked_until".to_owned(), until.to_rfc3339())]),
-            ),
+            IdentityError::SignInDelayed { until, now } => {
+                let wait = (until - now).to_std().unwrap_or_default();
+                let metadata = HashMap::from([
+                    ("not_before".to_owned(), until.to_rfc3339()),
+                    ("retry_after_ms".to_owned(), wait.as_millis().to_string()),
+                ]);
+                let mut details =
+                    ErrorDetails::with_error_info("SIGN_IN_DELAYED", error::ERROR_DOMAIN, metadata);
+                details.set_retry_info(Some(wait));
+                Status::with_error_details(Code::Unauthenticated, e.to_string(), details)
+            }
+            IdentityError::RateLimited(status) => status,
             IdentityError::PartnerAlreadyRegistered => {
                 reason(Code::AlreadyExists, "PARTNER_ALREADY_REGISTERED", &e)
             }

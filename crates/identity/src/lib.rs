@@ -9,12 +9,13 @@ pub mod registry;
 pub mod service;
 pub mod store;
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use platform::{
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
     host::{Host, Ready, StartupError},
+    rate_limit::Limit,
 };
 use serde::{Deserialize, Serialize};
 use socsec_proto::identity::v1::identity_service_server::IdentityServiceServer;
@@ -29,12 +30,30 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Config {
     #[serde(flatten)]
     pub platform: PlatformConfig,
-    /// Failed sign-ins in a row that lock the online account.
+    /// Wrong passwords in a row answered without delay; from the next one
+    /// on, each further sign-in must wait a delay that doubles.
     pub password_max_failures: i32,
-    /// How long a locked account stays locked.
+    /// The first such delay, in milliseconds.
+    pub password_first_delay_ms: i64,
+    /// The longest such delay (the cap), in seconds.
     pub password_lockout_secs: i64,
     /// How long a session token is valid.
     pub session_token_ttl_secs: i64,
+    /// Sign-ins judged per ID number (a password set anew at the counter
+    /// starts afresh).
+    pub sign_in_per_id_number: Limit,
+    /// Sign-ins per client address (IP).
+    pub sign_in_per_client_address: Limit,
+    /// `VerifyIdentity` calls per partner (the one a service acts for).
+    pub verify_identity_per_caller: Limit,
+    /// Password hashes computed at once (each takes a core for ~15-50 ms).
+    pub password_hashing_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot before `SIGN_IN_BUSY`.
+    pub password_hashing_wait_ms: u64,
+    /// Database connections kept for partner admission and session checks
+    /// (`GetPartner`, `CheckSession`, identity's own auth layer), apart from
+    /// `database_max_connections`.
+    pub admission_database_connections: u32,
 }
 
 impl Default for Config {
@@ -42,8 +61,15 @@ impl Default for Config {
         Self {
             platform: PlatformConfig::defaults(DEFAULT_PORT, "identity"),
             password_max_failures: 5,
+            password_first_delay_ms: 1_000,
             password_lockout_secs: 15 * 60,
             session_token_ttl_secs: 15 * 60,
+            sign_in_per_id_number: Limit::new(10, 10),
+            sign_in_per_client_address: Limit::new(120, 30),
+            verify_identity_per_caller: Limit::new(120, 60),
+            password_hashing_concurrency: 2,
+            password_hashing_wait_ms: 2_000,
+            admission_database_connections: 4,
         }
     }
 }
@@ -58,10 +84,45 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.platform.validate()?;
-        if self.platform.session_token_secret.is_none() {
+        if !self
+            .platform
+            .session_keys()
+            .is_some_and(|keys| keys.can_sign())
+        {
             return Err(ConfigError::invalid(
                 "session_token_secret",
-                "is required: identity signs persons' session tokens",
+                "(or session_token_keys with session_token_signing_key) is required: \
+                 identity signs persons' session tokens",
+            ));
+        }
+        for (key, limit) in [
+            ("sign_in_per_id_number", self.sign_in_per_id_number),
+            (
+                "sign_in_per_client_address",
+                self.sign_in_per_client_address,
+            ),
+            (
+                "verify_identity_per_caller",
+                self.verify_identity_per_caller,
+            ),
+        ] {
+            if !limit.is_valid() {
+                return Err(ConfigError::invalid(
+                    key,
+                    "needs per_minute and burst of at least 1",
+                ));
+            }
+        }
+        if self.password_hashing_concurrency < 1 || self.admission_database_connections < 1 {
+            return Err(ConfigError::invalid(
+                "password_hashing_concurrency",
+                "and admission_database_connections must be at least 1",
+            ));
+        }
+        if self.password_first_delay_ms < 1 {
+            return Err(ConfigError::invalid(
+                "password_first_delay_ms",
+                "must be at least 1",
             ));
         }
         if self.password_max_failures < 1 {
@@ -107,17 +168,31 @@ impl platform::service::Service for Application {
         let sessions = host
             .session_keys()
             .expect("validated: identity has a session token secret");
+        let mut admission_config = config.platform.clone();
+        admission_config.database_max_connections = config.admission_database_connections;
+        let admission = platform::db::connect(&admission_config).await?;
+        let longest_delay = chrono::Duration::seconds(config.password_lockout_secs);
+        let guard = Arc::new(service::Guard::new(service::GuardSettings {
+            sign_in_per_id_number: config.sign_in_per_id_number,
+            sign_in_per_client_address: config.sign_in_per_client_address,
+            verify_identity_per_caller: config.verify_identity_per_caller,
+            hashing_concurrency: config.password_hashing_concurrency,
+            hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
+            unknown_state_ttl: longest_delay.to_std().unwrap_or_default() * 2,
+        }));
         let identity = service::Identity::new(
-            host.pool().clone(),
+            (host.pool().clone(), admission.clone()),
             host.clock(),
             sessions,
             service::SignInSettings {
                 lockout: domain::LockoutPolicy {
                     max_failures: config.password_max_failures,
-                    lockout: chrono::Duration::seconds(config.password_lockout_secs),
+                    first_delay: chrono::Duration::milliseconds(config.password_first_delay_ms),
+                    longest_delay,
                 },
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
+            guard,
         );
         let api = api::IdentityApi::new(identity, host.event_streams());
         let limit = host.config().max_message_bytes;
@@ -126,7 +201,7 @@ impl platform::service::Service for Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        let registry = Arc::new(registry::LocalRegistry::new(host.pool().clone()));
+        let registry = Arc::new(registry::LocalRegistry::new(admission, host.clock()));
         Ok(host.ready(SERVICE_NAME, &policy::POLICY, registry, routes))
     }
 }

@@ -21,6 +21,9 @@ use crate::{
 pub enum Access {
     Read,
     Change,
+    /// A check of the person's identity that did not match (someone tried
+    /// an ID number or name for them): a probe shows on their trail.
+    FailedAttempt,
 }
 
 impl Access {
@@ -28,6 +31,7 @@ impl Access {
         match self {
             Self::Read => "READ",
             Self::Change => "CHANGE",
+            Self::FailedAttempt => "FAILED_ATTEMPT",
         }
     }
 }

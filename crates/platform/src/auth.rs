@@ -27,7 +27,13 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls};
+use crate::{
+    clock::Clock,
+    error,
+    idempotency::RequestId,
+    session::{SessionId, SessionKeys},
+    tls,
+};
 
 pub use socsec_core::caller::{
     Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER,
@@ -37,8 +43,19 @@ pub use socsec_core::caller::{
 /// Identity's partner registry, as the auth layer asks it: is this caller a
 /// registered partner of its kind? Identity answers from its own tables;
 /// the other services ask identity (and remember the answer a while).
+/// It is also identity's word on whether a person's session is still live.
 pub trait PartnerRegistry: Send + Sync + 'static {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>>;
+
+    /// `Ok` if `session` of `person` is live, else `SESSION_REVOKED`, or
+    /// `UNAVAILABLE` if that cannot be known (the default: fail closed).
+    fn ensure_session_live(
+        &self,
+        _: SessionId,
+        _: Caller,
+    ) -> BoxFuture<'static, Result<(), Status>> {
+        Box::pin(async { Err(crate::session::status_unavailable()) })
+    }
 }
 
 /// Who may call an RPC.
@@ -194,14 +211,8 @@ impl AuthState {
                     "this service does not accept session tokens",
                 )
             })?;
-            let person_id = sessions.verify(token, self.clock.now()).map_err(|e| {
-                let reason = match e {
-                    crate::session::SessionError::Invalid => "CREDENTIAL_INVALID",
-                    crate::session::SessionError::Expired => "SESSION_EXPIRED",
-                };
-                error::status(Code::Unauthenticated, reason, e.to_string())
-            })?;
-            return Ok(Some(Caller::new(CallerKind::Person, person_id)));
+            let claims = crate::session::claims(sessions, token, self.clock.now())?;
+            return Ok(Some(Caller::new(CallerKind::Person, claims.person_id)));
         }
         if let Some(certificate) = certificate {
             return tls::caller_of_certificate(&certificate).map(|c| Some(with_origin(c, headers)));
@@ -276,16 +287,31 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let registry = self.state.registry.clone();
+        let person = matches!(&outcome, Ok(Some(c)) if c.kind == CallerKind::Person);
+        let session = (self.state.sessions.as_ref())
+            .filter(|_| person)
+            .and_then(|keys| crate::session::of_request(keys, &request, self.state.clock.now()));
         Box::pin(async move {
             let outcome = match outcome {
                 Ok(Some(caller)) if caller.kind.is_partner() => registry
                     .ensure_registered(caller.clone())
                     .await
                     .map(|()| Some(caller)),
+                // A signed token is not enough: its session must be live.
+                Ok(Some(caller)) if caller.kind == CallerKind::Person => match session.clone() {
+                    Some(session) => registry
+                        .ensure_session_live(session, caller.clone())
+                        .await
+                        .map(|()| Some(caller)),
+                    None => Err(crate::session::status_revoked()),
+                },
                 outcome => outcome,
             };
             match outcome {
                 Ok(caller) => {
+                    if let Some(session) = session {
+                        request.extensions_mut().insert(session);
+                    }
                     if let Some(caller) = caller {
                         request.extensions_mut().insert(caller);
                     }

@@ -6,7 +6,6 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use secrecy::ExposeSecret;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 use tonic::{
@@ -132,10 +131,7 @@ impl Host {
     }
 
     pub fn session_keys(&self) -> Option<SessionKeys> {
-        self.config
-            .session_token_secret
-            .as_ref()
-            .map(|secret| SessionKeys::new(secret.expose_secret()))
+        self.config.session_keys()
     }
 
     /// How this service (`caller`, e.g. `card-issuance`) calls the others:

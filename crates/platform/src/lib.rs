@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod mutation;
 pub mod outbox;
 pub mod paging;
+pub mod rate_limit;
 pub mod registry;
 pub mod retention;
 pub mod service;

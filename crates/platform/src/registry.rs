@@ -9,7 +9,10 @@ use moka::future::Cache;
 use socsec_core::Refusal;
 use socsec_proto::{
     common::v1::PartnerKind,
-    identity::v1::{GetPartnerRequest, Partner, identity_service_client::IdentityServiceClient},
+    identity::v1::{
+        CheckSessionRequest, GetPartnerRequest, Partner,
+        identity_service_client::IdentityServiceClient,
+    },
 };
 use tonic::{Code, Status};
 
@@ -17,6 +20,7 @@ use crate::{
     auth::{Caller, CallerKind, PartnerRegistry},
     client::ServiceChannel,
     error,
+    session::{self, SessionId},
 };
 
 pub use socsec_core::admission::Registration;
@@ -73,6 +77,11 @@ pub fn caller_kind(kind: i32) -> Option<CallerKind> {
 /// registered: a suspension takes effect everywhere within this time.
 pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
 
+/// How long another service trusts identity's word that a session is live:
+/// a sign-out or revocation is refused everywhere within this time (the
+/// revocation delay). Identity itself checks its table on every call.
+pub const SESSION_CACHE: Duration = Duration::from_secs(5);
+
 /// Identity's registry over gRPC. Admitted partners are remembered for
 /// `ttl`, so a suspension reaches this service within that time; refusals
 /// are not remembered, so a partner registered a moment ago is admitted.
@@ -82,6 +91,8 @@ pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
 pub struct RemoteRegistry {
     identity: IdentityServiceClient<ServiceChannel>,
     admitted: Cache<Caller, ()>,
+    /// Sessions identity said were live, for [`SESSION_CACHE`].
+    live_sessions: Cache<(String, String), ()>,
 }
 
 impl RemoteRegistry {
@@ -97,6 +108,26 @@ impl RemoteRegistry {
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .build(),
+            live_sessions: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SESSION_CACHE.min(ttl))
+                .build(),
+        }
+    }
+
+    /// Asks identity whether `session` of `person_id` is live.
+    async fn ask_session(&self, session_id: &str, person_id: &str) -> Result<(), Status> {
+        let request = CheckSessionRequest {
+            session_id: session_id.to_owned(),
+            person_id: person_id.to_owned(),
+        };
+        match self.identity.clone().check_session(request).await {
+            Ok(answer) if answer.get_ref().live => Ok(()),
+            Ok(_) => Err(session::status_revoked()),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "session check unavailable");
+                Err(session::status_unavailable())
+            }
         }
     }
 
@@ -123,6 +154,23 @@ impl PartnerRegistry for RemoteRegistry {
         Box::pin(async move {
             this.admitted
                 .try_get_with(caller.clone(), this.ask(&caller))
+                .await
+                .map_err(|refusal: Arc<Status>| (*refusal).clone())
+        })
+    }
+
+    /// Live answers are remembered for [`SESSION_CACHE`] (single-flight per
+    /// session); ended sessions and failures are not remembered.
+    fn ensure_session_live(
+        &self,
+        session: SessionId,
+        person: Caller,
+    ) -> BoxFuture<'static, Result<(), Status>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let key = (session.0, person.code);
+            this.live_sessions
+                .try_get_with(key.clone(), this.ask_session(&key.0, &key.1))
                 .await
                 .map_err(|refusal: Arc<Status>| (*refusal).clone())
         })

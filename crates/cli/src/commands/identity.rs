@@ -91,6 +91,20 @@ pub enum PersonCommand {
         #[arg(long)]
         password: String,
     },
+    /// Ends the session of `--token` (the person signs out).
+    SignOut {
+        #[command(flatten)]
+        request_id: RequestIdArg,
+    },
+    /// Ends every session of a person (operators: a stolen token, a lost phone).
+    RevokeSessions {
+        #[command(flatten)]
+        request_id: RequestIdArg,
+        #[arg(long)]
+        person_id: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -229,6 +243,31 @@ pub(super) async fn person(c: &Connection, command: PersonCommand, out: Printer)
                 })
                 .await?;
             out.message("socsec.identity.v1.SignInResponse", answer.get_ref());
+        }
+        PersonCommand::SignOut { request_id } => {
+            let answer = identity
+                .sign_out(c.request(identity::SignOutRequest {
+                    request_id: request_id.get(),
+                }))
+                .await?;
+            out.message("socsec.identity.v1.SignOutResponse", answer.get_ref());
+        }
+        PersonCommand::RevokeSessions {
+            request_id,
+            person_id,
+            reason,
+        } => {
+            let answer = identity
+                .revoke_sessions(c.request(identity::RevokeSessionsRequest {
+                    request_id: request_id.get(),
+                    person_id,
+                    reason,
+                }))
+                .await?;
+            out.message(
+                "socsec.identity.v1.RevokeSessionsResponse",
+                answer.get_ref(),
+            );
         }
     }
     Ok(())

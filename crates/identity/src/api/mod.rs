@@ -5,7 +5,9 @@
 pub mod parse;
 pub mod present;
 
-use platform::{auth::Caller, error::respond, outbox::EventStreams};
+use std::net::IpAddr;
+
+use platform::{auth::Caller, error::respond, outbox::EventStreams, session::SessionId};
 use socsec_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 use tonic::{Request, Response, Status};
 
@@ -146,10 +148,52 @@ impl IdentityService for IdentityApi {
         )
     }
 
-    /// Open to anyone: the password is the credential.
+    /// Open to anyone: the password is the credential. Limited per client
+    /// address (the TCP peer) and per ID number.
     async fn sign_in(&self, request: Request<pb::SignInRequest>) -> Answer<pb::SignInResponse> {
+        let client = request
+            .remote_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
         let command = parse::sign_in(request.into_inner(), self.identity.today())?;
-        respond(self.identity.sign_in(command).await.map(present::sign_in))
+        respond(
+            self.identity
+                .sign_in(command, client)
+                .await
+                .map(present::sign_in),
+        )
+    }
+
+    async fn sign_out(&self, request: Request<pb::SignOutRequest>) -> Answer<pb::SignOutResponse> {
+        let session = request.extensions().get::<SessionId>().cloned();
+        let (caller, req) = open(request)?;
+        let request_id = parse::sign_out(&req)?;
+        respond(
+            self.identity
+                .sign_out(&caller, session, request_id, &req)
+                .await,
+        )
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<pb::RevokeSessionsRequest>,
+    ) -> Answer<pb::RevokeSessionsResponse> {
+        let (caller, req) = open(request)?;
+        let command = parse::revoke_sessions(&req)?;
+        respond(self.identity.revoke_sessions(&caller, command, &req).await)
+    }
+
+    async fn check_session(
+        &self,
+        request: Request<pb::CheckSessionRequest>,
+    ) -> Answer<pb::CheckSessionResponse> {
+        let command = parse::check_session(request.get_ref())?;
+        respond(
+            self.identity
+                .check_session(command)
+                .await
+                .map(|live| pb::CheckSessionResponse { live }),
+        )
     }
 
     async fn register_partner(

@@ -59,6 +59,19 @@ pub struct SignIn {
 }
 
 #[derive(Debug)]
+pub struct RevokeSessions {
+    pub request_id: RequestId,
+    pub person_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CheckSession {
+    pub session_id: Uuid,
+    pub person_id: Uuid,
+}
+
+#[derive(Debug)]
 pub struct RegisterPartner {
     pub request_id: RequestId,
     pub partner: NewPartner,

@@ -1,19 +1,27 @@
-//! The sign-in lockout policy: how many failed sign-ins in a row lock the
-//! online account, and for how long.
+//! The sign-in delay policy: after a few wrong passwords in a row, each
+//! further attempt must wait a delay that doubles with every failure, up to
+//! a cap. Attempts during the delay are refused without being judged, so a
+//! guesser gets one guess per delay. It is never a permanent lock: the
+//! delay ends on its own, a successful sign-in clears it, and the owner can
+//! always clear it at the counter (an operator's `SetOnlinePassword`, which
+//! also ends every session).
 
 use chrono::{DateTime, Duration, Utc};
 
-/// How many failures in a row lock an account, and for how long.
+/// When delays begin, how long the first is, and the longest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockoutPolicy {
-    /// Failed sign-ins in a row that lock the account (at least 1).
+    /// Wrong passwords in a row answered without delay; the next one (and
+    /// each after it) starts a delay (at least 1).
     pub max_failures: i32,
-    /// How long a locked account stays locked.
-    pub lockout: Duration,
+    /// The first delay; each further failure doubles it …
+    pub first_delay: Duration,
+    /// … up to this.
+    pub longest_delay: Duration,
 }
 
-/// One credential's standing: failures since the last success or lock, and
-/// the end of the current lock, if any.
+/// One credential's standing: wrong passwords since the last success or
+/// reset, and the end of the current delay, if any.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LockoutState {
     pub failed_attempts: i32,
@@ -21,28 +29,35 @@ pub struct LockoutState {
 }
 
 impl LockoutState {
-    /// Until when the account is locked at `now`, if it is.
+    /// Until when sign-in must wait at `now`, if it must.
     pub fn locked_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.locked_until.filter(|until| *until > now)
     }
 }
 
 impl LockoutPolicy {
-    /// The standing after a wrong password at `now` (the account was not
-    /// locked): one more failure, or, at the limit, locked for the lockout
-    /// period with the count started afresh.
+    /// The standing after a wrong password at `now` (no delay was running):
+    /// one more failure and, from the `max_failures`-th on, a delay of
+    /// `first_delay · 2^(failures − max_failures)`, at most `longest_delay`.
     pub fn after_failure(&self, state: LockoutState, now: DateTime<Utc>) -> LockoutState {
-        let failures = state.failed_attempts + 1;
-        if failures >= self.max_failures {
-            LockoutState {
-                failed_attempts: 0,
-                locked_until: Some(now + self.lockout),
-            }
-        } else {
-            LockoutState {
+        let failures = state.failed_attempts.saturating_add(1);
+        if failures < self.max_failures {
+            return LockoutState {
                 failed_attempts: failures,
                 locked_until: None,
-            }
+            };
+        }
+        let doublings = u32::try_from(failures - self.max_failures)
+            .unwrap_or(0)
+            .min(30);
+        let delay = self
+            .first_delay
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.longest_delay)
+            .min(self.longest_delay);
+        LockoutState {
+            failed_attempts: failures,
+            locked_until: Some(now + delay),
         }
     }
 
@@ -59,12 +74,13 @@ mod tests {
     fn policy() -> LockoutPolicy {
         LockoutPolicy {
             max_failures: 5,
-            lockout: Duration::minutes(15),
+            first_delay: Duration::seconds(1),
+            longest_delay: Duration::minutes(15),
         }
     }
 
     #[test]
-    fn the_fifth_failure_in_a_row_locks_for_the_lockout_period() {
+    fn from_the_fifth_failure_in_a_row_each_delay_doubles_up_to_the_longest() {
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         let mut state = LockoutState::default();
         for failures in 1..5 {
@@ -72,33 +88,29 @@ mod tests {
             assert_eq!(state.failed_attempts, failures);
             assert_eq!(state.locked_at(now), None);
         }
-        state = policy().after_failure(state, now);
-        let until = now + Duration::minutes(15);
+        let mut delays = Vec::new();
+        for _ in 0..14 {
+            state = policy().after_failure(state, now);
+            delays.push((state.locked_until.unwrap() - now).num_seconds());
+        }
         assert_eq!(
-            state,
-            LockoutState {
-                failed_attempts: 0,
-                locked_until: Some(until)
-            }
+            delays,
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900, 900]
         );
+        let until = state.locked_until.unwrap();
         assert_eq!(state.locked_at(now), Some(until));
-        assert_eq!(state.locked_at(until), None, "unlocked at the end");
+        assert_eq!(state.locked_at(until), None, "the delay ends on its own");
     }
 
     #[test]
-    fn a_failure_after_an_expired_lock_counts_from_one() {
-        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
-        let expired = LockoutState {
-            failed_attempts: 0,
-            locked_until: Some(now - Duration::minutes(1)),
-        };
-        assert_eq!(
-            policy().after_failure(expired, now),
-            LockoutState {
-                failed_attempts: 1,
-                locked_until: None
-            }
-        );
+    fn a_success_clears_the_count() {
         assert_eq!(policy().after_success(), LockoutState::default());
+        let far = LockoutState {
+            failed_attempts: i32::MAX,
+            locked_until: None,
+        };
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let next = policy().after_failure(far, now);
+        assert_eq!(next.locked_until, Some(now + Duration::minutes(15)));
     }
 }

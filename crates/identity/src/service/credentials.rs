@@ -3,12 +3,14 @@
 //! argon2 runs on a blocking thread and never while a database connection,
 //! a transaction or a row lock is held: a password is hashed before its
 //! transaction, and a sign-in verifies between reading the credential and
-//! recording the outcome.
+//! recording the outcome, in one of a bounded number of hashing slots
+//! (`guard`). Setting a password at the counter clears the sign-in delay
+//! and ends every session.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use pii::Secret;
+use pii::{IdNumber, Secret};
 use platform::{
     auth::{Caller, CallerKind},
     mutation::{self, Audit, Effects, Events, Mutation},
@@ -18,9 +20,9 @@ use uuid::Uuid;
 
 use super::{Identity, Result, Work};
 use crate::{
-    domain::{commands::*, password},
+    domain::{LockoutState, commands::*},
     error::IdentityError,
-    store::{self, CredentialRow},
+    store::{self, Ending, NewSession},
 };
 
 /// A signed-in person's session. No `Debug`: the token is a credential.
@@ -65,6 +67,14 @@ impl Identity {
                     .await?
                     .ok_or(IdentityError::PersonNotFound)?;
                 store::set_password(conn, person.person_id, &hash, now, &by).await?;
+                // A new password ends every session: a token taken with
+                // the old one stops working.
+                let ending = Ending {
+                    at: now,
+                    by: &by,
+                    reason: "password set at the counter",
+                };
+                store::end_sessions_of(conn, person.person_id, ending).await?;
                 Ok(Effects::new(
                     pb::SetOnlinePasswordResponse {
                         person_id: person.person_id.to_string(),
@@ -79,13 +89,16 @@ impl Identity {
         Ok(answer)
     }
 
-    /// Signs the person in, within the lockout policy. An unknown ID number
-    /// fails like a wrong password.
-    pub async fn sign_in(&self, command: SignIn) -> Result<Session> {
+    /// Signs the person in, within the rate limits and the delay policy.
+    /// An unknown ID number (or one without a password) is answered like a
+    /// wrong password: same checks, a hash verified (against a dummy), the
+    /// same delays (kept in memory), the same refusals.
+    pub async fn sign_in(&self, command: SignIn, client: IpAddr) -> Result<Session> {
         let SignIn {
             id_number,
             password,
         } = command;
+        self.limits.sign_in_from(client)?;
         let policy = self.sign_in.lockout;
         let now = self.clock.now();
         let password = Arc::new(password);
@@ -97,16 +110,23 @@ impl Identity {
         // next round judges from that state.
         loop {
             let Some(credential) = store::credential(&self.pool, &id_number).await? else {
-                return Err(IdentityError::SignInFailed);
+                return self.sign_in_unknown(&id_number, &password).await;
             };
             let lockout = credential.lockout();
             if let Some(until) = lockout.locked_at(now) {
-                return Err(IdentityError::AccountLocked { until });
+                return Err(IdentityError::SignInDelayed { until, now });
             }
             let matches = match &verified {
                 Some((hash, matches)) if *hash == credential.password_hash => *matches,
                 _ => {
-                    let matches = verify(&password, &credential).await;
+                    if verified.is_none() {
+                        self.limits
+                            .judge_id_number(&id_number, Some(&credential.password_hash))?;
+                    }
+                    let matches = self
+                        .limits
+                        .verify(&password, Some(&credential.password_hash))
+                        .await?;
                     verified = Some((credential.password_hash.clone(), matches));
                     matches
                 }
@@ -114,37 +134,67 @@ impl Identity {
             let person_key = credential.person_id.to_string();
             if matches {
                 let person = Caller::new(CallerKind::Person, person_key.clone());
+                let session = NewSession {
+                    session_id: Uuid::new_v4(),
+                    issued_at: now,
+                    expires_at: now + self.sign_in.token_ttl,
+                };
                 let next = policy.after_success();
-                if store::record_sign_in_success(&self.pool, &credential, next, &person, "SignIn")
-                    .await?
+                if store::record_sign_in_success(
+                    &self.pool,
+                    &credential,
+                    next,
+                    &session,
+                    &person,
+                    "SignIn",
+                )
+                .await?
                 {
-                    let expires_at = now + self.sign_in.token_ttl;
+                    let token = self.sessions.issue(
+                        &person_key,
+                        &session.session_id.to_string(),
+                        session.expires_at,
+                    );
                     return Ok(Session {
                         person_id: credential.person_id,
-                        token: self.sessions.issue(&person_key, expires_at),
-                        expires_at,
+                        token,
+                        expires_at: session.expires_at,
                     });
                 }
             } else {
                 let next = policy.after_failure(lockout, now);
                 if store::record_sign_in_failure(&self.pool, &credential, next).await? {
-                    tracing::info!(person_id = %person_key, locked = next.locked_until.is_some(), "sign-in failed");
-                    return Err(match next.locked_until {
-                        Some(until) => IdentityError::AccountLocked { until },
-                        None => IdentityError::SignInFailed,
-                    });
+                    tracing::info!(person_id = %person_key, delayed = next.locked_until.is_some(), "sign-in failed");
+                    return Err(refusal(next, now));
                 }
             }
         }
     }
+
+    /// A sign-in of an ID number without a credential: judged like a wrong
+    /// password, its delay state kept in memory.
+    async fn sign_in_unknown(
+        &self,
+        id_number: &IdNumber,
+        password: &Arc<Secret<String>>,
+    ) -> Result<Session> {
+        let now = self.clock.now();
+        let state = self.limits.unknown_state(id_number).await;
+        if let Some(until) = state.locked_at(now) {
+            return Err(IdentityError::SignInDelayed { until, now });
+        }
+        self.limits.judge_id_number(id_number, None)?;
+        self.limits.verify(password, None).await?;
+        let next = self.sign_in.lockout.after_failure(state, now);
+        self.limits.set_unknown_state(id_number, next).await;
+        Err(refusal(next, now))
+    }
 }
 
-/// Whether `password` matches the credential's hash, checked on a blocking
-/// thread with no connection held.
-async fn verify(password: &Arc<Secret<String>>, credential: &CredentialRow) -> bool {
-    let password = Arc::clone(password);
-    let hash = credential.password_hash.clone();
-    tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .unwrap_or(false)
+/// The refusal of a wrong password that led to `next`.
+fn refusal(next: LockoutState, now: DateTime<Utc>) -> IdentityError {
+    match next.locked_until {
+        Some(until) => IdentityError::SignInDelayed { until, now },
+        None => IdentityError::SignInFailed,
+    }
 }

@@ -5,10 +5,13 @@
 //! Reads go to the store, which writes their audit entry with them.
 
 mod credentials;
+mod guard;
 mod partners;
 mod persons;
+mod sessions;
 
 pub use credentials::Session;
+pub use guard::{Guard, GuardSettings};
 
 use std::sync::Arc;
 
@@ -23,7 +26,7 @@ type Result<T, E = IdentityError> = std::result::Result<T, E>;
 /// What the local work of a mutation returns to the pipeline.
 type Work<A> = Result<platform::mutation::Effects<A>>;
 
-/// Sign-in settings: the lockout policy and how long a session lasts.
+/// Sign-in settings: the delay policy and how long a session lasts.
 #[derive(Clone, Copy, Debug)]
 pub struct SignInSettings {
     pub lockout: LockoutPolicy,
@@ -33,23 +36,32 @@ pub struct SignInSettings {
 /// The identity service's operations over its database.
 pub struct Identity {
     pool: PgPool,
+    /// A small pool of its own for what partners' admission depends on
+    /// (`GetPartner`, `CheckSession`): a flood of other calls cannot take
+    /// its connections.
+    admission: PgPool,
     clock: Arc<dyn Clock>,
     sessions: SessionKeys,
     sign_in: SignInSettings,
+    limits: Arc<Guard>,
 }
 
 impl Identity {
     pub fn new(
-        pool: PgPool,
+        pools: (PgPool, PgPool),
         clock: Arc<dyn Clock>,
         sessions: SessionKeys,
         sign_in: SignInSettings,
+        limits: Arc<Guard>,
     ) -> Self {
+        let (pool, admission) = pools;
         Self {
             pool,
+            admission,
             clock,
             sessions,
             sign_in,
+            limits,
         }
     }
 

@@ -89,7 +89,7 @@ impl Identity {
     }
 
     pub async fn get_partner(&self, code: &pii::PartnerCode) -> Result<PartnerRow> {
-        store::partner_by_code(&self.pool, code.as_str())
+        store::partner_by_code(&self.admission, code.as_str())
             .await?
             .ok_or(IdentityError::PartnerNotFound)
     }

@@ -87,25 +87,33 @@ impl Identity {
     }
 
     /// The person whose ID number and name these are, if the pair matches.
-    /// A read of a registered person is audited whether or not it matches.
+    /// Limited per caller (the partner a service acts for); a registered
+    /// person's check is audited, a mismatch as a failed attempt.
     pub async fn verify_identity(
         &self,
         caller: &Caller,
         command: VerifyIdentity,
     ) -> Result<Option<Uuid>> {
+        self.limits.verify_identity(caller)?;
         let key = PersonKey::IdNumber(&command.id_number);
-        let row = store::read_person(&self.pool, key, caller, "VerifyIdentity").await?;
-        Ok(row
-            .filter(|row| row.name == command.name)
-            .map(|row| row.person_id))
+        let checked = store::verify_person(&self.pool, key, caller, "VerifyIdentity", |row| {
+            row.name == command.name
+        })
+        .await?;
+        Ok(checked
+            .filter(|(_, matched)| *matched)
+            .map(|(row, _)| row.person_id))
     }
 
     /// Whether the person's ID number is this one; a registered person's
-    /// read is audited.
+    /// check is audited, a mismatch as a failed attempt.
     pub async fn verify_holder(&self, caller: &Caller, command: VerifyHolder) -> Result<bool> {
         let key = PersonKey::Id(command.person_id);
-        let row = store::read_person_untransacted(&self.pool, key, caller, "VerifyHolder").await?;
-        Ok(row.is_some_and(|row| row.id_number == command.id_number))
+        let checked = store::verify_person(&self.pool, key, caller, "VerifyHolder", |row| {
+            row.id_number == command.id_number
+        })
+        .await?;
+        Ok(checked.is_some_and(|(_, matched)| matched))
     }
 
     pub async fn confirm_basic_info(

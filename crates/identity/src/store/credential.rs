@@ -15,6 +15,7 @@ use platform::{
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::session::NewSession;
 use crate::domain::LockoutState;
 
 pub async fn set_password(
@@ -109,10 +110,13 @@ pub async fn record_sign_in_failure(
 /// Records a successful sign-in, with its audit entry (the person reads
 /// their own record), if the credential is still as `seen`. Whether it was
 /// (if not, nothing is written: judge again).
+///
+/// The session the token will name is stored with it.
 pub async fn record_sign_in_success(
     pool: &PgPool,
     seen: &CredentialRow,
     next: LockoutState,
+    session: &NewSession,
     person: &Caller,
     rpc: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -120,6 +124,7 @@ pub async fn record_sign_in_success(
     if !record_outcome(&mut *tx, seen, next).await? {
         return Ok(false);
     }
+    super::session::insert_session(&mut tx, seen.person_id, session).await?;
     audit::record(
         &mut tx,
         person,

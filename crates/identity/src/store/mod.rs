@@ -6,6 +6,7 @@ mod columns;
 mod credential;
 mod partner;
 mod person;
+mod session;
 
 pub use columns::GenderColumn;
 pub use credential::{
@@ -14,5 +15,6 @@ pub use credential::{
 pub use partner::{PartnerRow, insert_partner, list_partners, partner_by_code, set_designation};
 pub use person::{
     Change, NewPerson, PersonKey, PersonRow, VersionRow, confirm, correct, insert_person,
-    lock_person, person_by_id_number, read_person, read_person_untransacted, read_versions,
+    lock_person, person_by_id_number, read_person, read_versions, verify_person,
 };
+pub use session::{Ending, NewSession, end_session, end_sessions_of, insert_session, session_live};

@@ -177,21 +177,37 @@ pub async fn read_person(
     Ok(Some(row))
 }
 
-/// [`read_person`] on one connection without a transaction of its own, for
-/// the hot path of holder checks: the audit entry is still written before
-/// the answer is given.
-pub async fn read_person_untransacted(
+/// An identity check of a registered person: the row, judged by `matches`,
+/// and audited on the person's trail as a read when it matches and as a
+/// failed attempt when it does not (someone tried a wrong ID number or name
+/// for them). `None` when no person has `key`; whether it matched otherwise.
+pub async fn verify_person(
     pool: &PgPool,
     key: PersonKey<'_>,
     caller: &Caller,
     rpc: &str,
-) -> Result<Option<PersonRow>, sqlx::Error> {
+    matches: impl FnOnce(&PersonRow) -> bool,
+) -> Result<Option<(PersonRow, bool)>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let Some(row) = person(&mut *conn, key).await? else {
         return Ok(None);
     };
-    audit_read(&mut conn, caller, rpc, row.person_id).await?;
-    Ok(Some(row))
+    let matched = matches(&row);
+    let access = if matched {
+        Access::Read
+    } else {
+        Access::FailedAttempt
+    };
+    audit::record(
+        &mut conn,
+        caller,
+        rpc,
+        access,
+        &row.person_id.to_string(),
+        None,
+    )
+    .await?;
+    Ok(Some((row, matched)))
 }
 
 async fn audit_read(

@@ -5,6 +5,7 @@
 //! key and source, before any port is opened.
 
 use std::{
+    collections::BTreeMap,
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -91,6 +92,17 @@ pub struct PlatformConfig {
     /// Never serialized; shown as `[REDACTED]`.
     #[serde(default, skip_serializing)]
     pub session_token_secret: Option<SecretString>,
+    /// Session token keys by key id (1-32 of `A-Z a-z 0-9 _ -`), each at
+    /// least 32 bytes, for rotating keys: a token is checked with the key its
+    /// key id names, while that key is listed. `session_token_secret` is the
+    /// key with id `default`. Never serialized.
+    #[serde(default, skip_serializing)]
+    pub session_token_keys: BTreeMap<String, SecretString>,
+    /// The key id identity signs new tokens with: one of
+    /// `session_token_keys` (or `default`). Unset: `default` when
+    /// `session_token_secret` is set, else the only key listed.
+    #[serde(default)]
+    pub session_token_signing_key: Option<String>,
 }
 
 /// A week: partners retry a request for up to this long.
@@ -137,7 +149,33 @@ impl PlatformConfig {
             idempotency_retention_days: 30,
             outbox_retention_days: 30,
             session_token_secret: None,
+            session_token_keys: BTreeMap::new(),
+            session_token_signing_key: None,
         }
+    }
+
+    /// The session token keys configured, if any (see
+    /// `session_token_secret`, `session_token_keys`, `session_token_signing_key`).
+    pub fn session_keys(&self) -> Option<crate::session::SessionKeys> {
+        use secrecy::ExposeSecret;
+        let mut keys: Vec<(&str, &str)> = self
+            .session_token_keys
+            .iter()
+            .map(|(id, secret)| (id.as_str(), secret.expose_secret()))
+            .collect();
+        if let Some(secret) = &self.session_token_secret {
+            keys.push((crate::session::DEFAULT_KEY_ID, secret.expose_secret()));
+        }
+        if keys.is_empty() {
+            return None;
+        }
+        let signing = match &self.session_token_signing_key {
+            Some(id) => Some(id.as_str()),
+            None if self.session_token_secret.is_some() => Some(crate::session::DEFAULT_KEY_ID),
+            None if keys.len() == 1 => Some(keys[0].0),
+            None => None,
+        };
+        Some(crate::session::SessionKeys::rotating(keys, signing))
     }
 }
 
@@ -181,6 +219,8 @@ impl fmt::Debug for PlatformConfig {
             )
             .field("outbox_retention_days", &self.outbox_retention_days)
             .field("session_token_secret", &self.session_token_secret)
+            .field("session_token_keys", &self.session_token_keys)
+            .field("session_token_signing_key", &self.session_token_signing_key)
             .finish()
     }
 }

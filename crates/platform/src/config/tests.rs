@@ -56,3 +56,39 @@ fn audit_retention_is_at_least_six_months() {
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("audit_retention_days"), "{err}");
 }
+
+#[test]
+fn rotating_session_keys_name_their_signing_key() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.session_token_keys = [
+        ("k2025".to_owned(), "a".repeat(32).into()),
+        ("k2026".to_owned(), "b".repeat(32).into()),
+    ]
+    .into();
+    config.validate().unwrap();
+    assert!(
+        !config.session_keys().unwrap().can_sign(),
+        "two keys, none named to sign"
+    );
+    config.session_token_signing_key = Some("k2027".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("session_token_signing_key"), "{err}");
+    config.session_token_signing_key = Some("k2026".into());
+    config.validate().unwrap();
+    assert!(config.session_keys().unwrap().can_sign());
+    config
+        .session_token_keys
+        .insert("k.1".into(), "c".repeat(32).into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("session_token_keys"), "{err}");
+}
+
+#[test]
+fn the_single_secret_signs_as_the_default_key() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.session_token_secret = Some("s".repeat(32).into());
+    config.validate().unwrap();
+    assert!(config.session_keys().unwrap().can_sign());
+}

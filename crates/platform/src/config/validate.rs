@@ -56,6 +56,31 @@ impl PlatformConfig {
                 "must be at least 32 bytes",
             ));
         }
+        for (id, secret) in &self.session_token_keys {
+            if !crate::session::is_valid_key_id(id) || id == crate::session::DEFAULT_KEY_ID {
+                return Err(ConfigError::invalid(
+                    "session_token_keys",
+                    "key ids must be 1-32 of A-Z a-z 0-9 _ - (and not `default`: that is session_token_secret)",
+                ));
+            }
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError::invalid(
+                    "session_token_keys",
+                    "every key must be at least 32 bytes",
+                ));
+            }
+        }
+        if let Some(signing) = &self.session_token_signing_key {
+            let listed = self.session_token_keys.contains_key(signing)
+                || (signing == crate::session::DEFAULT_KEY_ID
+                    && self.session_token_secret.is_some());
+            if !listed {
+                return Err(ConfigError::invalid(
+                    "session_token_signing_key",
+                    "must name a key of session_token_keys (or `default` for session_token_secret)",
+                ));
+            }
+        }
         for (key, value) in [
             (
                 "database_acquire_timeout_ms",

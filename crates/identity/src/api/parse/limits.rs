@@ -115,6 +115,28 @@ pub static SIGN_IN: Limits<pb::SignInRequest> = Limits {
     ],
 };
 
+pub static SIGN_OUT: Limits<pb::SignOutRequest> = Limits {
+    rpc: "SignOut",
+    bounds: &[Bound::chars("request_id", CODE, |r| &r.request_id)],
+};
+
+pub static REVOKE_SESSIONS: Limits<pb::RevokeSessionsRequest> = Limits {
+    rpc: "RevokeSessions",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+        Bound::chars("reason", TEXT, |r| &r.reason),
+    ],
+};
+
+pub static CHECK_SESSION: Limits<pb::CheckSessionRequest> = Limits {
+    rpc: "CheckSession",
+    bounds: &[
+        Bound::chars("session_id", CODE, |r| &r.session_id),
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+    ],
+};
+
 pub static REGISTER_PARTNER: Limits<pb::RegisterPartnerRequest> = Limits {
     rpc: "RegisterPartner",
     bounds: &[
@@ -167,6 +189,9 @@ pub static ALL: &[&dyn Documented] = &[
     &LIST_BASIC_INFO_VERSIONS,
     &SET_ONLINE_PASSWORD,
     &SIGN_IN,
+    &SIGN_OUT,
+    &REVOKE_SESSIONS,
+    &CHECK_SESSION,
     &REGISTER_PARTNER,
     &SET_PARTNER_DESIGNATION,
     &GET_PARTNER,

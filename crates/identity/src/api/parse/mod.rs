@@ -4,8 +4,10 @@
 
 pub mod limits;
 mod partners;
+mod sessions;
 
 pub use partners::{get_partner, list_partners, register_partner, set_partner_designation};
+pub use sessions::{check_session, revoke_sessions, sign_out};
 
 use chrono::NaiveDate;
 use pii::{Gender, IdNumber, PersonName, Secret};
