@@ -21,6 +21,11 @@ use crate::{
 pub enum Access {
     Read,
     Change,
+    /// A caller tried to reach data and was refused for what it presented
+    /// (a card without its own identification code, a holder check that
+    /// failed): recorded so that an operator sees probing. The entry names
+    /// the caller; it is no access to anyone's data.
+    FailedAttempt,
 }
 
 impl Access {
@@ -28,6 +33,7 @@ impl Access {
         match self {
             Self::Read => "READ",
             Self::Change => "CHANGE",
+            Self::FailedAttempt => "FAILED_ATTEMPT",
         }
     }
 }
