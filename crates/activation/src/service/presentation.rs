@@ -39,8 +39,8 @@ impl Activations {
             return Ok(());
         }
         let limit = self.settings.presentation_limit;
-        let window = limit.window.num_milliseconds() as f64 / 1000.0;
-        let recent = store::recent_failures(&self.pool, caller, window).await?;
+        let recent =
+            store::recent_failures(&self.pool, caller, limit.window.num_seconds()).await?;
         match limit.wait(recent.count, recent.oldest, recent.now) {
             None => Ok(()),
             Some(wait) => {

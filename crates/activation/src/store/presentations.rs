@@ -49,12 +49,12 @@ pub struct RecentFailures {
 pub async fn recent_failures(
     pool: &PgPool,
     caller: &Caller,
-    window_secs: f64,
+    window_secs: i64,
 ) -> Result<RecentFailures, sqlx::Error> {
     sqlx::query_as(
         "SELECT count(*) AS count, min(at) AS oldest, now() AS now FROM audit_log
          WHERE actor_kind = $1 AND actor_code = $2 AND access = 'FAILED_ATTEMPT'
-           AND at > now() - make_interval(secs => $3)",
+           AND at > now() - $3 * interval '1 second'",
     )
     .bind(caller.kind.as_str())
     .bind(&caller.code)
