@@ -473,3 +473,70 @@ async fn the_right_code_works_on_every_channel_and_a_failed_holder_check_is_a_fa
     );
     assert!(records.iter().all(|r| r.access != "FAILED_ATTEMPT"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_projection_stale_the_code_is_checked_against_card_issuance() {
+    use sqlx::Connection;
+    let mut w = world().await;
+    let (holder, card) = w.holder("旧一").await;
+    // Cut the projector off: the row its every batch (heartbeats included)
+    // must write is held locked by another session.
+    let mut locker = sqlx::PgConnection::connect(&w.system.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query(
+        "SELECT 1 FROM activation.projection_cursors WHERE stream = 'card-issuance' FOR UPDATE",
+    )
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let from_card_issuance = pb::CardStateSource::CardIssuance as i32;
+    // The hospital, with the right code, until card-issuance answers.
+    system_tests::eventually(
+        "the stale projection bypassed",
+        Duration::from_secs(10),
+        async || {
+            let e = w
+                .check(
+                    "hospital:H-001",
+                    &card.card_number,
+                    &card.card_identification_code,
+                )
+                .await
+                .unwrap();
+            (e.source == from_card_issuance).then_some(())
+        },
+    )
+    .await;
+
+    let nobody = CardNumber::from_sequence(9_000).unwrap();
+    let unknown = w
+        .check("pharmacy:P-001", nobody.as_str(), &forged_code(1))
+        .await
+        .unwrap();
+    for code in [String::new(), forged_code(2)] {
+        let e = w
+            .check("pharmacy:P-001", &card.card_number, &code)
+            .await
+            .unwrap();
+        assert_eq!(e.reason, EligibilityReason::CardUnknown as i32);
+        assert_eq!(seen(&e), seen(&unknown));
+    }
+    let visits_by_pharmacy = audit_trail(&w.system.activation, &holder.person_id)
+        .await
+        .iter()
+        .filter(|r| r.access == "READ" && r.actor.starts_with("pharmacy"))
+        .count();
+    assert_eq!(visits_by_pharmacy, 0);
+    let e = w
+        .check(
+            "pharmacy:P-001",
+            &card.card_number,
+            &card.card_identification_code,
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.reason, EligibilityReason::CardNotActivated as i32);
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+}

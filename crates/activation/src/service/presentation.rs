@@ -39,8 +39,7 @@ impl Activations {
             return Ok(());
         }
         let limit = self.settings.presentation_limit;
-        let recent =
-            store::recent_failures(&self.pool, caller, limit.window.num_seconds()).await?;
+        let recent = store::recent_failures(&self.pool, caller, limit.window.num_seconds()).await?;
         match limit.wait(recent.count, recent.oldest, recent.now) {
             None => Ok(()),
             Some(wait) => {
