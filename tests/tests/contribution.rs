@@ -608,12 +608,24 @@ async fn an_agency_pays_its_clients_contributions_and_service_fee() {
                 person_id: person.person_id.clone(),
                 monthly_service_fee: fen(10_000),
                 start: ym(2026, 1),
-                end: None,
+                end: ym(2026, 12),
             },
         ))
         .await
         .unwrap()
         .into_inner();
+    // The person consents (tests/tests/agency_consent.rs: without it the
+    // agency can do nothing for them).
+    w.contribution
+        .confirm_agency_contract(as_caller(
+            &format!("person:{}", person.person_id),
+            pb::ConfirmAgencyContractRequest {
+                request_id: "consent-1".into(),
+                contract_id: contract.contract_id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
     let enrolment = pb::EnrolRequest {
         agency_contract_id: contract.contract_id.clone(),
         ..enrol(

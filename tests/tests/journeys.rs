@@ -533,12 +533,59 @@ async fn journey_8_an_individual_through_an_hr_agency() {
                 person_id: person.person_id.clone(),
                 monthly_service_fee: Some(Money { fen: 8_000 }),
                 start: ym(1),
-                end: None,
+                end: ym(12),
             },
         ))
         .await
         .unwrap()
         .into_inner();
+    assert_eq!(
+        contract.status,
+        contribution::AgencyContractStatus::Pending as i32
+    );
+    // The person signs in, sees the contract awaiting consent, and confirms
+    // it: only then may the agency enrol them.
+    w.identity
+        .set_online_password(operator(identity::SetOnlinePasswordRequest {
+            request_id: "j8-pw".into(),
+            id_number: person.id_number.clone(),
+            password: "Journey8pass".into(),
+        }))
+        .await
+        .unwrap();
+    let token = w
+        .identity
+        .sign_in(identity::SignInRequest {
+            id_number: person.id_number.clone(),
+            password: "Journey8pass".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let awaiting = w
+        .contribution
+        .list_agency_contracts(with_token(
+            &token,
+            contribution::ListAgencyContractsRequest {
+                person_id: person.person_id.clone(),
+                page: None,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(awaiting.contracts, vec![contract.clone()]);
+    w.contribution
+        .confirm_agency_contract(with_token(
+            &token,
+            contribution::ConfirmAgencyContractRequest {
+                request_id: "j8-consent".into(),
+                contract_id: contract.contract_id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
     w.contribution
         .enrol(as_caller(
             "hr_agency:AGENCY-1",
@@ -591,24 +638,6 @@ async fn journey_8_an_individual_through_an_hr_agency() {
     assert_eq!(paid.bill.unwrap().outstanding.unwrap().fen, 0);
 
     // The person inquires their details with their own sign-in.
-    w.identity
-        .set_online_password(operator(identity::SetOnlinePasswordRequest {
-            request_id: "j8-pw".into(),
-            id_number: person.id_number.clone(),
-            password: "Journey8pass".into(),
-        }))
-        .await
-        .unwrap();
-    let token = w
-        .identity
-        .sign_in(identity::SignInRequest {
-            id_number: person.id_number.clone(),
-            password: "Journey8pass".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .token;
     let s = w
         .contribution
         .get_statement(with_token(

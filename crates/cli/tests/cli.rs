@@ -14,6 +14,7 @@ fn socsec(system: &System, args: &[&str]) -> std::process::Output {
         "hospital:H-DEMO",
         "pharmacy:P-DEMO",
         "hospital:H-1",
+        "hr_agency:HRA-DEMO",
     ]);
     Command::new(env!("CARGO_BIN_EXE_socsec"))
         .args(["--identity", &system.identity.url()])
@@ -123,6 +124,90 @@ async fn errors_show_the_reason_and_the_field_and_set_the_exit_code() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let person: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(person["maskedIdNumber"]["masked"], "110105********002X");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_contract_waits_for_consent_at_the_counter() {
+    let system = System::start().await;
+    let run = |args: &[&str]| tokio::task::block_in_place(|| socsec(&system, args));
+    let json = |out: std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let seeded = run(&["seed-demo"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let person = json(run(&[
+        "--json",
+        "person",
+        "register",
+        "--id-number",
+        "11010519491231002X",
+        "--name",
+        "王芳",
+        "--gender",
+        "female",
+        "--phone",
+        "13800138000",
+        "--address",
+        "北京",
+    ]));
+    let person_id = person["personId"].as_str().unwrap().to_owned();
+    let agency = ["--json", "--as", "hr_agency:HRA-DEMO", "contribution"];
+    let contract = json(run(&[
+        &agency[..],
+        &[
+            "contract",
+            "--agency",
+            "HRA-DEMO",
+            "--person-id",
+            &person_id,
+            "--fee",
+            "80",
+            "--start",
+            "2026-01",
+            "--end",
+            "2026-12",
+        ],
+    ]
+    .concat()));
+    assert_eq!(contract["status"], "AGENCY_CONTRACT_STATUS_PENDING");
+    let contract_id = contract["contractId"].as_str().unwrap().to_owned();
+    let enrol = [
+        "enrol",
+        "--person-id",
+        &person_id,
+        "--type",
+        "old-age",
+        "--scheme",
+        "agency",
+        "--contract",
+        &contract_id,
+        "--start",
+        "2026-01",
+    ];
+    let refused = run(&[&agency[..], &enrol[..]].concat());
+    assert_eq!(refused.status.code(), Some(6), "{}", text(&refused.stderr));
+    let error: serde_json::Value = serde_json::from_slice(&refused.stderr).unwrap();
+    assert_eq!(error["reason"], "CONTRACT_NOT_CONFIRMED");
+
+    // The person signs at the counter.
+    let confirmed = json(run(&[
+        "--json",
+        "contribution",
+        "confirm-contract",
+        "--contract",
+        &contract_id,
+    ]));
+    assert_eq!(confirmed["status"], "AGENCY_CONTRACT_STATUS_CONFIRMED");
+    json(run(&[&agency[..], &enrol[..]].concat()));
+    let listed = json(run(&[
+        "--json",
+        "contribution",
+        "contracts",
+        "--person-id",
+        &person_id,
+    ]));
+    assert_eq!(listed["contracts"][0]["contractId"], contract_id.as_str());
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
-use crate::domain::{InsuranceType, Money};
+use crate::domain::{ContractRefusal, InsuranceType, Money, Period};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContributionError {
@@ -38,6 +38,31 @@ pub enum ContributionError {
     /// person's or another agency's, or does not cover the start month.
     #[error("the agency contract does not cover this enrolment")]
     ContractMismatch,
+    /// `FAILED_PRECONDITION` / `CONTRACT_NOT_CONFIRMED`: the person has not
+    /// confirmed the contract (`ConfirmAgencyContract`).
+    #[error("the person has not confirmed this agency contract")]
+    ContractNotConfirmed,
+    /// `FAILED_PRECONDITION` / `CONTRACT_ENDED`: the contract was ended
+    /// early (or declined); it cannot be confirmed, ended or enrolled under.
+    #[error("the agency contract was ended")]
+    ContractEnded,
+    /// `ALREADY_EXISTS` / `CONTRACT_PENDING`: the agency already has a
+    /// contract with the person awaiting their consent.
+    #[error("a contract of this agency with the person is awaiting the person's consent")]
+    ContractPending,
+    /// `FAILED_PRECONDITION` / `END_NOT_EARLIER`: an early end must be
+    /// before the contract's end.
+    #[error("the contract already ends by then")]
+    EndNotEarlier,
+    /// `FAILED_PRECONDITION` / `MONTHS_ALREADY_BILLED`, with `earliest_month`
+    /// (and `insurance_type` for an enrolment): months already billed to an
+    /// agency stay with it; the person's own enrolment starts, or the
+    /// contract ends, no earlier than that.
+    #[error("those months are already billed to the agency")]
+    MonthsBilled {
+        insurance_type: Option<InsuranceType>,
+        earliest: Period,
+    },
     /// `FAILED_PRECONDITION` / `PERIOD_BEFORE_ENROLMENT`.
     #[error("the person is not enrolled in that month")]
     PeriodBeforeEnrolment,
@@ -106,6 +131,20 @@ impl From<ContributionError> for Status {
             ),
             ContractNotFound => plain(Code::NotFound, "CONTRACT_NOT_FOUND"),
             ContractMismatch => plain(Code::FailedPrecondition, "CONTRACT_MISMATCH"),
+            ContractNotConfirmed => plain(Code::FailedPrecondition, "CONTRACT_NOT_CONFIRMED"),
+            ContractEnded => plain(Code::FailedPrecondition, "CONTRACT_ENDED"),
+            ContractPending => plain(Code::AlreadyExists, "CONTRACT_PENDING"),
+            EndNotEarlier => plain(Code::FailedPrecondition, "END_NOT_EARLIER"),
+            MonthsBilled {
+                insurance_type,
+                earliest,
+            } => with(
+                Code::FailedPrecondition,
+                "MONTHS_ALREADY_BILLED",
+                std::iter::once(("earliest_month", earliest.to_string()))
+                    .chain(insurance_type.map(|t| ("insurance_type", t.as_str().to_owned())))
+                    .collect(),
+            ),
             PeriodBeforeEnrolment => plain(Code::FailedPrecondition, "PERIOD_BEFORE_ENROLMENT"),
             NotOwnRecord => plain(Code::PermissionDenied, "NOT_OWN_RECORD"),
             NotPayerForPeriod => plain(Code::PermissionDenied, "NOT_PAYER_FOR_PERIOD"),
@@ -119,6 +158,21 @@ impl From<ContributionError> for Status {
             CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY"),
             Idempotency(inner) => inner.into_status(),
             Database(db) => error::database(&db),
+        }
+    }
+}
+
+impl From<ContractRefusal> for ContributionError {
+    fn from(refusal: ContractRefusal) -> Self {
+        match refusal {
+            ContractRefusal::Mismatch => Self::ContractMismatch,
+            ContractRefusal::NotConfirmed => Self::ContractNotConfirmed,
+            ContractRefusal::Ended => Self::ContractEnded,
+            ContractRefusal::EndNotEarlier => Self::EndNotEarlier,
+            ContractRefusal::MonthsBilled { earliest_end } => Self::MonthsBilled {
+                insurance_type: None,
+                earliest: earliest_end,
+            },
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Who may call which contribution RPC. Object-level checks (a person only
 //! their own record; an employer only its employees; an agency only its
-//! clients; a payer only its own bills) are rules in `domain::access`,
-//! applied by the service.
+//! clients, under a contract the person confirmed; a payer only its own
+//! bills) are rules in `domain::access` and `domain::contract`, applied by
+//! the service.
 
 use platform::auth::{Access, CallerKind::*, Policy};
 
@@ -15,6 +16,9 @@ pub static POLICY: Policy = Policy {
     rules: rules![
         "Enrol" => Access::Only(&[Operator, HrAgency, Person]),
         "RegisterAgencyContract" => Access::Only(&[Operator, HrAgency]),
+        "ConfirmAgencyContract" => Access::Only(&[Operator, Person]),
+        "EndAgencyContract" => Access::Only(&[Operator, Person, HrAgency]),
+        "ListAgencyContracts" => Access::Only(&[Operator, Person, HrAgency]),
         "SetRateTable" => Access::Only(&[Operator]),
         "GetRateTable" => Access::Only(&[Operator, Service, Employer, HrAgency, Person]),
         "DeclareWage" => Access::Only(&[Operator, Employer, HrAgency, Person]),

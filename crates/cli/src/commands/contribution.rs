@@ -33,7 +33,9 @@ pub enum ContributionCommand {
         #[arg(long)]
         start: String,
     },
-    /// Registers an HR agency contract for a person, with its monthly service fee.
+    /// Registers an HR agency contract for a person, with its monthly service
+    /// fee. Registered by the agency it is PENDING until the person confirms
+    /// it (`confirm-contract`); by an operator, CONFIRMED at once.
     Contract {
         #[command(flatten)]
         request_id: RequestIdArg,
@@ -44,8 +46,35 @@ pub enum ContributionCommand {
         /// Monthly service fee in yuan.
         #[arg(long)]
         fee: String,
+        /// First month, YYYY-MM.
         #[arg(long)]
         start: String,
+        /// Last month, YYYY-MM: at most 36 months in all.
+        #[arg(long)]
+        end: String,
+    },
+    /// The person's consent to an agency contract (as the person with
+    /// `--token`, or an operator at the counter).
+    ConfirmContract {
+        #[command(flatten)]
+        request_id: RequestIdArg,
+        #[arg(long)]
+        contract: String,
+    },
+    /// Ends an agency contract early (declines a pending one).
+    EndContract {
+        #[command(flatten)]
+        request_id: RequestIdArg,
+        #[arg(long)]
+        contract: String,
+        /// Last month covered, YYYY-MM; default: the last month already billed.
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// A person's agency contracts and their status.
+    Contracts {
+        #[arg(long)]
+        person_id: String,
     },
     /// Declares a person's monthly wage for a month, or for every month of a year.
     Wage {
@@ -174,6 +203,7 @@ pub(super) async fn contributions(
             person_id,
             fee,
             start,
+            end,
         } => {
             let answer = client
                 .register_agency_contract(c.request(contribution::RegisterAgencyContractRequest {
@@ -182,10 +212,51 @@ pub(super) async fn contributions(
                     person_id,
                     monthly_service_fee: Some(common::Money { fen: fen(&fee)? }),
                     start: Some(month(&start)?),
-                    end: None,
+                    end: Some(month(&end)?),
                 }))
                 .await?;
             out.message("socsec.contribution.v1.AgencyContract", answer.get_ref());
+        }
+        ContributionCommand::ConfirmContract {
+            request_id,
+            contract,
+        } => {
+            let answer = client
+                .confirm_agency_contract(c.request(contribution::ConfirmAgencyContractRequest {
+                    request_id: request_id.get(),
+                    contract_id: contract,
+                }))
+                .await?;
+            out.message("socsec.contribution.v1.AgencyContract", answer.get_ref());
+        }
+        ContributionCommand::EndContract {
+            request_id,
+            contract,
+            end,
+        } => {
+            let answer = client
+                .end_agency_contract(c.request(contribution::EndAgencyContractRequest {
+                    request_id: request_id.get(),
+                    contract_id: contract,
+                    end: end.as_deref().map(month).transpose()?,
+                }))
+                .await?;
+            out.message("socsec.contribution.v1.AgencyContract", answer.get_ref());
+        }
+        ContributionCommand::Contracts { person_id } => {
+            let answer = client
+                .list_agency_contracts(c.request(contribution::ListAgencyContractsRequest {
+                    person_id,
+                    page: Some(common::PageRequest {
+                        page_size: 500,
+                        page_token: String::new(),
+                    }),
+                }))
+                .await?;
+            out.message(
+                "socsec.contribution.v1.ListAgencyContractsResponse",
+                answer.get_ref(),
+            );
         }
         ContributionCommand::Wage {
             request_id,

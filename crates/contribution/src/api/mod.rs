@@ -54,6 +54,40 @@ impl Rpc for ContributionApi {
         ))
     }
 
+    async fn confirm_agency_contract(
+        &self,
+        request: Request<pb::ConfirmAgencyContractRequest>,
+    ) -> Answer<pb::AgencyContract> {
+        let (caller, req) = open(request)?;
+        let (id, contract_id) = parse::confirm_contract(&req)?;
+        Ok(Response::new(
+            self.service
+                .confirm_contract(&caller, &id, contract_id, &req)
+                .await?,
+        ))
+    }
+
+    async fn end_agency_contract(
+        &self,
+        request: Request<pb::EndAgencyContractRequest>,
+    ) -> Answer<pb::AgencyContract> {
+        let (caller, req) = open(request)?;
+        let (id, cmd) = parse::end_contract(&req)?;
+        Ok(Response::new(
+            self.service.end_contract(&caller, &id, cmd, &req).await?,
+        ))
+    }
+
+    async fn list_agency_contracts(
+        &self,
+        request: Request<pb::ListAgencyContractsRequest>,
+    ) -> Answer<pb::ListAgencyContractsResponse> {
+        let (caller, req) = open(request)?;
+        let (page, query) = parse::list_contracts(&req)?;
+        let contracts = self.service.contracts(&caller, query).await?;
+        Ok(Response::new(present::contracts(&page, &contracts)))
+    }
+
     async fn set_rate_table(
         &self,
         request: Request<pb::SetRateTableRequest>,

@@ -2,13 +2,17 @@
 //! decided by `domain::access::visible_lines` and applied by the store's
 //! query (totals included), so every line given here may be shown.
 
-use platform::{clock::date, paging::Page};
+use platform::{
+    clock::{date, timestamp},
+    paging::Page,
+};
 use socsec_proto::{common::v1 as common, contribution::v1 as pb};
+use uuid::Uuid;
 
 use crate::{
     domain::{
-        Account, AgencyContract, ArrearsKey, Bill, Enrolment, EnrolmentChannel, InsuranceType,
-        LineKey, Money, Period, RateTable, Rounding, Scheme,
+        Account, AgencyContract, ArrearsKey, Bill, ContractStatus, Enrolment, EnrolmentChannel,
+        InsuranceType, LineKey, Money, Period, RateTable, Rounding, Scheme,
     },
     service::{Arrears, RunProgress},
     store::{LineRow, StatementPage},
@@ -66,9 +70,11 @@ fn rounding(r: Rounding) -> pb::Rounding {
     }
 }
 
-pub fn enrolments(enrolments: &[Enrolment]) -> pb::EnrolResponse {
+/// The enrolments made, and the agency enrolments they took over from.
+pub fn enrolments(enrolments: &[Enrolment], superseded: &[Enrolment]) -> pb::EnrolResponse {
     pb::EnrolResponse {
         enrolments: enrolments.iter().map(enrolment).collect(),
+        superseded: superseded.iter().map(enrolment).collect(),
     }
 }
 
@@ -87,6 +93,7 @@ fn enrolment(e: &Enrolment) -> pb::Enrolment {
         agency_contract_id: e.contract_id.map(|c| c.to_string()).unwrap_or_default(),
         start: Some(period(e.start)),
         channel: channel(e.channel) as i32,
+        end: e.end.map(period),
     }
 }
 
@@ -97,7 +104,29 @@ pub fn contract(c: &AgencyContract) -> pb::AgencyContract {
         person_id: c.person_id.to_string(),
         monthly_service_fee: money(c.monthly_service_fee),
         start: Some(period(c.start)),
-        end: c.end.map(period),
+        end: Some(period(c.end)),
+        status: contract_status(c.status()) as i32,
+        confirmed_at: c.confirmed_at.map(timestamp),
+        ended_at: c.ended_at.map(timestamp),
+    }
+}
+
+fn contract_status(s: ContractStatus) -> pb::AgencyContractStatus {
+    match s {
+        ContractStatus::Pending => pb::AgencyContractStatus::Pending,
+        ContractStatus::Confirmed => pb::AgencyContractStatus::Confirmed,
+        ContractStatus::Ended => pb::AgencyContractStatus::Ended,
+    }
+}
+
+pub fn contracts(
+    page: &Page<Uuid>,
+    contracts: &[AgencyContract],
+) -> pb::ListAgencyContractsResponse {
+    let last = contracts.last().map(|c| c.contract_id);
+    pb::ListAgencyContractsResponse {
+        contracts: contracts.iter().map(contract).collect(),
+        page: next_page(page.next_token(contracts.len(), last.as_ref())),
     }
 }
 

@@ -7,7 +7,7 @@ use pii::PartnerCode;
 use socsec_core::{Caller, CallerKind};
 use uuid::Uuid;
 
-use super::{EnrolmentChannel, Payer, Scheme};
+use super::{EnrolmentChannel, Payer, Period, Scheme};
 
 /// Is `caller` the person `person` themselves?
 fn is_person(caller: &Caller, person: Uuid) -> bool {
@@ -15,9 +15,10 @@ fn is_person(caller: &Caller, person: Uuid) -> bool {
 }
 
 /// Through which channel `caller` enrols `person` under `scheme`: an
-/// operator at the counter (any scheme), an HR agency under its contract,
-/// a person online as a flexible worker for themselves. `None`: the caller
-/// may not make this enrolment.
+/// operator at the counter (any scheme), an HR agency under its contract
+/// (confirmed by the person: `AgencyContract::admits_enrolment`), a person
+/// online as a flexible worker for themselves. `None`: the caller may not
+/// make this enrolment.
 pub fn enrolment_channel(
     caller: &Caller,
     scheme: Scheme,
@@ -44,15 +45,21 @@ pub fn may_register_contract(caller: &Caller, agency: &PartnerCode) -> bool {
 pub enum RecordAccess {
     Granted,
     Denied,
-    /// If the agency has (had) a contract with the person.
-    IfAgencyClient(PartnerCode),
+    /// If the agency has a contract with the person that the person
+    /// confirmed and that runs to `month` or later: a pending, declined or
+    /// ended contract gives the agency nothing.
+    IfAgencyClient {
+        agency: PartnerCode,
+        month: Period,
+    },
     /// If the person is (was) enrolled with this payer.
     IfPayerOf(Payer),
 }
 
-/// May `caller` read or change `person`'s record: an operator always, a
-/// person their own, an agency its clients', an employer its employees'.
-pub fn record_access(caller: &Caller, person: Uuid) -> RecordAccess {
+/// May `caller` read or change `person`'s record in `month` (the current
+/// one): an operator always, a person their own, an agency its clients'
+/// (under a confirmed contract), an employer its employees'.
+pub fn record_access(caller: &Caller, person: Uuid, month: Period) -> RecordAccess {
     let granted_if = |yes: bool| {
         if yes {
             RecordAccess::Granted
@@ -64,11 +71,42 @@ pub fn record_access(caller: &Caller, person: Uuid) -> RecordAccess {
         CallerKind::Operator => RecordAccess::Granted,
         CallerKind::Person => granted_if(is_person(caller, person)),
         CallerKind::HrAgency => PartnerCode::parse(&caller.code)
-            .map_or(RecordAccess::Denied, RecordAccess::IfAgencyClient),
+            .map_or(RecordAccess::Denied, |agency| {
+                RecordAccess::IfAgencyClient { agency, month }
+            }),
         CallerKind::Employer => {
             Payer::of(caller).map_or(RecordAccess::Denied, RecordAccess::IfPayerOf)
         }
         _ => RecordAccess::Denied,
+    }
+}
+
+/// Whose contracts with a person a caller sees: an operator and the person
+/// all, an agency its own (it registered them), anyone else none (`None`).
+pub fn visible_contracts(caller: &Caller, person: Uuid) -> Option<ContractsOf> {
+    match caller.kind {
+        CallerKind::Operator => Some(ContractsOf::EveryAgency),
+        CallerKind::Person if is_person(caller, person) => Some(ContractsOf::EveryAgency),
+        CallerKind::HrAgency => PartnerCode::parse(&caller.code)
+            .ok()
+            .map(ContractsOf::Agency),
+        _ => None,
+    }
+}
+
+/// Which of a person's contracts are listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContractsOf {
+    EveryAgency,
+    Agency(PartnerCode),
+}
+
+impl ContractsOf {
+    pub fn agency(&self) -> Option<&PartnerCode> {
+        match self {
+            Self::EveryAgency => None,
+            Self::Agency(agency) => Some(agency),
+        }
     }
 }
 
@@ -162,6 +200,26 @@ mod tests {
         assert_eq!(enrolment_channel(&me, Scheme::Employee, person()), None);
         assert_eq!(
             enrolment_channel(&stranger, Scheme::Flexible, person()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_person_lists_their_own_contracts_an_agency_its_own() {
+        let me = Caller::new(CallerKind::Person, PERSON);
+        assert_eq!(
+            visible_contracts(&me, person()),
+            Some(ContractsOf::EveryAgency)
+        );
+        let stranger = Caller::new(CallerKind::Person, "0190f2c4-0000-7000-8000-000000000002");
+        assert_eq!(visible_contracts(&stranger, person()), None);
+        let agency = Caller::new(CallerKind::HrAgency, "AG-1");
+        assert_eq!(
+            visible_contracts(&agency, person()),
+            Some(ContractsOf::Agency(PartnerCode::parse("AG-1").unwrap()))
+        );
+        assert_eq!(
+            visible_contracts(&Caller::new(CallerKind::Employer, "EMP-1"), person()),
             None
         );
     }

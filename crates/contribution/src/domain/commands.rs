@@ -25,7 +25,24 @@ pub struct RegisterContract {
     pub person_id: Uuid,
     pub monthly_service_fee: Money,
     pub start: Period,
+    /// At most `MAX_CONTRACT_MONTHS` from the start.
+    pub end: Period,
+}
+
+/// End an agency contract early, its last month `end` (`None`: as early as
+/// the months already billed allow).
+#[derive(Clone, Debug)]
+pub struct EndContract {
+    pub contract_id: Uuid,
     pub end: Option<Period>,
+}
+
+/// A page of a person's agency contracts.
+#[derive(Clone, Debug)]
+pub struct ContractsQuery {
+    pub person_id: Uuid,
+    pub page_size: i64,
+    pub after: Option<Uuid>,
 }
 
 /// Declare a person's monthly wage for one month or every month of a year.

@@ -1,34 +1,9 @@
-//! Enrolments and the HR agency contracts some of them are made under.
+//! Enrolments, and what a new enrolment does to those already in force.
 
 use pii::PartnerCode;
-use socsec_core::{Caller, CallerKind};
 use uuid::Uuid;
 
-use super::{EnrolmentChannel, InsuranceType, Money, Payer, Period, Scheme};
-
-/// An HR agency's contract with a person: the agency pays the person's
-/// contributions every month, plus its service fee.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgencyContract {
-    pub contract_id: Uuid,
-    pub agency: PartnerCode,
-    pub person_id: Uuid,
-    pub monthly_service_fee: Money,
-    pub start: Period,
-    pub end: Option<Period>,
-}
-
-impl AgencyContract {
-    /// Does this contract cover enrolling `person` from `start`, asked by
-    /// `caller`? It must be the person's, run in that month, and (asked by
-    /// an agency) be that agency's own.
-    pub fn covers(&self, caller: &Caller, person: Uuid, start: Period) -> bool {
-        self.person_id == person
-            && self.start <= start
-            && self.end.is_none_or(|end| end >= start)
-            && (!caller.is(CallerKind::HrAgency) || self.agency.as_str() == caller.code)
-    }
-}
+use super::{EnrolmentChannel, InsuranceType, Payer, Period, Scheme};
 
 /// Under which scheme, and so with whom, a person is enrolled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,5 +39,80 @@ pub struct Enrolment {
     /// Who is billed.
     pub payer: Payer,
     pub start: Period,
+    /// The last month in force (`None`: open-ended). An agency enrolment
+    /// ends with its contract; before `start`, it never took effect.
+    pub end: Option<Period>,
     pub channel: EnrolmentChannel,
+}
+
+/// An enrolment of the person in force in some month a new enrolment
+/// would cover, in one of its insurance types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overlap {
+    pub enrolment_id: Uuid,
+    pub insurance_type: InsuranceType,
+    /// Made under an HR agency contract.
+    pub under_contract: bool,
+}
+
+/// What a new enrolment under `scheme` does to the enrolments it overlaps.
+///
+/// The person's own enrolment (an employee's or a flexible worker's, made
+/// at the counter or online) takes over from an agency's: the agency
+/// enrolments it overlaps end the month before it starts (returned). An
+/// agency never displaces anyone, and two enrolments of the person's own
+/// never overlap: any other overlap refuses the new enrolment, naming the
+/// insurance type (`Err`).
+pub fn takes_over(scheme: Scheme, overlaps: &[Overlap]) -> Result<Vec<Uuid>, InsuranceType> {
+    let own = scheme != Scheme::Agency;
+    let mut superseded = Vec::new();
+    for overlap in overlaps {
+        if own && overlap.under_contract {
+            superseded.push(overlap.enrolment_id);
+        } else {
+            return Err(overlap.insurance_type);
+        }
+    }
+    Ok(superseded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overlap(n: u128, under_contract: bool) -> Overlap {
+        Overlap {
+            enrolment_id: Uuid::from_u128(n),
+            insurance_type: InsuranceType::OldAge,
+            under_contract,
+        }
+    }
+
+    #[test]
+    fn the_persons_own_enrolment_takes_over_from_an_agency() {
+        let agency = [overlap(1, true)];
+        assert_eq!(
+            takes_over(Scheme::Flexible, &agency),
+            Ok(vec![Uuid::from_u128(1)])
+        );
+        assert_eq!(
+            takes_over(Scheme::Employee, &agency),
+            Ok(vec![Uuid::from_u128(1)])
+        );
+        assert_eq!(
+            takes_over(Scheme::Agency, &agency),
+            Err(InsuranceType::OldAge)
+        );
+    }
+
+    #[test]
+    fn nothing_displaces_the_persons_own_enrolment() {
+        let own = [overlap(1, true), overlap(2, false)];
+        assert_eq!(
+            takes_over(Scheme::Flexible, &own),
+            Err(InsuranceType::OldAge)
+        );
+        assert_eq!(takes_over(Scheme::Agency, &own), Err(InsuranceType::OldAge));
+        assert_eq!(takes_over(Scheme::Flexible, &[]), Ok(vec![]));
+    }
 }

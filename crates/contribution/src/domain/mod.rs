@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bill;
 pub mod commands;
+pub mod contract;
 pub mod enrolment;
 pub mod keys;
 pub mod late_fee;
@@ -14,7 +15,8 @@ pub mod rates;
 pub mod vocabulary;
 
 pub use bill::{Bill, BillTerms};
-pub use enrolment::{AgencyContract, Enrolling, Enrolment};
+pub use contract::{AgencyContract, ContractRefusal, ContractStatus};
+pub use enrolment::{Enrolling, Enrolment, Overlap};
 pub use keys::{ArrearsKey, LineKey};
 pub use late_fee::late_fee;
 pub use money::{Money, Rounding};

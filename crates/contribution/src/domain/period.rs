@@ -47,6 +47,14 @@ impl Period {
         )
     }
 
+    pub fn previous(self) -> Self {
+        Self(
+            self.0
+                .checked_sub_months(chrono::Months::new(1))
+                .expect("in range"),
+        )
+    }
+
     /// When the bill of this period falls due: `due_day` of the next month,
     /// or (0) the last day of this month.
     pub fn due_date(self, due_day: u32) -> NaiveDate {

@@ -1,6 +1,7 @@
 //! Enrolment and agency contracts: identity is asked first (is the person
 //! registered, is the employer or agency in force), then the enrolment is
-//! checked against the local ledger and written in one transaction.
+//! checked against the local ledger and written in one transaction. The
+//! person's own enrolment takes over from an agency's (`enrolment::takes_over`).
 
 use platform::{
     auth::{Caller, CallerKind},
@@ -9,14 +10,16 @@ use platform::{
 };
 use prost::Message;
 use socsec_proto::contribution::v1 as pb;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{ContributionService, Result};
 use crate::{
     api::present,
     domain::{
-        AgencyContract, Enrolling, Enrolment, Payer, access,
+        AgencyContract, Enrolling, Enrolment, Payer, Period, access,
         commands::{Enrol, RegisterContract},
+        enrolment,
     },
     error::ContributionError,
     store,
@@ -53,34 +56,38 @@ impl ContributionService {
         }
 
         let answer = mutation::run(&self.pool, mutation, fingerprint, async |conn| {
-            let (payer, employer, contract_id) = match &cmd.enrolling {
+            // First, so that the contract read below is not ended meanwhile.
+            store::lock_person(conn, cmd.person_id).await?;
+            let (payer, employer, contract_id, end) = match &cmd.enrolling {
                 Enrolling::Employee { employer } => (
                     Payer::Employer(employer.clone()),
                     Some(employer.clone()),
                     None,
+                    None,
                 ),
-                Enrolling::Flexible => (Payer::Person(cmd.person_id), None, None),
+                Enrolling::Flexible => (Payer::Person(cmd.person_id), None, None, None),
                 Enrolling::Agency { contract_id } => {
                     let contract = store::contract(&mut *conn, *contract_id)
                         .await?
                         .ok_or(ContributionError::ContractNotFound)?;
-                    if !contract.covers(caller, cmd.person_id, cmd.start) {
-                        return Err(ContributionError::ContractMismatch);
-                    }
-                    (Payer::HrAgency(contract.agency), None, Some(*contract_id))
+                    contract.admits_enrolment(caller, cmd.person_id, cmd.start)?;
+                    let payer = Payer::HrAgency(contract.agency);
+                    (payer, None, Some(*contract_id), Some(contract.end))
                 }
             };
-            store::lock_person(conn, cmd.person_id).await?;
-            let taken = store::overlapping_types(
+            let overlaps = store::overlapping(
                 &mut *conn,
                 cmd.person_id,
                 &cmd.insurance_types,
                 cmd.start,
+                end,
             )
             .await?;
-            if let Some(&insurance_type) = taken.last() {
-                return Err(ContributionError::EnrolmentOverlaps { insurance_type });
-            }
+            let taken_over =
+                enrolment::takes_over(scheme, &overlaps).map_err(|insurance_type| {
+                    ContributionError::EnrolmentOverlaps { insurance_type }
+                })?;
+            let superseded = take_over(conn, &taken_over, cmd.start).await?;
             let enrolments: Vec<Enrolment> = cmd
                 .insurance_types
                 .iter()
@@ -94,18 +101,19 @@ impl ContributionService {
                     contract_id,
                     payer: payer.clone(),
                     start: cmd.start,
+                    end,
                     channel,
                 })
                 .collect();
             store::insert_enrolments(conn, &enrolments, self.clock.now()).await?;
-            Ok(Effects::new(
-                present::enrolments(&enrolments),
+            Ok::<_, ContributionError>(Effects::new(
+                present::enrolments(&enrolments, &superseded),
                 Events::none(),
                 Audit::change(cmd.person_id),
             ))
         })
         .await?;
-        tracing::info!(person_id = %cmd.person_id, %scheme, types = cmd.insurance_types.len(), %channel, "enrolled");
+        tracing::info!(person_id = %cmd.person_id, %scheme, types = cmd.insurance_types.len(), superseded = answer.superseded.len(), %channel, "enrolled");
         Ok(answer)
     }
 
@@ -131,7 +139,8 @@ impl ContributionService {
             .ensure_partner(&cmd.agency, CallerKind::HrAgency)
             .await?;
 
-        mutation::run(&self.pool, mutation, fingerprint, async |conn| {
+        let answer = mutation::run(&self.pool, mutation, fingerprint, async |conn| {
+            let now = self.clock.now();
             let contract = AgencyContract {
                 contract_id: Uuid::now_v7(),
                 agency: cmd.agency,
@@ -139,14 +148,45 @@ impl ContributionService {
                 monthly_service_fee: cmd.monthly_service_fee,
                 start: cmd.start,
                 end: cmd.end,
+                // At the counter the person is present and signs; an
+                // agency's contract waits for the person's own consent.
+                confirmed_at: caller.is(CallerKind::Operator).then_some(now),
+                ended_at: None,
             };
-            store::insert_contract(conn, &contract, self.clock.now()).await?;
+            if !store::insert_contract(conn, &contract, caller, now).await? {
+                return Err(ContributionError::ContractPending);
+            }
             Ok(Effects::new(
                 present::contract(&contract),
                 Events::none(),
                 Audit::change(contract.person_id),
             ))
         })
-        .await
+        .await?;
+        tracing::info!(person_id = %cmd.person_id, agency = %answer.agency_code, status = answer.status, "agency contract registered");
+        Ok(answer)
     }
+}
+
+/// Ends the agency enrolments `agency` the month before `start`, when
+/// the person's own enrolment takes over from them; refused if a month
+/// from `start` on is already billed to the agency. Waits for the runs
+/// of their regions, so none is booking them meanwhile.
+async fn take_over(
+    conn: &mut PgConnection,
+    agency: &[Uuid],
+    start: Period,
+) -> Result<Vec<Enrolment>> {
+    if agency.is_empty() {
+        return Ok(Vec::new());
+    }
+    let regions = store::regions_of(&mut *conn, agency).await?;
+    store::hold_runs(conn, &regions).await?;
+    if let Some((insurance_type, billed)) = store::billed_from(&mut *conn, agency, start).await? {
+        return Err(ContributionError::MonthsBilled {
+            insurance_type: Some(insurance_type),
+            earliest: billed.next(),
+        });
+    }
+    Ok(store::end_before(conn, agency, start).await?)
 }

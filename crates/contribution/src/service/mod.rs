@@ -4,6 +4,7 @@
 //! returns the answer with its events and audit entries.
 
 mod bills;
+mod contracts;
 mod enrolment;
 mod rates;
 mod run;
@@ -15,7 +16,7 @@ use chrono::NaiveDate;
 use platform::{clock::Clock, host::Tasks};
 use sqlx::PgPool;
 
-use crate::{directory::Directory, error::ContributionError};
+use crate::{directory::Directory, domain::Period, error::ContributionError};
 
 pub use bills::Arrears;
 pub use run::RunProgress;
@@ -44,5 +45,10 @@ impl ContributionService {
     /// Today in China, the default day a bill is computed for or paid on.
     pub fn today(&self) -> NaiveDate {
         self.clock.today()
+    }
+
+    /// The current month in China (which contracts are still in force).
+    fn this_month(&self) -> Period {
+        Period::from_date(self.clock.today())
     }
 }

@@ -65,7 +65,7 @@ impl ContributionService {
         cmd: DeclareWage,
         fingerprint: &impl Message,
     ) -> Result<pb::DeclareWageResponse> {
-        let record = access::record_access(caller, cmd.person_id);
+        let record = access::record_access(caller, cmd.person_id, self.this_month());
         let declarer = access::wage_declarer(caller);
         mutation::run(
             &self.pool,

@@ -23,7 +23,7 @@ const STREAM_BATCH: i64 = 500;
 
 impl ContributionService {
     pub async fn statement(&self, caller: &Caller, q: StatementQuery) -> Result<StatementPage> {
-        let record = access::record_access(caller, q.range.person_id);
+        let record = access::record_access(caller, q.range.person_id, self.this_month());
         let visible = access::visible_lines(caller).ok_or(ContributionError::NotOwnRecord)?;
         store::read_statement(&self.pool, caller, &record, &visible, &q)
             .await?
@@ -35,7 +35,7 @@ impl ContributionService {
         caller: &Caller,
         range: StatementRange,
     ) -> Result<ReceiverStream<Result<pb::StatementLine, Status>>> {
-        let record = access::record_access(caller, range.person_id);
+        let record = access::record_access(caller, range.person_id, self.this_month());
         let visible = access::visible_lines(caller).ok_or(ContributionError::NotOwnRecord)?;
         if !store::admit_statement_stream(&self.pool, caller, &record, range.person_id).await? {
             return Err(ContributionError::NotOwnRecord);

@@ -1,75 +1,15 @@
-//! Agency contracts, enrolments, and the facts that decide who may act for
-//! a person.
+//! Enrolments, and the facts that decide who may act for a person.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pii::PartnerCode;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use super::is_agency_client;
 use crate::domain::{
-    AgencyContract, Enrolment, InsuranceType, Money, Payer, Period, access::RecordAccess,
+    Enrolment, EnrolmentChannel, InsuranceType, Overlap, Payer, Period, Scheme,
+    access::RecordAccess,
 };
-
-// ---- agency contracts ----
-
-#[derive(sqlx::FromRow)]
-struct ContractRow {
-    contract_id: Uuid,
-    agency_code: PartnerCode,
-    person_id: Uuid,
-    service_fee_fen: Money,
-    start_period: NaiveDate,
-    end_period: Option<NaiveDate>,
-}
-
-impl From<ContractRow> for AgencyContract {
-    fn from(row: ContractRow) -> Self {
-        Self {
-            contract_id: row.contract_id,
-            agency: row.agency_code,
-            person_id: row.person_id,
-            monthly_service_fee: row.service_fee_fen,
-            start: Period::from_date(row.start_period),
-            end: row.end_period.map(Period::from_date),
-        }
-    }
-}
-
-pub async fn insert_contract(
-    conn: &mut PgConnection,
-    c: &AgencyContract,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO agency_contracts (contract_id, agency_code, person_id, service_fee_fen,
-             start_period, end_period, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(c.contract_id)
-    .bind(&c.agency)
-    .bind(c.person_id)
-    .bind(c.monthly_service_fee)
-    .bind(c.start.first_day())
-    .bind(c.end.map(Period::first_day))
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn contract(
-    executor: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<AgencyContract>, sqlx::Error> {
-    let row: Option<ContractRow> = sqlx::query_as(
-        "SELECT contract_id, agency_code, person_id, service_fee_fen, start_period, end_period
-         FROM agency_contracts WHERE contract_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(executor)
-    .await?;
-    Ok(row.map(AgencyContract::from))
-}
 
 // ---- who may act for a person ----
 
@@ -82,24 +22,11 @@ pub async fn grants(
     match access {
         RecordAccess::Granted => Ok(true),
         RecordAccess::Denied => Ok(false),
-        RecordAccess::IfAgencyClient(agency) => is_agency_client(conn, agency, person_id).await,
+        RecordAccess::IfAgencyClient { agency, month } => {
+            is_agency_client(conn, agency, person_id, *month).await
+        }
         RecordAccess::IfPayerOf(payer) => is_payer_of(conn, payer, person_id).await,
     }
-}
-
-/// Whether `agency` has (had) a contract with the person.
-async fn is_agency_client(
-    executor: impl PgExecutor<'_>,
-    agency: &PartnerCode,
-    person_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM agency_contracts WHERE agency_code = $1 AND person_id = $2)",
-    )
-    .bind(agency)
-    .bind(person_id)
-    .fetch_one(executor)
-    .await
 }
 
 /// Whether the person is (was) enrolled with `payer` as payer.
@@ -143,7 +70,9 @@ pub async fn payer_covers(
 
 // ---- enrolment ----
 
-/// Serialises enrolments of one person (so overlap checks cannot race).
+/// Serialises enrolments of one person and the ends of their contracts (so
+/// overlap checks cannot race, and no enrolment is made under a contract
+/// being ended).
 pub async fn lock_person(conn: &mut PgConnection, person_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('enrol:' || $1::text, 0))")
         .bind(person_id)
@@ -152,25 +81,137 @@ pub async fn lock_person(conn: &mut PgConnection, person_id: Uuid) -> Result<(),
     Ok(())
 }
 
-/// Insurance types among `types` in which the person is already enrolled for
-/// a period overlapping `[start, ∞)`.
-pub async fn overlapping_types(
+/// The person's enrolments in `types` in force in some month of
+/// `[start, end]` (`end` `None`: open-ended); one that never took effect
+/// (ended before its start) overlaps nothing.
+pub async fn overlapping(
     executor: impl PgExecutor<'_>,
     person_id: Uuid,
     types: &[InsuranceType],
     start: Period,
-) -> Result<Vec<InsuranceType>, sqlx::Error> {
+    end: Option<Period>,
+) -> Result<Vec<Overlap>, sqlx::Error> {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    sqlx::query_scalar(
-        "SELECT DISTINCT insurance_type FROM enrolments
+    let rows: Vec<(Uuid, InsuranceType, bool)> = sqlx::query_as(
+        "SELECT enrolment_id, insurance_type, contract_id IS NOT NULL FROM enrolments
          WHERE person_id = $1 AND insurance_type = ANY($2)
-           AND (end_period IS NULL OR end_period >= $3)",
+           AND (end_period IS NULL OR (end_period >= $3 AND end_period >= start_period))
+           AND ($4::date IS NULL OR start_period <= $4)
+         ORDER BY insurance_type, enrolment_id",
     )
     .bind(person_id)
     .bind(types)
     .bind(start.first_day())
+    .bind(end.map(Period::first_day))
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(enrolment_id, insurance_type, under_contract)| Overlap {
+            enrolment_id,
+            insurance_type,
+            under_contract,
+        })
+        .collect())
+}
+
+/// Among `enrolments`, the insurance type and month of the latest
+/// contribution billed in `from` or later.
+pub async fn billed_from(
+    executor: impl PgExecutor<'_>,
+    enrolments: &[Uuid],
+    from: Period,
+) -> Result<Option<(InsuranceType, Period)>, sqlx::Error> {
+    let latest: Option<(InsuranceType, NaiveDate)> = sqlx::query_as(
+        "SELECT insurance_type, period FROM ledger_entries
+         WHERE enrolment_id = ANY($1) AND period >= $2
+         ORDER BY period DESC LIMIT 1",
+    )
+    .bind(enrolments)
+    .bind(from.first_day())
+    .fetch_optional(executor)
+    .await?;
+    Ok(latest.map(|(t, period)| (t, Period::from_date(period))))
+}
+
+/// Ends `enrolments` the month before `start` (the person's own enrolment
+/// takes over from then); returns them as they now are.
+pub async fn end_before(
+    conn: &mut PgConnection,
+    enrolments: &[Uuid],
+    start: Period,
+) -> Result<Vec<Enrolment>, sqlx::Error> {
+    let rows: Vec<EnrolmentRow> = sqlx::query_as(
+        "UPDATE enrolments SET end_period = $2 WHERE enrolment_id = ANY($1)
+         RETURNING enrolment_id, person_id, region_code, insurance_type, scheme, employer_code,
+             contract_id, payer, start_period, end_period, channel",
+    )
+    .bind(enrolments)
+    .bind(start.previous().first_day())
+    .fetch_all(conn)
+    .await?;
+    let mut ended: Vec<Enrolment> = rows.into_iter().map(Enrolment::from).collect();
+    ended.sort_by_key(|e| (e.insurance_type.as_str(), e.enrolment_id));
+    Ok(ended)
+}
+
+/// The regions of `enrolments`, in order.
+pub async fn regions_of(
+    executor: impl PgExecutor<'_>,
+    enrolments: &[Uuid],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT region_code FROM enrolments WHERE enrolment_id = ANY($1) ORDER BY 1",
+    )
+    .bind(enrolments)
     .fetch_all(executor)
     .await
+}
+
+/// Waits for the monthly runs of `regions` (in the given order) and keeps
+/// new ones out until the transaction ends: a change to when enrolments end
+/// must not cross a run that is booking them (see `begin_run`).
+pub async fn hold_runs(conn: &mut PgConnection, regions: &[String]) -> Result<(), sqlx::Error> {
+    for region in regions {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('enrolments:' || $1, 0))")
+            .bind(region)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct EnrolmentRow {
+    enrolment_id: Uuid,
+    person_id: Uuid,
+    region_code: String,
+    insurance_type: InsuranceType,
+    scheme: Scheme,
+    employer_code: Option<PartnerCode>,
+    contract_id: Option<Uuid>,
+    payer: Payer,
+    start_period: NaiveDate,
+    end_period: Option<NaiveDate>,
+    channel: EnrolmentChannel,
+}
+
+impl From<EnrolmentRow> for Enrolment {
+    fn from(row: EnrolmentRow) -> Self {
+        Self {
+            enrolment_id: row.enrolment_id,
+            person_id: row.person_id,
+            region_code: row.region_code,
+            insurance_type: row.insurance_type,
+            scheme: row.scheme,
+            employer: row.employer_code,
+            contract_id: row.contract_id,
+            payer: row.payer,
+            start: Period::from_date(row.start_period),
+            end: row.end_period.map(Period::from_date),
+            channel: row.channel,
+        }
+    }
 }
 
 pub async fn insert_enrolments(
@@ -181,11 +222,12 @@ pub async fn insert_enrolments(
     let column = |f: fn(&Enrolment) -> &'static str| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO enrolments (enrolment_id, person_id, region_code, insurance_type, scheme,
-             employer_code, contract_id, payer, start_period, channel, created_at)
-         SELECT id, person, region, t, scheme, employer, contract, payer, start, channel, $11
+             employer_code, contract_id, payer, start_period, channel, created_at, end_period)
+         SELECT id, person, region, t, scheme, employer, contract, payer, start, channel, $11,
+             last
          FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-             $7::uuid[], $8::text[], $9::date[], $10::text[])
-             AS u(id, person, region, t, scheme, employer, contract, payer, start, channel)",
+             $7::uuid[], $8::text[], $9::date[], $10::text[], $12::date[])
+             AS u(id, person, region, t, scheme, employer, contract, payer, start, channel, last)",
     )
     .bind(rows.iter().map(|r| r.enrolment_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.person_id).collect::<Vec<_>>())
@@ -206,6 +248,11 @@ pub async fn insert_enrolments(
     .bind(rows.iter().map(|r| r.start.first_day()).collect::<Vec<_>>())
     .bind(column(|r| r.channel.as_str()))
     .bind(at)
+    .bind(
+        rows.iter()
+            .map(|r| r.end.map(Period::first_day))
+            .collect::<Vec<_>>(),
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -215,10 +262,12 @@ pub async fn first_enrolment_start(
     executor: impl PgExecutor<'_>,
     person_id: Uuid,
 ) -> Result<Option<Period>, sqlx::Error> {
-    let first: Option<NaiveDate> =
-        sqlx::query_scalar("SELECT min(start_period) FROM enrolments WHERE person_id = $1")
-            .bind(person_id)
-            .fetch_one(executor)
-            .await?;
+    let first: Option<NaiveDate> = sqlx::query_scalar(
+        "SELECT min(start_period) FROM enrolments
+             WHERE person_id = $1 AND (end_period IS NULL OR end_period >= start_period)",
+    )
+    .bind(person_id)
+    .fetch_one(executor)
+    .await?;
     Ok(first.map(Period::from_date))
 }

@@ -6,12 +6,14 @@
 //! parses is an error when read, never a silent default.
 
 mod bills;
+mod contracts;
 mod enrolments;
 mod rates;
 mod run;
 mod statements;
 
 pub use bills::*;
+pub use contracts::*;
 pub use enrolments::*;
 pub use rates::*;
 pub use run::*;

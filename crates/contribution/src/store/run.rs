@@ -7,11 +7,14 @@ use uuid::Uuid;
 
 use crate::domain::{InsuranceType, Money, Payer};
 
-/// One run at a time per region and month. The run's statements each touch
-/// every enrolment of a chunk: nested loops are never the right plan for
-/// them, and on freshly loaded tables (no statistics yet) the planner has
-/// been seen to pick one and take a minute instead of a second, so they are
-/// off for the run's transaction.
+/// One run at a time per region and month. Runs of a region share a lock
+/// that a change to when its enrolments end takes alone (`hold_runs`): an
+/// agency enrolment ended while a run books it would otherwise be billed
+/// for a month its successor is billed for too. The run's statements each
+/// touch every enrolment of a chunk: nested loops are never the right plan
+/// for them, and on freshly loaded tables (no statistics yet) the planner
+/// has been seen to pick one and take a minute instead of a second, so they
+/// are off for the run's transaction.
 pub async fn begin_run(
     conn: &mut PgConnection,
     region: &str,
@@ -20,6 +23,10 @@ pub async fn begin_run(
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('run:' || $1 || $2::text, 0))")
         .bind(region)
         .bind(period)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended('enrolments:' || $1, 0))")
+        .bind(region)
         .execute(&mut *conn)
         .await?;
     sqlx::query("SET LOCAL enable_nestloop = off")
@@ -204,7 +211,9 @@ pub async fn run_chunk(
     .await
 }
 
-/// Books each agency contract's service fee for the month, once.
+/// Books each agency contract's service fee for the month, once: for a
+/// confirmed contract with an enrolment in the region in force that month
+/// (none once the person's own enrolments have taken over).
 pub async fn book_service_fees(
     conn: &mut PgConnection,
     region: &str,
@@ -220,11 +229,12 @@ pub async fn book_service_fees(
              SELECT c.person_id, c.contract_id, $1, $2, 'SERVICE_FEE', 'SERVICE_FEE',
                  'hr_agency:' || c.agency_code, 0, 0, c.service_fee_fen, 'FEE', $4, $5
              FROM agency_contracts c
-             WHERE c.start_period <= $2 AND (c.end_period IS NULL OR c.end_period >= $2)
+             WHERE c.start_period <= $2 AND c.end_period >= $2 AND c.confirmed_at IS NOT NULL
                AND c.service_fee_fen > 0
                AND ($3::text IS NULL OR 'hr_agency:' || c.agency_code = $3)
                AND EXISTS (SELECT 1 FROM enrolments e WHERE e.contract_id = c.contract_id
-                           AND e.region_code = $1)
+                           AND e.region_code = $1 AND e.start_period <= $2
+                           AND (e.end_period IS NULL OR e.end_period >= $2))
                AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.contract_id = c.contract_id
                                AND l.period = $2 AND l.kind = 'FEE')
              RETURNING amount_fen

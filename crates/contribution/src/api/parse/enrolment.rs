@@ -1,4 +1,4 @@
-//! Enrolment, contracts, rate tables, wages and the monthly run.
+//! Enrolment, rate tables, wages and the monthly run.
 
 use pii::PartnerCode;
 use platform::{all_some, error::FieldViolations, idempotency::RequestId};
@@ -10,7 +10,7 @@ use super::{
 };
 use crate::domain::{
     Enrolling, InsuranceType, Money, Period, RateTable, Rounding,
-    commands::{DeclareWage, Enrol, RegisterContract, RunMonth},
+    commands::{DeclareWage, Enrol, RunMonth},
     rates::DEFAULT_BASE_LIMITS,
 };
 
@@ -87,42 +87,6 @@ pub fn enrol(req: &pb::EnrolRequest) -> Result<(RequestId, Enrol)> {
         insurance_types: types,
         enrolling,
         start,
-    };
-    Ok((request_id, command))
-}
-
-pub fn register_contract(
-    req: &pb::RegisterAgencyContractRequest,
-) -> Result<(RequestId, RegisterContract)> {
-    bounded(&limits::REGISTER_AGENCY_CONTRACT, req)?;
-    let mut v = FieldViolations::new();
-    let request_id = RequestId::parse(&mut v, &req.request_id);
-    let agency = v.check("agency_code", PartnerCode::parse(&req.agency_code));
-    let person_id = platform::error::uuid(&mut v, "person_id", &req.person_id);
-    let fee = money(
-        &mut v,
-        "monthly_service_fee",
-        req.monthly_service_fee.as_ref(),
-        10_000_000,
-    );
-    let start = period(&mut v, "start", req.start.as_ref());
-    let end = match &req.end {
-        None => Some(None),
-        Some(end) => period(&mut v, "end", Some(end)).map(Some),
-    };
-    if let (Some(start), Some(Some(end))) = (start, end)
-        && end < start
-    {
-        v.add("end", "END_BEFORE_START", "must not be before the start");
-    }
-    let (request_id, agency, person_id, monthly_service_fee, start, end) =
-        accept(v, all_some!(request_id, agency, person_id, fee, start, end))?;
-    let command = RegisterContract {
-        agency,
-        person_id,
-        monthly_service_fee,
-        start,
-        end,
     };
     Ok((request_id, command))
 }

@@ -33,6 +33,32 @@ pub static REGISTER_AGENCY_CONTRACT: Limits<pb::RegisterAgencyContractRequest> =
     ],
 };
 
+pub static CONFIRM_AGENCY_CONTRACT: Limits<pb::ConfirmAgencyContractRequest> = Limits {
+    rpc: "ConfirmAgencyContract",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("contract_id", CODE, |r| &r.contract_id),
+    ],
+};
+
+pub static END_AGENCY_CONTRACT: Limits<pb::EndAgencyContractRequest> = Limits {
+    rpc: "EndAgencyContract",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("contract_id", CODE, |r| &r.contract_id),
+    ],
+};
+
+pub static LIST_AGENCY_CONTRACTS: Limits<pb::ListAgencyContractsRequest> = Limits {
+    rpc: "ListAgencyContracts",
+    bounds: &[
+        Bound::chars("person_id", CODE, |r| &r.person_id),
+        Bound::chars("page.page_token", TOKEN, |r| {
+            r.page.as_ref().map_or("", |p| &p.page_token)
+        }),
+    ],
+};
+
 pub static SET_RATE_TABLE: Limits<pb::SetRateTableRequest> = Limits {
     rpc: "SetRateTable",
     bounds: &[
@@ -107,6 +133,9 @@ pub static STREAM_STATEMENT: Limits<pb::StreamStatementRequest> = Limits {
 pub static ALL: &[&dyn Documented] = &[
     &ENROL,
     &REGISTER_AGENCY_CONTRACT,
+    &CONFIRM_AGENCY_CONTRACT,
+    &END_AGENCY_CONTRACT,
+    &LIST_AGENCY_CONTRACTS,
     &SET_RATE_TABLE,
     &GET_RATE_TABLE,
     &DECLARE_WAGE,

@@ -4,10 +4,12 @@
 //! here is valid.
 
 mod bills;
+mod contracts;
 mod enrolment;
 pub mod limits;
 
 pub use bills::*;
+pub use contracts::*;
 pub use enrolment::*;
 
 use chrono::NaiveDate;
