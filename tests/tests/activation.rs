@@ -96,6 +96,7 @@ fn at_outlet(
         request_id: request_id.into(),
         operator_id: "TELLER-7".into(),
         card_number: card.card_number.clone(),
+        card_identification_code: card.card_identification_code.clone(),
         id_number: id_number.into(),
     }
 }
@@ -226,7 +227,9 @@ async fn the_first_registration_at_a_designated_hospital_activates_the_card() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(reason(&status), "CARD_IDENTIFICATION_MISMATCH");
+    // Another card's code: answered as a number that does not exist.
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(reason(&status), "CARD_NOT_FOUND");
 
     let activation = w
         .activation
@@ -299,6 +302,7 @@ async fn a_pharmacy_activates_with_the_old_card_then_the_new_and_retires_the_old
         operator_id: "POS-2".into(),
         legacy_card_number: legacy.into(),
         card_number: card.card_number.clone(),
+        card_identification_code: card.card_identification_code.clone(),
     };
 
     let status = w
@@ -885,6 +889,7 @@ async fn racing_first_activations_at_a_pharmacy_end_with_one() {
             operator_id: "POS-2".into(),
             legacy_card_number: "YB0000031".into(),
             card_number: card.card_number.clone(),
+            card_identification_code: card.card_identification_code.clone(),
         };
         async move {
             client

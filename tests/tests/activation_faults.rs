@@ -324,6 +324,7 @@ async fn with_the_card_stream_cut_a_loss_is_answered_from_card_issuance_or_not_a
                 request_id: "outlet-while-cut".into(),
                 operator_id: "TELLER-1".into(),
                 card_number: card.card_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
                 id_number: person.id_number.clone(),
             },
         ))
@@ -604,6 +605,7 @@ async fn old_cards_numbered_like_id_numbers_and_refused_entries_do_not_block_the
                     operator_id: "POS-1".into(),
                     legacy_card_number: number.into(),
                     card_number: card.card_number.clone(),
+                    card_identification_code: card.card_identification_code.clone(),
                 },
             ))
             .await
@@ -667,6 +669,7 @@ async fn a_retry_of_an_answered_activation_is_answered_while_identity_is_down() 
                 request_id: "outlet-1".into(),
                 operator_id: "TELLER-1".into(),
                 card_number: card.card_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
                 id_number: person.id_number.clone(),
             },
         )

@@ -175,6 +175,7 @@ async fn journey_1_registration_to_bank_outlet_activation_and_a_hospital_visit()
                 request_id: "j1-outlet".into(),
                 operator_id: "TELLER-1".into(),
                 card_number: card.card_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
                 id_number: person.id_number.clone(),
             },
         ))
@@ -290,6 +291,7 @@ async fn journey_3_pharmacy_old_card_then_new_card() {
                 operator_id: "POS".into(),
                 legacy_card_number: "YB3000001".into(),
                 card_number: card.card_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
             },
         ))
         .await
@@ -385,6 +387,7 @@ async fn journey_6_six_months_without_activation_restrict_the_old_card_until_act
                 request_id: "j6".into(),
                 operator_id: "TELLER".into(),
                 card_number: card.card_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
                 id_number: person.id_number.clone(),
             },
         ))

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::{Channel, Refusal};
 
@@ -13,9 +14,11 @@ pub enum ActivationError {
     /// `INVALID_ARGUMENT`, every bad field in `BadRequest`.
     #[error("invalid request")]
     Invalid(Status),
-    /// `NOT_FOUND` / `CARD_NOT_FOUND` (also while card-issuance's latest
-    /// events are still on their way: retry shortly).
-    #[error("no such card")]
+    /// `NOT_FOUND` / `CARD_NOT_FOUND`: no card with this number and
+    /// identification code (a wrong or missing code is answered exactly
+    /// like a number that does not exist); also while card-issuance's
+    /// latest events are still on their way: retry shortly.
+    #[error("no card with this number and identification code")]
     CardNotFound,
     /// `NOT_FOUND` / `LEGACY_CARD_NOT_FOUND`.
     #[error("no such old medical insurance card")]
@@ -39,9 +42,11 @@ pub enum ActivationError {
     /// not the card holder's.
     #[error("the ID certificate presented is not the card holder's")]
     HolderMismatch,
-    /// `FAILED_PRECONDITION` / `CARD_IDENTIFICATION_MISMATCH`.
-    #[error("the card identification code is not this card's")]
-    IdentificationMismatch,
+    /// `RESOURCE_EXHAUSTED` / `PRESENTATION_LIMIT` with a `RetryInfo`
+    /// delay: the caller presented too many cards that were not found
+    /// (or failed too many holder checks) within the window.
+    #[error("too many failed card presentations; retry later")]
+    PresentationLimit { retry_after: std::time::Duration },
     /// `FAILED_PRECONDITION` / `FINANCIAL_DETAILS_MISMATCH`: serial number,
     /// ID number and bank card number do not all belong to one card.
     #[error("serial number, ID number and bank card number do not match one card")]
@@ -91,7 +96,6 @@ impl From<Refusal> for ActivationError {
             },
             Refusal::CardOfAnotherBank => Self::CardOfAnotherBank,
             Refusal::HolderMismatch => Self::HolderMismatch,
-            Refusal::IdentificationMismatch => Self::IdentificationMismatch,
             Refusal::FinancialDetailsMismatch => Self::FinancialDetailsMismatch,
             Refusal::LegacyCardOfAnotherPerson => Self::LegacyCardOfAnotherPerson,
             Refusal::LegacyCardRetired => Self::LegacyCardRetired,
@@ -121,8 +125,14 @@ impl From<ActivationError> for Status {
             PartnerNotDesignated => plain(Code::PermissionDenied, "PARTNER_NOT_DESIGNATED", &e),
             CardOfAnotherBank => plain(Code::PermissionDenied, "CARD_OF_ANOTHER_BANK", &e),
             HolderMismatch => plain(Code::FailedPrecondition, "HOLDER_MISMATCH", &e),
-            IdentificationMismatch => {
-                plain(Code::FailedPrecondition, "CARD_IDENTIFICATION_MISMATCH", &e)
+            PresentationLimit { retry_after } => {
+                let mut details = ErrorDetails::with_error_info(
+                    "PRESENTATION_LIMIT",
+                    error::ERROR_DOMAIN,
+                    HashMap::new(),
+                );
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, e.to_string(), details)
             }
             FinancialDetailsMismatch => {
                 plain(Code::FailedPrecondition, "FINANCIAL_DETAILS_MISMATCH", &e)

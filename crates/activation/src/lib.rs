@@ -64,6 +64,12 @@ pub struct Config {
     /// the streams' heartbeat period (500 ms); the default keeps a loss
     /// committed more than 2 s ago from ever being answered ELIGIBLE.
     pub eligibility_freshness_ms: u64,
+    /// A partner that presents this many cards that are not found (a wrong
+    /// or missing identification code, an unknown number, a failed holder
+    /// check) within `presentation_failure_window_secs` is refused with
+    /// RESOURCE_EXHAUSTED / PRESENTATION_LIMIT until the oldest ages out.
+    pub presentation_failure_limit: u32,
+    pub presentation_failure_window_secs: u64,
 }
 
 impl Default for Config {
@@ -77,6 +83,8 @@ impl Default for Config {
             default_window_days: 0,
             default_consequence: "RESTRICT_LEGACY_CARD".into(),
             eligibility_freshness_ms: 1_500,
+            presentation_failure_limit: 20,
+            presentation_failure_window_secs: 600,
         }
     }
 }
@@ -105,6 +113,18 @@ impl Config {
                 ),
             ));
         }
+        if self.presentation_failure_limit == 0 {
+            return Err(ConfigError::invalid(
+                "presentation_failure_limit",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=86_400).contains(&self.presentation_failure_window_secs) {
+            return Err(ConfigError::invalid(
+                "presentation_failure_window_secs",
+                "must be 1 to 86400",
+            ));
+        }
         self.default_policy().map(|_| ())
     }
 
@@ -114,6 +134,10 @@ impl Config {
             eligibility_freshness: chrono::Duration::milliseconds(
                 self.eligibility_freshness_ms as i64,
             ),
+            presentation_limit: domain::PresentationLimit {
+                max_failures: self.presentation_failure_limit,
+                window: chrono::Duration::seconds(self.presentation_failure_window_secs as i64),
+            },
         })
     }
 

@@ -39,6 +39,7 @@ fn outlet_request(n: usize, card: &Prepared) -> Request<activation::ActivateAtBa
             operator_id: "T1".into(),
             card_number: card.card_number.clone(),
             id_number: card.id_number.clone(),
+            card_identification_code: card.code.clone(),
         },
     )
 }

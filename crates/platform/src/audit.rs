@@ -21,8 +21,11 @@ use crate::{
 pub enum Access {
     Read,
     Change,
-    /// A check of the person's identity that did not match (someone tried
-    /// an ID number or name for them): a probe shows on their trail.
+    /// A caller was refused for what it presented: a check of a person's
+    /// identity that did not match (an ID number or name tried for them), a
+    /// card without its own identification code. Recorded so that probing
+    /// shows on the person's trail and an operator sees it; it is no access
+    /// to anyone's data.
     FailedAttempt,
 }
 

@@ -97,7 +97,7 @@ impl ActivationService for ActivationApi {
         // An undesignated partner learns nothing, not even what was wrong
         // with its request.
         self.service.ensure_designated(&caller).await?;
-        let query = parse::eligibility(&caller, &req)?;
+        let query = parse::eligibility(&req)?;
         let (verdict, basis) = self.service.check_eligibility(&caller, query).await?;
         Ok(Response::new(present::eligibility(verdict, basis)))
     }

@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 use pii::{BankCardNumber, CardIdentificationCode, CardNumber, IdNumber, PersonName, SerialNumber};
 use platform::{
     all_some,
-    auth::{Caller, CallerKind},
     error::{FieldViolations, region_code, required},
     idempotency::RequestId,
     limits::Limits,
@@ -34,6 +33,23 @@ fn accept<T>(violations: FieldViolations, parsed: Option<T>) -> Result<T> {
     violations.finish(parsed).map_err(ActivationError::Invalid)
 }
 
+/// The card identification code presented with a card: `Some(None)` when
+/// it is missing (the card is then not found, as for a number that does not
+/// exist: the service decides, so that an answer never depends on which of
+/// the two was wrong), `None` (a violation) when it is malformed.
+fn presented_code(
+    v: &mut FieldViolations,
+    field: &str,
+    value: &str,
+) -> Option<Option<CardIdentificationCode>> {
+    if value.is_empty() {
+        Some(None)
+    } else {
+        v.check(field, CardIdentificationCode::parse(value))
+            .map(Some)
+    }
+}
+
 /// `Ok` if `req` is within `limits`; checked before anything else is read.
 fn bounded<M>(limits: &Limits<M>, req: &M) -> Result<()> {
     limits.check(req).map_err(ActivationError::Invalid)
@@ -48,13 +64,19 @@ pub fn at_bank_outlet(
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
     let number = v.check("card_number", CardNumber::parse(&req.card_number));
+    let code = presented_code(
+        &mut v,
+        "card_identification_code",
+        &req.card_identification_code,
+    );
     let id_number = v.check("id_number", IdNumber::parse(&req.id_number, today));
-    let (request_id, operator, card_number, id_number) =
-        accept(v, all_some!(request_id, operator, number, id_number))?;
+    let (request_id, operator, card_number, identification_code, id_number) =
+        accept(v, all_some!(request_id, operator, number, code, id_number))?;
     Ok(AtBankOutlet {
         request_id,
         operator_id: operator.to_owned(),
         card_number,
+        identification_code,
         id_number,
     })
 }
@@ -65,9 +87,10 @@ pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
     let number = v.check("card_number", CardNumber::parse(&req.card_number));
-    let code = v.check(
+    let code = presented_code(
+        &mut v,
         "card_identification_code",
-        CardIdentificationCode::parse(&req.card_identification_code),
+        &req.card_identification_code,
     );
     let visit = match pb::VisitType::try_from(req.visit_type) {
         Ok(pb::VisitType::Outpatient | pb::VisitType::Inpatient) => Some(()),
@@ -98,13 +121,19 @@ pub fn at_pharmacy(req: &pb::ActivateAtPharmacyRequest) -> Result<AtPharmacy> {
     let legacy = required(&mut v, "legacy_card_number", &req.legacy_card_number)
         .map(str::to_ascii_uppercase);
     let number = v.check("card_number", CardNumber::parse(&req.card_number));
-    let (request_id, operator, legacy_card_number, card_number) =
-        accept(v, all_some!(request_id, operator, legacy, number))?;
+    let code = presented_code(
+        &mut v,
+        "card_identification_code",
+        &req.card_identification_code,
+    );
+    let (request_id, operator, legacy_card_number, card_number, identification_code) =
+        accept(v, all_some!(request_id, operator, legacy, number, code))?;
     Ok(AtPharmacy {
         request_id,
         operator_id: operator.to_owned(),
         legacy_card_number,
         card_number,
+        identification_code,
     })
 }
 
@@ -150,8 +179,9 @@ pub fn by_hotline(req: &pb::ActivateByHotlineRequest, today: NaiveDate) -> Resul
     })
 }
 
-/// The card presented; hospitals must send the card identification code.
-pub fn eligibility(caller: &Caller, req: &pb::CheckEligibilityRequest) -> Result<EligibilityQuery> {
+/// The card presented (whether the caller had to send the card
+/// identification code is the service's to decide: see `presented_code`).
+pub fn eligibility(req: &pb::CheckEligibilityRequest) -> Result<EligibilityQuery> {
     use pb::check_eligibility_request::Card;
     bounded(&limits::CHECK_ELIGIBILITY, req)?;
     let mut v = FieldViolations::new();
@@ -161,24 +191,11 @@ pub fn eligibility(caller: &Caller, req: &pb::CheckEligibilityRequest) -> Result
                 "social_security_card.card_number",
                 CardNumber::parse(&presented.card_number),
             );
-            let code = if presented.card_identification_code.is_empty() {
-                if caller.is(CallerKind::Hospital) {
-                    v.add(
-                        "social_security_card.card_identification_code",
-                        "FIELD_REQUIRED",
-                        "hospitals send the card identification code",
-                    );
-                    None
-                } else {
-                    Some(None)
-                }
-            } else {
-                v.check(
-                    "social_security_card.card_identification_code",
-                    CardIdentificationCode::parse(&presented.card_identification_code),
-                )
-                .map(Some)
-            };
+            let code = presented_code(
+                &mut v,
+                "social_security_card.card_identification_code",
+                &presented.card_identification_code,
+            );
             let (number, identification_code) = accept(v, all_some!(number, code))?;
             Ok(EligibilityQuery::Card {
                 number,

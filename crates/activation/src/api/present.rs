@@ -58,7 +58,6 @@ pub fn reason(reason: Reason) -> pb::EligibilityReason {
         Reason::CardLost => R::CardLost,
         Reason::CardReplaced => R::CardReplaced,
         Reason::CardCancelled => R::CardCancelled,
-        Reason::CardIdentificationMismatch => R::CardIdentificationMismatch,
         Reason::LegacyCardRestricted => R::LegacyCardRestricted,
         Reason::LegacyCardRetired => R::LegacyCardRetired,
         Reason::CardUnknown => R::CardUnknown,

@@ -80,8 +80,6 @@ pub enum Refusal {
     CardOfAnotherBank,
     /// The ID number (or name) presented is not the card holder's.
     HolderMismatch,
-    /// The card identification code is not the card's.
-    IdentificationMismatch,
     /// Serial number, ID number and bank card number are not one card's.
     FinancialDetailsMismatch,
     /// The old medical insurance card is another person's.

@@ -39,6 +39,8 @@ pub struct AtBankOutlet {
     pub request_id: RequestId,
     pub operator_id: String,
     pub card_number: CardNumber,
+    /// Read from the card's chip; missing: the card is not found.
+    pub identification_code: Option<CardIdentificationCode>,
     pub id_number: IdNumber,
 }
 
@@ -47,7 +49,8 @@ pub struct AtHospital {
     pub request_id: RequestId,
     pub operator_id: String,
     pub card_number: CardNumber,
-    pub identification_code: CardIdentificationCode,
+    /// Read from the card's chip; missing: the card is not found.
+    pub identification_code: Option<CardIdentificationCode>,
 }
 
 /// First use at a designated pharmacy: the old card, then the new one.
@@ -57,6 +60,8 @@ pub struct AtPharmacy {
     /// Upper-case, as old cards are printed.
     pub legacy_card_number: String,
     pub card_number: CardNumber,
+    /// The new card's, read from its chip; missing: the card is not found.
+    pub identification_code: Option<CardIdentificationCode>,
 }
 
 /// The card's bank enabling its financial function.
@@ -78,7 +83,8 @@ pub struct ByHotline {
 
 /// The card a hospital or pharmacy asks about.
 pub enum EligibilityQuery {
-    /// A social security card; hospitals always send its identification code.
+    /// A social security card, with its identification code (required of
+    /// hospitals and pharmacies: see `service::presentation`).
     Card {
         number: CardNumber,
         identification_code: Option<CardIdentificationCode>,

@@ -15,12 +15,11 @@ pub enum Reason {
     CardLost,
     CardReplaced,
     CardCancelled,
-    /// The card identification code presented is not the card's.
-    CardIdentificationMismatch,
     /// The holder's new card is past its activation window.
     LegacyCardRestricted,
     LegacyCardRetired,
-    /// No such card here (also while card-issuance's events are on their way).
+    /// No card with this number and identification code here (also while
+    /// card-issuance's events are on their way), or no such old card.
     CardUnknown,
 }
 

@@ -8,6 +8,7 @@ pub mod eligibility;
 pub mod freshness;
 pub mod legacy;
 pub mod partner;
+pub mod presentation;
 pub mod window;
 
 pub use card::{Activation, CardState, Channel, Refusal, effective_state, ensure_activatable};
@@ -15,6 +16,7 @@ pub use eligibility::{CardFacts, Reason, Verdict, card_verdict, legacy_verdict};
 pub use freshness::{Basis, Source};
 pub use legacy::LegacyStatus;
 pub use partner::Partner;
+pub use presentation::{CodeDigest, PresentationLimit};
 pub use window::{Consequence, RegionPolicy, Window};
 
 /// A stored value this code does not know: an error, never a default.

@@ -83,9 +83,16 @@ impl Activations {
             return Ok(answer);
         }
         let outlet = self.partners.in_force(caller, &self.directory).await?;
-        let card = store::card_by_number(&self.pool, &cmd.card_number)
-            .await?
-            .ok_or(ActivationError::CardNotFound)?;
+        self.ensure_may_present(caller).await?;
+        let card = self
+            .presented_card(
+                caller,
+                "ActivateAtBankOutlet",
+                &cmd.card_number,
+                cmd.identification_code.as_ref(),
+                cmd.request_id.as_str(),
+            )
+            .await?;
         of_outlets_bank(&card, &outlet)?;
         // The holder first: a card's state is no business of someone who
         // does not hold the holder's ID number.
@@ -100,6 +107,13 @@ impl Activations {
             )
             .await?
         {
+            self.failed_presentation(
+                caller,
+                "ActivateAtBankOutlet",
+                Some(holder),
+                Some(cmd.request_id.as_str()),
+            )
+            .await?;
             return Err(ActivationError::HolderMismatch);
         }
         let verified_state = self.verified_state(caller, &cmd.card_number).await?;
@@ -130,6 +144,15 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
+        self.ensure_may_present(caller).await?;
+        self.presented_card(
+            caller,
+            "ActivateAtHospital",
+            &cmd.card_number,
+            cmd.identification_code.as_ref(),
+            cmd.request_id.as_str(),
+        )
+        .await?;
         let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
@@ -140,14 +163,7 @@ impl Activations {
             refused_after_state: None,
             verified_state,
         };
-        self.activate(mutation, request, attempt, |card| {
-            if card.card_identification_code == cmd.identification_code {
-                Ok(())
-            } else {
-                Err(Refusal::IdentificationMismatch)
-            }
-        })
-        .await
+        self.activate(mutation, request, attempt, |_| Ok(())).await
     }
 
     pub async fn at_pharmacy(
@@ -161,6 +177,15 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
+        self.ensure_may_present(caller).await?;
+        self.presented_card(
+            caller,
+            "ActivateAtPharmacy",
+            &cmd.card_number,
+            cmd.identification_code.as_ref(),
+            cmd.request_id.as_str(),
+        )
+        .await?;
         let verified_state = self.verified_state(caller, &cmd.card_number).await?;
         let attempt = Attempt {
             presented: Presented::Number(&cmd.card_number),
@@ -185,10 +210,21 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        let card = store::card_by_serial(&self.pool, &cmd.serial_number)
-            .await?
-            .ok_or(ActivationError::FinancialDetailsMismatch)?;
-        financial_details(&card, caller, &cmd)?;
+        self.ensure_may_present(caller).await?;
+        let action = "ActivateWithFinancialFunction";
+        let request_id = Some(cmd.request_id.as_str());
+        let Some(card) = store::card_by_serial(&self.pool, &cmd.serial_number).await? else {
+            self.failed_presentation(caller, action, None, request_id)
+                .await?;
+            return Err(ActivationError::FinancialDetailsMismatch);
+        };
+        if let Err(refusal) = financial_details(&card, caller, &cmd) {
+            if refusal == Refusal::FinancialDetailsMismatch {
+                self.failed_presentation(caller, action, Some(card.person_id), request_id)
+                    .await?;
+            }
+            return Err(refusal.into());
+        }
         let holder = card.person_id;
         let is_holder = self
             .directory
@@ -199,6 +235,10 @@ impl Activations {
                 cmd.request_id.as_str(),
             )
             .await?;
+        if !is_holder {
+            self.failed_presentation(caller, action, Some(holder), request_id)
+                .await?;
+        }
         // On this channel the card's state has always been checked before
         // the holder: a wrong ID number is told after the locked card's state.
         let verified_state = self.verified_state(caller, &card.card_number).await?;
@@ -229,9 +269,16 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        let card = store::card_by_number(&self.pool, &cmd.card_number)
-            .await?
-            .ok_or(ActivationError::CardNotFound)?;
+        self.ensure_may_present(caller).await?;
+        let action = "ActivateByHotline";
+        let request_id = Some(cmd.request_id.as_str());
+        // By phone, no card is read: the caller gives its number, and the
+        // holder is verified by ID number and name instead of the code.
+        let Some(card) = store::card_by_number(&self.pool, &cmd.card_number).await? else {
+            self.failed_presentation(caller, action, None, request_id)
+                .await?;
+            return Err(ActivationError::CardNotFound);
+        };
         // ID number and name first: a caller who cannot give them learns
         // nothing of the card's state.
         let person = self
@@ -245,6 +292,8 @@ impl Activations {
             .await?;
         let holder = card.person_id;
         if person.as_deref() != Some(holder.to_string().as_str()) {
+            self.failed_presentation(caller, action, Some(holder), request_id)
+                .await?;
             return Err(ActivationError::HolderMismatch);
         }
         let verified_state = self.verified_state(caller, &cmd.card_number).await?;

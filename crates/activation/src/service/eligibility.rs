@@ -4,16 +4,21 @@
 //! (`CARD_STATUS_UNVERIFIED`), never an answer from a stale copy. What
 //! activation owns itself (activations, region policies, old cards retired
 //! at a pharmacy) is always read here. Each answer says how fresh it is.
+//!
+//! A card is found only by its number and its own identification code
+//! (`presentation`): a wrong or missing code is answered `CARD_UNKNOWN`, as
+//! a number that does not exist, with no visit in the holder's trail; the
+//! failure is recorded and counted against the caller.
 
 use chrono::{DateTime, Utc};
 use pii::{CardIdentificationCode, CardNumber};
 use platform::auth::Caller;
 use socsec_proto::card::v1 as card;
 
-use super::{Activations, Result};
+use super::{Activations, Result, presentation};
 use crate::{
     domain::{
-        Basis, CardFacts, LegacyStatus, Reason, Source, Verdict, card_verdict,
+        Basis, CardFacts, CodeDigest, LegacyStatus, Reason, Source, Verdict, card_verdict,
         command::EligibilityQuery, legacy_verdict,
     },
     published, store,
@@ -29,6 +34,7 @@ impl Activations {
         query: EligibilityQuery,
     ) -> Result<(Verdict, Basis)> {
         let now = self.clock.now();
+        self.ensure_may_present(caller).await?;
         let fresh = self.fresh_projection().await?;
         match (query, fresh) {
             (
@@ -38,12 +44,19 @@ impl Activations {
                 },
                 Some(basis),
             ) => {
-                let Some(card) = store::card_visited_by(&self.pool, caller, &number).await? else {
-                    return Ok((Verdict::refused(Reason::CardUnknown), basis));
+                let card = store::card_by_number(&self.pool, &number).await?;
+                let card = match card {
+                    Some(card)
+                        if self.card_admitted(caller, &card, identification_code.as_ref()) =>
+                    {
+                        card
+                    }
+                    other => {
+                        let holder = other.map(|c| c.person_id);
+                        return self.not_presented(caller, holder, basis).await;
+                    }
                 };
-                if identification_code.is_some_and(|code| code != card.card_identification_code) {
-                    return Ok((Verdict::refused(Reason::CardIdentificationMismatch), basis));
-                }
+                store::record_visit(&self.pool, caller, card.person_id).await?;
                 let facts = card.facts(self.settings.default_policy);
                 Ok((card_verdict(&facts, now), basis))
             }
@@ -86,15 +99,19 @@ impl Activations {
             .card_from_card_issuance(caller, number.as_str())
             .await?;
         let Some(card) = card else {
-            return Ok((Verdict::refused(Reason::CardUnknown), basis));
+            return self.not_presented(caller, None, basis).await;
         };
-        store::record_visit(&self.pool, caller, published::person(&card.person_id)?).await?;
-        let presented_matches = |code: CardIdentificationCode| {
-            CardIdentificationCode::parse(&card.card_identification_code).is_ok_and(|c| c == code)
-        };
-        if identification_code.is_some_and(|code| !presented_matches(code)) {
-            return Ok((Verdict::refused(Reason::CardIdentificationMismatch), basis));
+        let holder = published::person(&card.person_id)?;
+        // A code card-issuance published that does not parse admits nothing.
+        let admitted =
+            CardIdentificationCode::parse(&card.card_identification_code).is_ok_and(|own| {
+                let stored = CodeDigest::of(number, &own);
+                presentation::admitted(caller, &stored, number, identification_code.as_ref())
+            });
+        if !admitted {
+            return self.not_presented(caller, Some(holder), basis).await;
         }
+        store::record_visit(&self.pool, caller, holder).await?;
         let facts = self.facts_of(&card).await?;
         Ok((card_verdict(&facts, now), basis))
     }
@@ -136,6 +153,34 @@ impl Activations {
             None => None,
         };
         Ok((legacy_verdict(false, facts.as_ref(), now), basis))
+    }
+
+    /// Whether the projected `card` is presented by `code` (see
+    /// `presentation::admitted`).
+    fn card_admitted(
+        &self,
+        caller: &Caller,
+        card: &store::CardRow,
+        code: Option<&CardIdentificationCode>,
+    ) -> bool {
+        let stored = CodeDigest(card.identification_code_sha256.clone());
+        presentation::admitted(caller, &stored, &card.card_number, code)
+    }
+
+    /// The answer to a social security card not presented (no card with
+    /// this number and code): `CARD_UNKNOWN`, the same whichever it was;
+    /// the failure recorded (no visit) and counted. (An old medical
+    /// insurance card has no code: its number is all it presents, and an
+    /// unknown one is not counted.)
+    async fn not_presented(
+        &self,
+        caller: &Caller,
+        holder: Option<uuid::Uuid>,
+        basis: Basis,
+    ) -> Result<(Verdict, Basis)> {
+        self.failed_presentation(caller, "CheckEligibility", holder, None)
+            .await?;
+        Ok((Verdict::refused(Reason::CardUnknown), basis))
     }
 
     /// A card as card-issuance published it, with what activation owns of

@@ -8,12 +8,15 @@
 //! - `eligibility`: eligibility at a visit;
 //! - `verify`: whether the projection may answer, and asking card-issuance
 //!   when it may not;
+//! - `presentation`: a card presented by number and identification code,
+//!   failed presentations recorded and limited per caller;
 //! - `queries`: a card's activation, approaching deadlines;
 //! - `regions`: region policies.
 
 mod activate;
 mod channels;
 mod eligibility;
+mod presentation;
 mod queries;
 mod regions;
 mod verify;
@@ -27,7 +30,10 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use crate::{
-    directory::Directory, domain::RegionPolicy, error::ActivationError, partners::Partners,
+    directory::Directory,
+    domain::{PresentationLimit, RegionPolicy},
+    error::ActivationError,
+    partners::Partners,
 };
 
 type Result<T, E = ActivationError> = std::result::Result<T, E>;
@@ -43,6 +49,9 @@ pub struct Settings {
     /// How far behind card-issuance the projection may be and still
     /// answer for it (`eligibility_freshness_ms`).
     pub eligibility_freshness: chrono::Duration,
+    /// How many failed card presentations a partner may make within a
+    /// window before it is refused.
+    pub presentation_limit: PresentationLimit,
 }
 
 /// The activation service's work, shared by every RPC.

@@ -5,6 +5,7 @@
 mod codec;
 pub mod gauges;
 pub mod leader;
+pub mod presentations;
 pub mod projection;
 pub mod regions;
 pub mod retirements;
@@ -20,22 +21,24 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{
-    Activation, CardFacts, CardState, Channel, Consequence, LegacyStatus, RegionPolicy,
+    Activation, CardFacts, CardState, Channel, CodeDigest, Consequence, LegacyStatus, RegionPolicy,
 };
 
+pub use presentations::{RecentFailures, recent_failures, record_failed_presentation};
 pub use projection::{ProjectedCard, apply_events, caught_up_at, cursor};
 pub use regions::{DeadlineRow, approaching_deadlines, region_policy, set_region_policy};
 pub use retirements::{
     PendingRetirement, RelayBacklog, claim_due_retirements, relay_backlog, retirement_delivered,
     retirement_failed, retirement_parked,
 };
-pub use visits::{LocalFacts, card_visited_by, legacy_card_visited_by, local_facts, record_visit};
+pub use visits::{LocalFacts, legacy_card_visited_by, local_facts, record_visit};
 
 /// A card as projected here, with its activation and its region's policy.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CardRow {
     pub card_number: CardNumber,
-    pub card_identification_code: CardIdentificationCode,
+    /// See [`CodeDigest`]: the code itself is not kept here.
+    pub identification_code_sha256: Vec<u8>,
     pub serial_number: SerialNumber,
     pub person_id: Uuid,
     pub bank_code: String,
@@ -54,6 +57,11 @@ pub struct CardRow {
 }
 
 impl CardRow {
+    /// Whether `presented` is this card's identification code (constant time).
+    pub fn admits(&self, presented: Option<&CardIdentificationCode>) -> bool {
+        CodeDigest(self.identification_code_sha256.clone()).admits(&self.card_number, presented)
+    }
+
     /// The card's activation, if it has one.
     pub fn activation(&self) -> Option<Activation> {
         Some(Activation {
@@ -81,7 +89,7 @@ impl CardRow {
 macro_rules! card_select {
     ($where:literal) => {
         concat!(
-            "SELECT c.card_number, c.card_identification_code, c.serial_number, c.person_id,
+            "SELECT c.card_number, c.identification_code_sha256, c.serial_number, c.person_id,
                  c.bank_code, c.bank_card_number, c.issuing_region_code, c.status, c.received_at,
                  a.channel, a.partner_code, a.operator_id, a.activated_at,
                  a.retired_legacy_card_number, p.window_months, p.window_days, p.consequence

@@ -9,7 +9,7 @@ use socsec_core::{CallerKind, Registration};
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{CardState, LegacyStatus, Partner};
+use crate::domain::{CardState, CodeDigest, LegacyStatus, Partner};
 
 /// Applies one event of a stream, published at a position, within the
 /// batch's transaction.
@@ -111,14 +111,14 @@ pub async fn upsert_card(
     position: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO cards (card_number, card_identification_code, serial_number, person_id,
+        "INSERT INTO cards (card_number, identification_code_sha256, serial_number, person_id,
              bank_code, bank_card_number, issuing_region_code, status, received_at, position)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (card_number) DO UPDATE SET status = $8, received_at = $9, position = $10
          WHERE cards.position < $10",
     )
     .bind(&card.card_number)
-    .bind(&card.card_identification_code)
+    .bind(CodeDigest::of(&card.card_number, &card.card_identification_code).0)
     .bind(&card.serial_number)
     .bind(card.person_id)
     .bind(&card.bank_code)

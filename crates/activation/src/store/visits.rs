@@ -1,8 +1,9 @@
-//! Cards presented at a hospital or pharmacy. A check there is a visit:
+//! Cards presented at a hospital or pharmacy. A check with a card properly
+//! presented (its number and its own identification code) is a visit:
 //! audited before the answer is given, whether the card's state came from
-//! the projection or from card-issuance.
+//! the projection or from card-issuance. A card not properly presented is
+//! no visit (see `presentations`).
 
-use pii::CardNumber;
 use platform::{
     audit::{self, Access},
     auth::Caller,
@@ -10,35 +11,11 @@ use platform::{
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::{CardRow, LegacyRow, card_by_number, current_card_of_person, legacy_card, regions};
+use super::{CardRow, LegacyRow, current_card_of_person, legacy_card, regions};
 use crate::domain::{Consequence, RegionPolicy};
 
-/// The card presented at a hospital or pharmacy. A check there is a
-/// visit: audited before the answer is given.
-pub async fn card_visited_by(
-    pool: &PgPool,
-    caller: &Caller,
-    card_number: &CardNumber,
-) -> Result<Option<CardRow>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let card = card_by_number(&mut *conn, card_number).await?;
-    if let Some(card) = &card {
-        let person = card.person_id.to_string();
-        audit::record(
-            &mut conn,
-            caller,
-            "CheckEligibility",
-            Access::Read,
-            &person,
-            None,
-        )
-        .await?;
-    }
-    Ok(card)
-}
-
-/// The old card presented at a hospital or pharmacy (audited like
-/// [`card_visited_by`]) and its holder's usable social security card.
+/// The old card presented at a hospital or pharmacy (audited as a
+/// visit: an old card has no identification code) and its holder's usable social security card.
 pub async fn legacy_card_visited_by(
     pool: &PgPool,
     caller: &Caller,

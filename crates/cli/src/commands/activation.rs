@@ -12,12 +12,15 @@ use crate::{
 
 #[derive(Subcommand)]
 pub enum ActivateCommand {
-    /// Activates at a bank outlet, with the card and the holder's ID number.
+    /// Activates at a bank outlet, with the card (number and identification code) and the holder's ID number.
     Outlet {
         #[command(flatten)]
         request_id: RequestIdArg,
         #[arg(long)]
         card: String,
+        /// The card's 32-character identification code (from its chip).
+        #[arg(long)]
+        code: String,
         #[arg(long)]
         id_number: String,
         #[arg(long, default_value = "TELLER")]
@@ -42,6 +45,9 @@ pub enum ActivateCommand {
         legacy: String,
         #[arg(long)]
         card: String,
+        /// The new card's 32-character identification code (from its chip).
+        #[arg(long)]
+        code: String,
     },
     /// Activates as the bank enables the financial function: serial number, ID number and bank card number.
     Financial {
@@ -73,6 +79,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
         ActivateCommand::Outlet {
             request_id,
             card,
+            code,
             id_number,
             operator_id,
         } => {
@@ -82,6 +89,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
                     operator_id,
                     card_number: card,
                     id_number,
+                    card_identification_code: code,
                 }))
                 .await?
         }
@@ -109,6 +117,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
             request_id,
             legacy,
             card,
+            code,
         } => {
             client
                 .activate_at_pharmacy(c.request(activation::ActivateAtPharmacyRequest {
@@ -116,6 +125,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
                     operator_id: "POS".into(),
                     legacy_card_number: legacy,
                     card_number: card,
+                    card_identification_code: code,
                 }))
                 .await?
         }

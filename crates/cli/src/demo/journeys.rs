@@ -112,6 +112,7 @@ pub async fn journeys(c: &Connection, out: Printer) -> Outcome {
                 operator_id: "TELLER-1".into(),
                 card_number: card.card_number.clone(),
                 id_number: person.id_number.clone(),
+                card_identification_code: card.card_identification_code.clone(),
             },
         ))
         .await?
@@ -175,6 +176,7 @@ pub async fn journeys(c: &Connection, out: Printer) -> Outcome {
                     operator_id: "POS-1".into(),
                     legacy_card_number: legacy_number.clone(),
                     card_number: card.card_number.clone(),
+                    card_identification_code: card.card_identification_code.clone(),
                 },
             ))
             .await;

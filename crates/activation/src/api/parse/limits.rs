@@ -12,6 +12,9 @@ pub static ACTIVATE_AT_BANK_OUTLET: Limits<pb::ActivateAtBankOutletRequest> = Li
         Bound::chars("operator_id", CODE, |r| &r.operator_id),
         Bound::chars("card_number", CODE, |r| &r.card_number),
         Bound::chars("id_number", CODE, |r| &r.id_number),
+        Bound::chars("card_identification_code", CODE, |r| {
+            &r.card_identification_code
+        }),
     ],
 };
 
@@ -34,6 +37,9 @@ pub static ACTIVATE_AT_PHARMACY: Limits<pb::ActivateAtPharmacyRequest> = Limits 
         Bound::chars("operator_id", CODE, |r| &r.operator_id),
         Bound::chars("legacy_card_number", CODE, |r| &r.legacy_card_number),
         Bound::chars("card_number", CODE, |r| &r.card_number),
+        Bound::chars("card_identification_code", CODE, |r| {
+            &r.card_identification_code
+        }),
     ],
 };
 

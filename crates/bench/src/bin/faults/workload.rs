@@ -251,6 +251,7 @@ impl Load {
                 operator_id: "T1".into(),
                 card_number: prepared.card_number.clone(),
                 id_number: prepared.id_number.clone(),
+                card_identification_code: prepared.code.clone(),
             },
         )))
         .await;

@@ -1,0 +1,64 @@
+//! Failed card presentations, in the audit trail: an entry with access
+//! `FAILED_ATTEMPT` by the caller, naming the card's holder when the number
+//! is one of this service's cards (so the holder's trail shows the attempt,
+//! never as a visit) and [`NO_SUBJECT`] otherwise. No card number, code or
+//! ID number is written. The same entries are the caller's count against
+//! the limit (index `audit_log_failed_attempts`).
+
+use chrono::{DateTime, Utc};
+use platform::{
+    audit::{self, Access},
+    auth::Caller,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The subject of a failed attempt that names no person.
+pub const NO_SUBJECT: &str = "-";
+
+pub async fn record_failed_presentation(
+    pool: &PgPool,
+    caller: &Caller,
+    action: &str,
+    holder: Option<Uuid>,
+    request_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let subject = holder.map_or_else(|| NO_SUBJECT.to_owned(), |h| h.to_string());
+    audit::record(
+        &mut conn,
+        caller,
+        action,
+        Access::FailedAttempt,
+        &subject,
+        request_id,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A caller's failed presentations within the last `window_secs` seconds,
+/// by the database's clock (the one that stamped them).
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct RecentFailures {
+    pub count: i64,
+    pub oldest: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn recent_failures(
+    pool: &PgPool,
+    caller: &Caller,
+    window_secs: i64,
+) -> Result<RecentFailures, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) AS count, min(at) AS oldest, now() AS now FROM audit_log
+         WHERE actor_kind = $1 AND actor_code = $2 AND access = 'FAILED_ATTEMPT'
+           AND at > now() - $3 * interval '1 second'",
+    )
+    .bind(caller.kind.as_str())
+    .bind(&caller.code)
+    .bind(window_secs)
+    .fetch_one(pool)
+    .await
+}
