@@ -1,15 +1,28 @@
-//! A development certificate authority. It makes what mutual TLS needs in
-//! development and in the tests: a CA, one certificate per service (server
-//! and client), and client certificates for callers (partners, operators).
+//! Development certificate authorities. They make what mutual TLS needs in
+//! development and in the tests: the bureau's two CAs, one certificate per
+//! service (server and client), client certificates for callers, and a
+//! certificate revocation list (CRL) per CA.
+//!
+//! - The **partner CA** issues the certificates of partners (banks, outlets,
+//!   hospitals, pharmacies, agencies, employers, the hotline).
+//! - The **internal CA** issues the certificates of the services (the
+//!   servers' own certificates, which are also their client certificates)
+//!   and of the bureau's operators.
 //!
 //! A caller's identity is in its certificate as a URI subject alternative
 //! name, `spiffe://socsec/<kind>/<code>` (see [`socsec_core::Caller::uri`]);
-//! the services read it from the verified peer certificate.
+//! the services read it from the verified peer certificate and check that
+//! the CA for that kind issued it.
 //!
-//! Production certificates come from the bureau's own CA; nothing here is
+//! Certificates, CA certificates and CRLs live in one directory (what the
+//! services and callers read); the CA keys in another ([`PkiDirs`]).
+//! Production certificates come from the bureau's own CAs; nothing here is
 //! meant for them.
 
 pub mod channel;
+mod crl;
+
+pub use crl::{Revoked, Revocation, revoke, serial_of};
 
 use std::{
     fs,
@@ -32,6 +45,80 @@ pub enum PkiError {
     Generate(#[from] rcgen::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("{path}: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+}
+
+/// Which of the bureau's two CAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ca {
+    /// Issues partners' certificates.
+    Partner,
+    /// Issues the services' and the operators' certificates.
+    Internal,
+}
+
+impl Ca {
+    pub const BOTH: [Ca; 2] = [Ca::Partner, Ca::Internal];
+
+    /// The CA that issues certificates to callers of `kind`: partners from
+    /// the partner CA, services and operators from the internal CA.
+    pub fn for_kind(kind: CallerKind) -> Ca {
+        if kind.is_partner() {
+            Ca::Partner
+        } else {
+            Ca::Internal
+        }
+    }
+
+    /// `partner-ca` or `internal-ca`: the stem of its files.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Ca::Partner => "partner-ca",
+            Ca::Internal => "internal-ca",
+        }
+    }
+
+    /// Its certificate's file name in the certificates directory.
+    pub fn cert_file(self) -> String {
+        format!("{}.pem", self.stem())
+    }
+
+    /// Its CRL's file name in the certificates directory.
+    pub fn crl_file(self) -> String {
+        format!("{}.crl.pem", self.stem())
+    }
+
+    /// Its key's file name in the CA keys directory.
+    pub fn key_file(self) -> String {
+        format!("{}-key.pem", self.stem())
+    }
+}
+
+/// Where a development PKI lives: `certs`, what the services and callers
+/// read (CA certificates, CRLs, certificates and their keys), and `keys`,
+/// the CA keys (a directory of their own, mode 0700, that no service's
+/// configuration names).
+#[derive(Clone, Debug)]
+pub struct PkiDirs {
+    pub certs: PathBuf,
+    pub keys: PathBuf,
+}
+
+impl PkiDirs {
+    /// `certs`, with the CA keys in `<certs>-ca-keys` beside it unless
+    /// `keys` is given.
+    pub fn new(certs: &Path, keys: Option<&Path>) -> Self {
+        let keys = keys.map(Path::to_path_buf).unwrap_or_else(|| {
+            let mut beside = certs.as_os_str().to_owned();
+            beside.push("-ca-keys");
+            PathBuf::from(beside)
+        });
+        Self {
+            certs: certs.to_owned(),
+            keys,
+        }
+    }
 }
 
 /// A certificate and its private key, both PEM.
@@ -98,9 +185,9 @@ impl Authority {
     }
 
     /// The CA made earlier and written by [`Authority::write`].
-    pub fn load(dir: &Path) -> Result<Self, PkiError> {
-        let cert_pem = read(&dir.join("ca.pem"))?;
-        let key_pem = read(&dir.join("ca-key.pem"))?;
+    pub fn load(dirs: &PkiDirs, ca: Ca) -> Result<Self, PkiError> {
+        let cert_pem = read(&dirs.certs.join(ca.cert_file()))?;
+        let key_pem = read(&dirs.keys.join(ca.key_file()))?;
         let key = KeyPair::from_pem(&key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)?;
         Ok(Self {
@@ -169,10 +256,12 @@ impl Authority {
         })
     }
 
-    /// Writes `ca.pem` and `ca-key.pem` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), PkiError> {
-        write(&dir.join("ca.pem"), &self.cert_pem, false)?;
-        write(&dir.join("ca-key.pem"), &self.key_pem, true)
+    /// Writes the CA's certificate into `dirs.certs` and its key into
+    /// `dirs.keys` (made mode 0700), as `ca`.
+    pub fn write(&self, dirs: &PkiDirs, ca: Ca) -> Result<(), PkiError> {
+        create_private_dir(&dirs.keys)?;
+        write(&dirs.certs.join(ca.cert_file()), &self.cert_pem, false)?;
+        write(&dirs.keys.join(ca.key_file()), &self.key_pem, true)
     }
 }
 
@@ -211,50 +300,134 @@ fn caller_stem(caller: &Caller) -> String {
     stem(&caller.to_string())
 }
 
-/// Issues a certificate for `caller` from the CA in `dir` and writes it
-/// there (for a partner onboarded after the first setup).
-pub fn issue_into(dir: &Path, caller: &Caller) -> Result<PathBuf, PkiError> {
+/// Issues a certificate for `caller` from the CA for its kind and writes it
+/// into `dirs.certs` (for a partner onboarded after the first setup).
+pub fn issue_into(dirs: &PkiDirs, caller: &Caller) -> Result<PathBuf, PkiError> {
+    refuse_single_ca_layout(&dirs.certs)?;
     let stem = caller_stem(caller);
-    Authority::load(dir)?
+    Authority::load(dirs, Ca::for_kind(caller.kind))?
         .caller(caller, Validity::DEVELOPMENT)?
-        .write(dir, &stem)?;
-    Ok(dir.join(format!("{stem}.pem")))
+        .write(&dirs.certs, &stem)?;
+    Ok(dirs.certs.join(format!("{stem}.pem")))
 }
 
-/// Makes a CA in `dir` (unless one is there) and the certificates of the
-/// four services and of the sample callers that are not there yet. Returns
-/// the files it wrote.
-pub fn ensure_development_pki(dir: &Path, hosts: &[String]) -> Result<Vec<PathBuf>, PkiError> {
-    fs::create_dir_all(dir).map_err(|source| PkiError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    let authority = if dir.join("ca.pem").exists() {
-        Authority::load(dir)?
+/// The file stem of `caller`'s certificate in the certificates directory:
+/// the service's name for a service, `<kind>-<code>` for anyone else.
+pub fn file_stem(caller: &Caller) -> String {
+    if caller.kind == CallerKind::Service {
+        caller.code.clone()
     } else {
-        let authority = Authority::new("socsec development CA")?;
-        authority.write(dir)?;
-        written.push(dir.join("ca.pem"));
-        authority
+        caller_stem(caller)
+    }
+}
+
+/// Makes the two CAs (unless they are there), an empty CRL for each, and
+/// the certificates of the four services and of the sample callers that
+/// are not there yet. A CA's key is only read when something must be
+/// issued or signed. Returns the files it wrote.
+pub fn ensure_development_pki(dirs: &PkiDirs, hosts: &[String]) -> Result<Vec<PathBuf>, PkiError> {
+    create_dir(&dirs.certs)?;
+    refuse_single_ca_layout(&dirs.certs)?;
+    let mut cas = Authorities {
+        dirs,
+        loaded: Vec::new(),
+        written: Vec::new(),
     };
+    for ca in Ca::BOTH {
+        let crl = dirs.certs.join(ca.crl_file());
+        if !crl.exists() {
+            let pem = cas.get(ca)?.crl(&[], 1)?;
+            write(&crl, &pem, false)?;
+            cas.written.push(crl);
+        }
+    }
     for service in SERVICES {
-        if !dir.join(format!("{service}.pem")).exists() {
-            authority.service(service, hosts)?.write(dir, service)?;
-            written.push(dir.join(format!("{service}.pem")));
+        if !dirs.certs.join(format!("{service}.pem")).exists() {
+            cas.get(Ca::Internal)?
+                .service(service, hosts)?
+                .write(&dirs.certs, service)?;
+            cas.written.push(dirs.certs.join(format!("{service}.pem")));
         }
     }
     for (kind, code) in SAMPLE_CALLERS {
         let caller = Caller::new(kind, code);
         let stem = caller_stem(&caller);
-        if !dir.join(format!("{stem}.pem")).exists() {
-            authority
+        if !dirs.certs.join(format!("{stem}.pem")).exists() {
+            cas.get(Ca::for_kind(kind))?
                 .caller(&caller, Validity::DEVELOPMENT)?
-                .write(dir, &stem)?;
-            written.push(dir.join(format!("{stem}.pem")));
+                .write(&dirs.certs, &stem)?;
+            cas.written.push(dirs.certs.join(format!("{stem}.pem")));
         }
     }
-    Ok(written)
+    Ok(cas.written)
+}
+
+/// The CAs of a directory, loaded (or made) on first use.
+struct Authorities<'a> {
+    dirs: &'a PkiDirs,
+    loaded: Vec<(Ca, Authority)>,
+    written: Vec<PathBuf>,
+}
+
+impl Authorities<'_> {
+    fn get(&mut self, ca: Ca) -> Result<&Authority, PkiError> {
+        if let Some(i) = self.loaded.iter().position(|(c, _)| *c == ca) {
+            return Ok(&self.loaded[i].1);
+        }
+        let authority = if self.dirs.certs.join(ca.cert_file()).exists() {
+            Authority::load(self.dirs, ca)?
+        } else {
+            let name = match ca {
+                Ca::Partner => "socsec development partner CA",
+                Ca::Internal => "socsec development internal CA",
+            };
+            let authority = Authority::new(name)?;
+            authority.write(self.dirs, ca)?;
+            self.written.push(self.dirs.certs.join(ca.cert_file()));
+            authority
+        };
+        self.loaded.push((ca, authority));
+        Ok(&self.loaded.last().expect("just pushed").1)
+    }
+}
+
+/// A directory from before the two CAs (`ca.pem`, one CA for everyone)
+/// cannot be extended: its certificates chain to a CA no service trusts now.
+fn refuse_single_ca_layout(certs: &Path) -> Result<(), PkiError> {
+    let old = certs.join("ca.pem");
+    if old.exists() && !certs.join(Ca::Internal.cert_file()).exists() {
+        return Err(PkiError::Invalid {
+            path: certs.to_owned(),
+            problem: "holds certificates from a single development CA (`ca.pem`, an earlier \
+                      version); move the directory away and run `socsec certs` again to \
+                      make the partner and internal CAs"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Result<(), PkiError> {
+    fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Makes `dir` readable by its owner only (0700).
+fn create_private_dir(dir: &Path) -> Result<(), PkiError> {
+    create_dir(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+            PkiError::Io {
+                path: dir.to_owned(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 fn distinguished_name(common_name: &str) -> DistinguishedName {
@@ -264,18 +437,18 @@ fn distinguished_name(common_name: &str) -> DistinguishedName {
     name
 }
 
-fn read(path: &Path) -> Result<String, PkiError> {
+pub(crate) fn read(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|source| PkiError::Io {
         path: path.to_owned(),
         source,
     })
 }
 
-/// Writes `contents` to `path`; private keys readable by the owner only.
 /// Writes `contents` to `path` whole or not at all: into a new file beside
 /// it, then renamed over it, so a program reading the certificate or key
-/// meanwhile (a client starting up) never sees it half written.
-fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
+/// meanwhile (a client starting up, a service reloading a CRL) never sees
+/// it half written. Private keys are readable by the owner only.
+pub(crate) fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
     let io = |source| PkiError::Io {
         path: path.to_owned(),
         source,

@@ -257,13 +257,20 @@ impl Host {
             routes = routes.add_service(reflection);
         }
 
+        let trust = self.tls.as_ref().map(TlsMaterial::trust);
+        let revocation_task = trust.clone().map(|trust| {
+            tasks.spawn_until_stopped(trust.keep_revocations_current(Duration::from_millis(
+                self.config.tls_crl_reload_ms,
+            )))
+        });
         let auth = AuthLayer::new(
             policy,
             self.config.dev_credentials,
             self.session_keys(),
             self.clock.clone(),
             registry,
-        );
+        )
+        .with_certificates(trust);
         let local_addr = self.local_addr();
         let drain = Duration::from_millis(self.config.drain_timeout_ms);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -318,6 +325,7 @@ impl Host {
                         server.abort();
                         health_task.abort();
                         retention_task.abort();
+                        revocation_task.iter().for_each(|task| task.abort());
                         self.pool.close().await;
                         return match served {
                             Ok(Ok(result)) => result,
@@ -329,6 +337,7 @@ impl Host {
         };
         health_task.abort();
         retention_task.abort();
+        revocation_task.iter().for_each(|task| task.abort());
         self.pool.close().await;
         tracing::info!("stopped");
         result.unwrap_or(Ok(()))

@@ -24,6 +24,7 @@ pub mod service;
 pub mod session;
 pub mod telemetry;
 pub mod tls;
+pub mod trust;
 
 /// Masking types for personal data live in `pii`; re-exported for services.
 pub use pii as masking;
