@@ -22,7 +22,7 @@
 pub mod channel;
 mod crl;
 
-pub use crl::{Revoked, Revocation, revoke, serial_of};
+pub use crl::{Revocation, Revoked, revoke, serial_of};
 
 use std::{
     fs,

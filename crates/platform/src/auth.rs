@@ -27,9 +27,7 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::{
-    clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls, trust::Trust,
-};
+use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls, trust::Trust};
 
 pub use socsec_core::caller::{
     Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER,

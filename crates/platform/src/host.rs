@@ -259,9 +259,10 @@ impl Host {
 
         let trust = self.tls.as_ref().map(TlsMaterial::trust);
         let revocation_task = trust.clone().map(|trust| {
-            tasks.spawn_until_stopped(trust.keep_revocations_current(Duration::from_millis(
-                self.config.tls_crl_reload_ms,
-            )))
+            tasks.spawn_until_stopped(
+                trust
+                    .keep_revocations_current(Duration::from_millis(self.config.tls_crl_reload_ms)),
+            )
         });
         let auth = AuthLayer::new(
             policy,

@@ -198,8 +198,13 @@ impl CrlSlot {
     }
 
     fn log_expiry(&self) {
-        let next = self.in_force.read().expect("revocation list lock").next_update;
-        if next.is_some_and(|next| next < now()) && !self.expiry_logged.swap(true, Ordering::Relaxed)
+        let next = self
+            .in_force
+            .read()
+            .expect("revocation list lock")
+            .next_update;
+        if next.is_some_and(|next| next < now())
+            && !self.expiry_logged.swap(true, Ordering::Relaxed)
         {
             tracing::error!(
                 ca = self.ca.as_str(),

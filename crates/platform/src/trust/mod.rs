@@ -33,9 +33,7 @@ mod tests;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use tonic::{Code, Status};
-use x509_parser::{
-    certificate::X509Certificate, prelude::FromDer, x509::SubjectPublicKeyInfo,
-};
+use x509_parser::{certificate::X509Certificate, prelude::FromDer, x509::SubjectPublicKeyInfo};
 
 use crate::{
     auth::{Caller, CallerKind},
@@ -132,7 +130,9 @@ impl Trust {
         })?;
         let caller = tls::caller_named_by(&certificate)?;
         let issuer = self.issuer_of(&certificate).ok_or_else(|| {
-            mismatch("the client certificate was not issued directly by the partner or the internal CA")
+            mismatch(
+                "the client certificate was not issued directly by the partner or the internal CA",
+            )
         })?;
         let expected = Ca::for_kind(caller.kind);
         if issuer.ca != expected {
@@ -191,21 +191,21 @@ impl Trust {
 
 impl Authority {
     fn load(files: CaFiles) -> Result<Self, ConfigError> {
-        let der = first_pem(&files.cert_pem).ok_or_else(|| {
-            ConfigError::invalid(files.cert_key, "holds no PEM certificate")
-        })?;
+        let der = first_pem(&files.cert_pem)
+            .ok_or_else(|| ConfigError::invalid(files.cert_key, "holds no PEM certificate"))?;
         let (_, certificate) = X509Certificate::from_der(&der).map_err(|e| {
             ConfigError::invalid(files.cert_key, format!("is not a certificate: {e}"))
         })?;
         let subject = certificate.subject().as_raw().to_vec();
         let public_key = certificate.public_key().raw.to_vec();
-        let crl = CrlSlot::load(files.ca, files.crl_path.clone(), &subject, &public_key)
-            .map_err(|problem| {
+        let crl = CrlSlot::load(files.ca, files.crl_path.clone(), &subject, &public_key).map_err(
+            |problem| {
                 ConfigError::invalid(
                     files.crl_key,
                     format!("{} {problem}", files.crl_path.display()),
                 )
-            })?;
+            },
+        )?;
         Ok(Self {
             ca: files.ca,
             subject,

@@ -154,7 +154,10 @@ fn a_rewritten_list_revokes_and_a_bad_or_older_one_keeps_the_last_good() {
 
     // Garbage, a list signed by the other CA, an older list, a missing
     // file: none is taken; the bank stays revoked.
-    write_whole(&pki.crl_path(Ca::Partner), b"-----BEGIN X509 CRL-----\nAAAA\n");
+    write_whole(
+        &pki.crl_path(Ca::Partner),
+        b"-----BEGIN X509 CRL-----\nAAAA\n",
+    );
     reload(&trust);
     let forged = pki.internal.crl(&[], 9).unwrap();
     write_whole(&pki.crl_path(Ca::Partner), forged.as_bytes());
