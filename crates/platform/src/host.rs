@@ -27,7 +27,7 @@ use crate::{
     outbox::EventStreams,
     retention,
     session::SessionKeys,
-    tls::TlsMaterial,
+    tls::{self, TlsMaterial},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -257,13 +257,7 @@ impl Host {
             routes = routes.add_service(reflection);
         }
 
-        let trust = self.tls.as_ref().map(TlsMaterial::trust);
-        let revocation_task = trust.clone().map(|trust| {
-            tasks.spawn_until_stopped(
-                trust
-                    .keep_revocations_current(Duration::from_millis(self.config.tls_crl_reload_ms)),
-            )
-        });
+        let trust = tls::keep_revocations_current(self.tls.as_ref(), &tasks);
         let auth = AuthLayer::new(
             policy,
             self.config.dev_credentials,
@@ -326,7 +320,6 @@ impl Host {
                         server.abort();
                         health_task.abort();
                         retention_task.abort();
-                        revocation_task.iter().for_each(|task| task.abort());
                         self.pool.close().await;
                         return match served {
                             Ok(Ok(result)) => result,
@@ -338,7 +331,6 @@ impl Host {
         };
         health_task.abort();
         retention_task.abort();
-        revocation_task.iter().for_each(|task| task.abort());
         self.pool.close().await;
         tracing::info!("stopped");
         result.unwrap_or(Ok(()))

@@ -26,6 +26,7 @@ use crate::{
     auth::{Caller, CallerKind},
     config::{ConfigError, PlatformConfig},
     error,
+    host::Tasks,
     trust::{Ca, CaFiles, Trust},
 };
 
@@ -39,6 +40,7 @@ pub struct TlsMaterial {
     server_root: Certificate,
     identity: Identity,
     trust: Arc<Trust>,
+    crl_reload: Duration,
 }
 
 impl TlsMaterial {
@@ -87,12 +89,8 @@ impl TlsMaterial {
             server_root: Certificate::from_pem(internal_ca),
             identity: Identity::from_pem(cert, key),
             trust: Arc::new(trust),
+            crl_reload: Duration::from_millis(config.tls_crl_reload_ms),
         }))
-    }
-
-    /// The CAs and revocation lists the auth layer checks callers against.
-    pub fn trust(&self) -> Arc<Trust> {
-        self.trust.clone()
     }
 
     /// The server side: our certificate, and the CAs callers' certificates
@@ -112,6 +110,15 @@ impl TlsMaterial {
             .ca_certificate(self.server_root.clone())
             .identity(self.identity.clone())
     }
+}
+
+/// The CAs and revocation lists the auth layer checks callers against (none
+/// over plaintext), the lists re-read every `tls_crl_reload_ms` by a task of
+/// `tasks` (it ends when the service stops).
+pub fn keep_revocations_current(tls: Option<&TlsMaterial>, tasks: &Tasks) -> Option<Arc<Trust>> {
+    let tls = tls?;
+    tasks.spawn_until_stopped(tls.trust.clone().keep_revocations_current(tls.crl_reload));
+    Some(tls.trust.clone())
 }
 
 fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {

@@ -97,7 +97,7 @@ impl CrlSlot {
             ca = ca.as_str(),
             path = %path.display(),
             revoked = crl.revoked.len(),
-            number = ?crl.number,
+            number = %shown(&crl.number),
             "revocation list in force"
         );
         Ok(Self {
@@ -160,7 +160,7 @@ impl CrlSlot {
                     ca = self.ca.as_str(),
                     path = %self.path.display(),
                     revoked = crl.revoked.len(),
-                    number = ?crl.number,
+                    number = %shown(&crl.number),
                     "revocation list reloaded"
                 );
             }
@@ -242,6 +242,13 @@ fn parse(bytes: &[u8], subject: &[u8], public_key: &[u8]) -> Result<Crl, String>
             .map(|entry| entry.user_certificate.to_bytes_be())
             .collect(),
     })
+}
+
+/// A CRL number for logs.
+fn shown(number: &Option<BigUint>) -> String {
+    number
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), ToString::to_string)
 }
 
 fn now() -> i64 {
