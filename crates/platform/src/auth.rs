@@ -27,7 +27,7 @@ use tonic::{
 };
 use tower::{Layer, Service};
 
-use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, tls, trust::Trust};
+use crate::{clock::Clock, error, idempotency::RequestId, session::SessionKeys, trust::Trust};
 
 pub use socsec_core::caller::{
     Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER,
@@ -145,7 +145,7 @@ impl AuthLayer {
     }
 
     /// Checks client certificates against `trust` (issuer per caller kind,
-    /// revocation); without it a certificate is only read for its name.
+    /// revocation); without it every call with a certificate is refused.
     pub fn with_certificates(self, trust: Option<Arc<Trust>>) -> Self {
         let mut state = Arc::try_unwrap(self.0)
             .unwrap_or_else(|_| panic!("with_certificates is called while building the layer"));
@@ -217,11 +217,17 @@ impl AuthState {
             return Ok(Some(Caller::new(CallerKind::Person, person_id)));
         }
         if let Some(certificate) = certificate {
-            let caller = match &self.certificates {
-                Some(trust) => trust.caller(&certificate),
-                None => tls::caller_of_certificate(&certificate),
-            };
-            return caller.map(|c| Some(with_origin(c, headers)));
+            // Fail closed: a certificate nobody can check names no one.
+            let trust = self.certificates.as_ref().ok_or_else(|| {
+                error::status(
+                    Code::Unauthenticated,
+                    "CERTIFICATE_IDENTITY_INVALID",
+                    "this service does not check client certificates",
+                )
+            })?;
+            return trust
+                .caller(&certificate)
+                .map(|c| Some(with_origin(c, headers)));
         }
         if let Some(value) = headers.get(DEV_CALLER_HEADER) {
             if !self.dev_credentials {

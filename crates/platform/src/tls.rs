@@ -20,7 +20,7 @@ use tonic::{
     Code, Status,
     transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig},
 };
-use x509_parser::{certificate::X509Certificate, extensions::GeneralName, prelude::FromDer};
+use x509_parser::{certificate::X509Certificate, extensions::GeneralName};
 
 use crate::{
     auth::{Caller, CallerKind},
@@ -131,18 +131,6 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
         ));
     }
     Ok(bytes)
-}
-
-/// The caller named by a verified client certificate (DER).
-pub fn caller_of_certificate(der: &[u8]) -> Result<Caller, Status> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|_| {
-        error::status(
-            Code::Unauthenticated,
-            "CERTIFICATE_IDENTITY_INVALID",
-            "the client certificate cannot be parsed",
-        )
-    })?;
-    caller_named_by(&cert)
 }
 
 /// The caller a certificate names in its subject alternative name.
