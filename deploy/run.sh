@@ -32,19 +32,39 @@ export SOCSEC_SESSION_TOKEN_SECRET=${SOCSEC_SESSION_TOKEN_SECRET:-$(cat "$secret
 echo "socsec: building the services (release)" >&2
 cargo build --release --locked --bins
 
-# Mutual TLS with development certificates (a CA, one per service, one per
-# demo partner), made once and kept in the data directory. Set
-# SOCSEC_TLS_CA_FILE and SOCSEC_<SERVICE>_TLS_CERT_FILE/_KEY_FILE to use
-# your own instead.
+# Mutual TLS with development certificates, made once and kept in the data
+# directory: the partner CA (partners' certificates) and the internal CA
+# (the services' and the operators'), a revocation list for each, one
+# certificate per service and per demo partner, in $SOCSEC_CERTS. The CA
+# keys go to $SOCSEC_CA_KEYS, a directory of their own (mode 0700) that no
+# service's configuration names: the services read certificates, their own
+# key and the revocation lists, never a CA key. `socsec certs --issue` and
+# `socsec certs revoke` use the keys. Set SOCSEC_TLS_PARTNER_CA_FILE,
+# SOCSEC_TLS_INTERNAL_CA_FILE, SOCSEC_TLS_*_CRL_FILE and
+# SOCSEC_<SERVICE>_TLS_CERT_FILE/_KEY_FILE to use your own instead.
 export SOCSEC_CERTS=${SOCSEC_CERTS:-$data_dir/pki}
+export SOCSEC_CA_KEYS=${SOCSEC_CA_KEYS:-$data_dir/ca-keys}
+if [ -e "$SOCSEC_CERTS/ca.pem" ] && [ ! -e "$SOCSEC_CERTS/internal-ca.pem" ]; then
+  # One CA for everyone, from an earlier version: its certificates chain
+  # to nothing the services trust now. Development certificates only.
+  echo "socsec: moving the single-CA certificates of an earlier version to $SOCSEC_CERTS.single-ca" >&2
+  rm -rf "$SOCSEC_CERTS.single-ca"
+  mv "$SOCSEC_CERTS" "$SOCSEC_CERTS.single-ca"
+fi
 target/release/socsec certs >&2  # keeps what is already there
-export SOCSEC_TLS_CA_FILE=${SOCSEC_TLS_CA_FILE:-$SOCSEC_CERTS/ca.pem}
+chmod 700 "$SOCSEC_CA_KEYS"
+export SOCSEC_TLS_PARTNER_CA_FILE=${SOCSEC_TLS_PARTNER_CA_FILE:-$SOCSEC_CERTS/partner-ca.pem}
+export SOCSEC_TLS_INTERNAL_CA_FILE=${SOCSEC_TLS_INTERNAL_CA_FILE:-$SOCSEC_CERTS/internal-ca.pem}
+export SOCSEC_TLS_PARTNER_CRL_FILE=${SOCSEC_TLS_PARTNER_CRL_FILE:-$SOCSEC_CERTS/partner-ca.crl.pem}
+export SOCSEC_TLS_INTERNAL_CRL_FILE=${SOCSEC_TLS_INTERNAL_CRL_FILE:-$SOCSEC_CERTS/internal-ca.crl.pem}
 for name in identity card-issuance activation contribution; do
   prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
   cert_var="${prefix}_TLS_CERT_FILE" key_var="${prefix}_TLS_KEY_FILE"
   export "$cert_var=${!cert_var:-$SOCSEC_CERTS/$name.pem}"
   export "$key_var=${!key_var:-$SOCSEC_CERTS/$name-key.pem}"
 done
+# The services get no way to the CA keys through their environment.
+start_env=(env -u SOCSEC_CA_KEYS)
 
 pids=()
 stop_all() {
@@ -71,7 +91,7 @@ start_service() {
   if [ -n "${SOCSEC_METRICS:-}" ]; then
     export "$metrics_var=${!metrics_var:-127.0.0.1:$metrics_port}"
   fi
-  "target/release/$name" &
+  "${start_env[@]}" "target/release/$name" &
   pids+=($!)
   echo "socsec: $name listening on ${!var}${!metrics_var:+, metrics on ${!metrics_var}} (pid $!)" >&2
 }
@@ -100,6 +120,7 @@ fi
 cat >&2 <<TXT
 socsec: running over mutual TLS; press Ctrl-C to stop. Try, in another terminal:
   target/release/socsec --certs $SOCSEC_CERTS demo
+  target/release/socsec --certs $SOCSEC_CERTS --ca-keys $SOCSEC_CA_KEYS certs revoke bank:ICBC
   target/release/socsec --certs $SOCSEC_CERTS --help
 TXT
 wait -n "${pids[@]}" || true

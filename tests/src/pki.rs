@@ -1,6 +1,9 @@
-//! Mutual TLS for the tests: one development CA per test binary, the four
-//! services' certificates on disk (services read them as configured), and a
-//! client certificate per caller, made when a test first calls as it.
+//! Mutual TLS for the tests: the bureau's two CAs per test binary (the
+//! partner CA for partners, the internal CA for services and operators),
+//! their revocation lists and the four services' certificates on disk
+//! (services read them as configured), and a client certificate per
+//! caller, from the CA for its kind, made when a test first calls as it.
+//! The CA keys stay in memory: nothing a service reads holds them.
 //!
 //! Tests name the caller of a request with [`crate::as_caller`]; the
 //! channel from [`CallerChannel`] sends it over a TLS connection made with
@@ -16,41 +19,63 @@ use std::{
 };
 
 pub use devpki::channel::{AsCaller, CallerChannel};
-use devpki::{Authority, Issued, Validity};
+use devpki::{Authority, Ca, CallerKind, Issued, Revoked, Validity};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 pub struct TestPki {
     pub dir: PathBuf,
-    authority: Authority,
+    partner: Authority,
+    internal: Authority,
     issued: Mutex<HashMap<String, Issued>>,
+    /// Each CA's revoked certificates and its list's number, rewritten
+    /// together (tests revoke concurrently).
+    revoked: Mutex<HashMap<Ca, (u64, Vec<Revoked>)>>,
 }
 
 static PKI: OnceLock<TestPki> = OnceLock::new();
 
-/// The test binary's CA, with the services' certificates written.
+/// The test binary's CAs, with their (empty) revocation lists and the
+/// services' certificates written.
 pub fn pki() -> &'static TestPki {
     PKI.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("socsec-test-pki-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the test PKI directory");
-        let authority = Authority::new("socsec test CA").expect("make the test CA");
-        authority.write(&dir).expect("write the test CA");
+        let pki = TestPki {
+            dir,
+            partner: Authority::new("socsec test partner CA").expect("make the partner CA"),
+            internal: Authority::new("socsec test internal CA").expect("make the internal CA"),
+            issued: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
+        };
+        for ca in Ca::BOTH {
+            std::fs::write(pki.dir.join(ca.cert_file()), pki.authority(ca).cert_pem())
+                .expect("write a CA certificate");
+            pki.rewrite_crl(ca, &mut (0, Vec::new()));
+        }
         for service in devpki::SERVICES {
-            authority
+            pki.internal
                 .service(service, &[])
-                .and_then(|issued| issued.write(&dir, service))
+                .and_then(|issued| issued.write(&pki.dir, service))
                 .expect("issue a service certificate");
         }
-        TestPki {
-            dir,
-            authority,
-            issued: Mutex::new(HashMap::new()),
-        }
+        pki
     })
 }
 
 impl TestPki {
-    pub fn ca_file(&self) -> PathBuf {
-        self.dir.join("ca.pem")
+    pub fn authority(&self, ca: Ca) -> &Authority {
+        match ca {
+            Ca::Partner => &self.partner,
+            Ca::Internal => &self.internal,
+        }
+    }
+
+    pub fn ca_file(&self, ca: Ca) -> PathBuf {
+        self.dir.join(ca.cert_file())
+    }
+
+    pub fn crl_file(&self, ca: Ca) -> PathBuf {
+        self.dir.join(ca.crl_file())
     }
 
     pub fn cert_file(&self, service: &str) -> PathBuf {
@@ -61,12 +86,10 @@ impl TestPki {
         self.dir.join(format!("{service}-key.pem"))
     }
 
-    pub fn ca_pem(&self) -> &str {
-        self.authority.cert_pem()
-    }
-
     /// A client certificate naming `caller` (`KIND:CODE`, even one no
-    /// service accepts), valid for the development period.
+    /// service accepts), from the CA for its kind, valid for the development
+    /// period; the same one each time (never revoke it: other tests of the
+    /// binary call with it).
     pub fn caller(&self, caller: &str) -> Issued {
         let mut issued = self.issued.lock().unwrap();
         issued
@@ -75,7 +98,7 @@ impl TestPki {
             .clone()
     }
 
-    /// Writes the certificates of `callers` (`KIND:CODE`) into the test CA's
+    /// Writes the certificates of `callers` (`KIND:CODE`) into the test CAs'
     /// directory, named as the `socsec` command line looks for them.
     pub fn write_callers(&self, callers: &[&str]) {
         for caller in callers {
@@ -85,19 +108,56 @@ impl TestPki {
         }
     }
 
-    /// A certificate for `caller` with the given validity, from this CA.
+    /// A new certificate for `caller` with the given validity, from the CA
+    /// for its kind (unknown kinds: the partner CA).
     pub fn issue(&self, caller: &str, validity: Validity) -> Issued {
+        let kind = caller
+            .split_once(':')
+            .and_then(|(k, _)| CallerKind::parse(k));
+        let ca = kind.map_or(Ca::Partner, Ca::for_kind);
+        self.issue_from(ca, caller, validity)
+    }
+
+    /// A new certificate for `caller` from `ca`, whatever its kind (to show
+    /// that the wrong CA is refused).
+    pub fn issue_from(&self, ca: Ca, caller: &str, validity: Validity) -> Issued {
         let (kind, code) = caller.split_once(':').expect("caller is KIND:CODE");
-        self.authority
+        self.authority(ca)
             .client_for_uri(&format!("spiffe://socsec/{kind}/{code}"), validity)
             .expect("issue a caller certificate")
     }
+
+    /// Adds `certificate` (issued by `ca`) to `ca`'s revocation list and
+    /// rewrites the list's file whole, with the next number; the services
+    /// pick it up without a restart.
+    pub fn revoke(&self, ca: Ca, certificate: &Issued) {
+        let mut revoked = self.revoked.lock().unwrap();
+        let list = revoked.entry(ca).or_insert((1, Vec::new()));
+        list.1.push(Revoked {
+            serial: devpki::serial_of(&certificate.cert_pem).expect("a certificate's serial"),
+            at: time::OffsetDateTime::now_utc(),
+        });
+        self.rewrite_crl(ca, list);
+    }
+
+    fn rewrite_crl(&self, ca: Ca, list: &mut (u64, Vec<Revoked>)) {
+        list.0 += 1;
+        let pem = self
+            .authority(ca)
+            .crl(&list.1, list.0)
+            .expect("sign a revocation list");
+        let path = self.crl_file(ca);
+        let partial = path.with_extension(format!("{}.partial", list.0));
+        std::fs::write(&partial, pem).expect("write a revocation list");
+        std::fs::rename(&partial, &path).expect("replace a revocation list");
+    }
 }
 
-/// A TLS channel to `addr` trusting the test CA, presenting `client` (none:
-/// no client certificate).
+/// A TLS channel to `addr` trusting the servers' CA (the internal CA),
+/// presenting `client` (none: no client certificate).
 pub fn tls_channel(addr: SocketAddr, client: Option<&Issued>) -> Channel {
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pki().ca_pem()));
+    let server_ca = pki().authority(Ca::Internal).cert_pem().to_owned();
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(server_ca));
     if let Some(client) = client {
         tls = tls.identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
     }
@@ -109,7 +169,7 @@ pub fn tls_channel(addr: SocketAddr, client: Option<&Issued>) -> Channel {
 }
 
 /// A channel to the service at `addr` sending each request with the
-/// certificate of its caller, issued by the test CA.
+/// certificate of its caller, issued by the test CA for its kind.
 pub fn caller_channel(addr: SocketAddr) -> CallerChannel {
     CallerChannel::new(move |caller: Option<&str>| {
         let issued = caller.map(|caller| pki().caller(caller));

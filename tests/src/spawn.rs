@@ -77,8 +77,8 @@ pub async fn spawn_service<S: Service>(config: S::Config, clock: Arc<dyn Clock>)
 }
 
 /// The settings every service gets in a test: port 0, the database, mutual
-/// TLS with the test CA and the service's certificate, quick health checks
-/// and drain.
+/// TLS with the test CAs, their revocation lists (looked at every 100 ms)
+/// and the service's certificate, quick health checks and drain.
 pub fn platform_config(
     platform: &mut platform::config::PlatformConfig,
     service: &str,
@@ -87,7 +87,11 @@ pub fn platform_config(
     let pki = pki();
     platform.listen_addr = "127.0.0.1:0".parse().unwrap();
     platform.database_url = database_url.to_owned();
-    platform.tls_ca_file = Some(pki.ca_file());
+    platform.tls_partner_ca_file = Some(pki.ca_file(devpki::Ca::Partner));
+    platform.tls_internal_ca_file = Some(pki.ca_file(devpki::Ca::Internal));
+    platform.tls_partner_crl_file = Some(pki.crl_file(devpki::Ca::Partner));
+    platform.tls_internal_crl_file = Some(pki.crl_file(devpki::Ca::Internal));
+    platform.tls_crl_reload_ms = 100;
     platform.tls_cert_file = Some(pki.cert_file(service));
     platform.tls_key_file = Some(pki.key_file(service));
     platform.session_token_secret = Some(SESSION_SECRET.into());

@@ -145,10 +145,11 @@ impl Services {
     /// and card-issuance, then [`Self::start_all`].
     pub fn prepare(launch: Launch) -> Self {
         let pki = std::env::temp_dir().join(format!("socsec-bench-pki-{}", std::process::id()));
-        devpki::ensure_development_pki(&pki, &[]).expect("development certificates");
+        let dirs = devpki::PkiDirs::new(&pki, None);
+        devpki::ensure_development_pki(&dirs, &[]).expect("development certificates");
         for caller in &launch.callers {
             let caller = devpki::Caller::parse(caller).expect("KIND:CODE");
-            devpki::issue_into(&pki, &caller).expect("a caller certificate");
+            devpki::issue_into(&dirs, &caller).expect("a caller certificate");
         }
         std::fs::create_dir_all(&launch.log_dir).expect("log directory");
         let instances: Vec<Instance> = NAMES
@@ -219,7 +220,22 @@ impl Services {
                 "benchmark-session-secret-of-32-bytes-at-least",
             )
             // Mutual TLS, as deployed.
-            .env("SOCSEC_TLS_CA_FILE", self.pki.join("ca.pem"))
+            .env(
+                "SOCSEC_TLS_PARTNER_CA_FILE",
+                self.pki.join("partner-ca.pem"),
+            )
+            .env(
+                "SOCSEC_TLS_INTERNAL_CA_FILE",
+                self.pki.join("internal-ca.pem"),
+            )
+            .env(
+                "SOCSEC_TLS_PARTNER_CRL_FILE",
+                self.pki.join("partner-ca.crl.pem"),
+            )
+            .env(
+                "SOCSEC_TLS_INTERNAL_CRL_FILE",
+                self.pki.join("internal-ca.crl.pem"),
+            )
             .env("SOCSEC_TLS_CERT_FILE", self.pki.join(format!("{name}.pem")))
             .env(
                 "SOCSEC_TLS_KEY_FILE",

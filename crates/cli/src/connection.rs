@@ -70,10 +70,15 @@ pub struct Connection {
     /// Call as the person signed in with this token (from `person sign-in`).
     #[arg(long, env = "SOCSEC_TOKEN", global = true)]
     pub token: Option<String>,
-    /// Directory with `ca.pem` and the caller's certificate,
-    /// `<kind>-<code>.pem` and `<kind>-<code>-key.pem` (as `socsec certs` makes them).
+    /// Directory with `internal-ca.pem` (the CA of the services' certificates)
+    /// and the caller's certificate, `<kind>-<code>.pem` and
+    /// `<kind>-<code>-key.pem` (as `socsec certs` makes them).
     #[arg(long, env = "SOCSEC_CERTS", default_value = ".data/pki", global = true)]
     pub certs: PathBuf,
+    /// Directory with the development CAs' keys, for `socsec certs`
+    /// (default: `<certs>-ca-keys` beside the certificates directory).
+    #[arg(long, env = "SOCSEC_CA_KEYS", global = true)]
+    pub ca_keys: Option<PathBuf>,
     /// Call over plaintext with the development credential (only services
     /// configured with `plaintext` and `dev_credentials` accept it).
     #[arg(long, env = "SOCSEC_CLI_PLAINTEXT", global = true)]

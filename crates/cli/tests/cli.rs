@@ -211,13 +211,17 @@ async fn an_agency_contract_waits_for_consent_at_the_counter() {
 }
 
 #[test]
-fn certs_makes_a_development_pki_once_and_issues_more() {
+fn certs_makes_two_cas_once_issues_more_and_revokes() {
     let dir = std::env::temp_dir().join(format!("socsec-cli-certs-{}", std::process::id()));
+    let keys = std::env::temp_dir().join(format!("socsec-cli-ca-keys-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&keys);
     let certs = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_socsec"))
             .arg("--certs")
             .arg(&dir)
+            .arg("--ca-keys")
+            .arg(&keys)
             .arg("certs")
             .args(args)
             .output()
@@ -226,7 +230,10 @@ fn certs_makes_a_development_pki_once_and_issues_more() {
     let first = certs(&[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     for file in [
-        "ca.pem",
+        "partner-ca.pem",
+        "internal-ca.pem",
+        "partner-ca.crl.pem",
+        "internal-ca.crl.pem",
         "identity.pem",
         "card-issuance-key.pem",
         "operator-OP0001.pem",
@@ -240,28 +247,70 @@ fn certs_makes_a_development_pki_once_and_issues_more() {
     ] {
         assert!(dir.join(file).exists(), "{file}");
     }
-    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
-    // A second run keeps the CA and writes nothing.
+    // The CA keys are elsewhere: nothing in the certificates directory
+    // (what the services read) can issue a certificate.
+    for file in ["partner-ca-key.pem", "internal-ca-key.pem"] {
+        assert!(keys.join(file).exists(), "{file}");
+        assert!(!dir.join(file).exists(), "{file}");
+    }
+    assert!(!dir.join("ca.pem").exists());
+    let ca = std::fs::read(dir.join("partner-ca.pem")).unwrap();
+    // A second run keeps the CAs and writes nothing.
     let again = certs(&[]);
     assert!(again.status.success());
     assert!(text(&again.stdout).is_empty(), "{}", text(&again.stdout));
-    assert_eq!(std::fs::read(dir.join("ca.pem")).unwrap(), ca);
-    // A partner onboarded later gets its certificate from the same CA.
+    assert_eq!(std::fs::read(dir.join("partner-ca.pem")).unwrap(), ca);
+    // A partner onboarded later gets its certificate from the partner CA.
     let issued = certs(&["--issue", "bank:CCB"]);
     assert!(issued.status.success(), "{}", text(&issued.stderr));
     assert!(dir.join("bank-CCB.pem").exists());
     let bad = certs(&["--issue", "nobody:X"]);
     assert_eq!(bad.status.code(), Some(2));
+    // Revoking rewrites the issuing CA's list, once.
+    let partner_crl = std::fs::read(dir.join("partner-ca.crl.pem")).unwrap();
+    let internal_crl = std::fs::read(dir.join("internal-ca.crl.pem")).unwrap();
+    let revoked = certs(&["revoke", "bank:CCB"]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    assert!(
+        text(&revoked.stdout).contains("partner CA"),
+        "{}",
+        text(&revoked.stdout)
+    );
+    assert_ne!(
+        std::fs::read(dir.join("partner-ca.crl.pem")).unwrap(),
+        partner_crl
+    );
+    let operator = certs(&["revoke", "operator:OP0001"]);
+    assert!(operator.status.success(), "{}", text(&operator.stderr));
+    assert!(text(&operator.stdout).contains("internal CA"));
+    assert_ne!(
+        std::fs::read(dir.join("internal-ca.crl.pem")).unwrap(),
+        internal_crl
+    );
+    let twice = certs(&["revoke", "bank:CCB"]);
+    assert!(
+        text(&twice.stdout).contains("already"),
+        "{}",
+        text(&twice.stdout)
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("ca-key.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0, "private keys are the owner's only");
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(
+            mode(&keys) & 0o077,
+            0,
+            "the CA keys' directory is the owner's only"
+        );
+        assert_eq!(
+            mode(&keys.join("partner-ca-key.pem")) & 0o077,
+            0,
+            "private keys are the owner's only"
+        );
+        assert_eq!(mode(&dir.join("bank-CCB-key.pem")) & 0o077, 0);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&keys);
 }
 
 /// `socsec --help` and every `socsec … --help` below it: each subcommand says

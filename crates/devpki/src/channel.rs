@@ -57,9 +57,9 @@ impl CallerChannel {
     }
 }
 
-/// A channel to `url` trusting `dir/ca.pem` and presenting, for each
-/// request, its caller's certificate from `dir` (`<kind>-<code>.pem` and
-/// `<kind>-<code>-key.pem`, as [`crate::ensure_development_pki`] and
+/// A channel to `url` trusting the servers' CA, `dir/internal-ca.pem`, and
+/// presenting, for each request, its caller's certificate from `dir`
+/// (`<kind>-<code>.pem` and `<kind>-<code>-key.pem`, as [`crate::ensure_development_pki`] and
 /// [`crate::issue_into`] write them).
 pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
     let endpoint = Endpoint::from_shared(url.to_owned())
@@ -69,7 +69,7 @@ pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
         let path: PathBuf = dir.join(name);
         std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let ca = read(dir, "ca.pem")?;
+    let ca = read(dir, &crate::Ca::Internal.cert_file())?;
     let dir = dir.to_owned();
     Ok(CallerChannel::new(move |caller: Option<&str>| {
         let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));

@@ -1,15 +1,30 @@
-//! A development certificate authority. It makes what mutual TLS needs in
-//! development and in the tests: a CA, one certificate per service (server
-//! and client), and client certificates for callers (partners, operators).
+//! Development certificate authorities. They make what mutual TLS needs in
+//! development and in the tests: the bureau's two CAs, one certificate per
+//! service (server and client), client certificates for callers, and a
+//! certificate revocation list (CRL) per CA.
+//!
+//! - The **partner CA** issues the certificates of partners (banks, outlets,
+//!   hospitals, pharmacies, agencies, employers, the hotline).
+//! - The **internal CA** issues the certificates of the services (the
+//!   servers' own certificates, which are also their client certificates)
+//!   and of the bureau's operators.
 //!
 //! A caller's identity is in its certificate as a URI subject alternative
 //! name, `spiffe://socsec/<kind>/<code>` (see [`socsec_core::Caller::uri`]);
-//! the services read it from the verified peer certificate.
+//! the services read it from the verified peer certificate and check that
+//! the CA for that kind issued it.
 //!
-//! Production certificates come from the bureau's own CA; nothing here is
+//! Certificates, CA certificates and CRLs live in one directory (what the
+//! services and callers read); the CA keys in another ([`PkiDirs`]).
+//! Production certificates come from the bureau's own CAs; nothing here is
 //! meant for them.
 
 pub mod channel;
+mod crl;
+mod layout;
+
+pub use crl::{Revocation, Revoked, revoke, serial_of};
+pub use layout::{Ca, PkiDirs, ensure_development_pki, file_stem, issue_into};
 
 use std::{
     fs,
@@ -32,6 +47,8 @@ pub enum PkiError {
     Generate(#[from] rcgen::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("{path}: {problem}")]
+    Invalid { path: PathBuf, problem: String },
 }
 
 /// A certificate and its private key, both PEM.
@@ -98,9 +115,9 @@ impl Authority {
     }
 
     /// The CA made earlier and written by [`Authority::write`].
-    pub fn load(dir: &Path) -> Result<Self, PkiError> {
-        let cert_pem = read(&dir.join("ca.pem"))?;
-        let key_pem = read(&dir.join("ca-key.pem"))?;
+    pub fn load(dirs: &PkiDirs, ca: Ca) -> Result<Self, PkiError> {
+        let cert_pem = read(&dirs.certs.join(ca.cert_file()))?;
+        let key_pem = read(&dirs.keys.join(ca.key_file()))?;
         let key = KeyPair::from_pem(&key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)?;
         Ok(Self {
@@ -169,10 +186,12 @@ impl Authority {
         })
     }
 
-    /// Writes `ca.pem` and `ca-key.pem` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), PkiError> {
-        write(&dir.join("ca.pem"), &self.cert_pem, false)?;
-        write(&dir.join("ca-key.pem"), &self.key_pem, true)
+    /// Writes the CA's certificate into `dirs.certs` and its key into
+    /// `dirs.keys` (made mode 0700), as `ca`.
+    pub fn write(&self, dirs: &PkiDirs, ca: Ca) -> Result<(), PkiError> {
+        layout::create_private_dir(&dirs.keys)?;
+        write(&dirs.certs.join(ca.cert_file()), &self.cert_pem, false)?;
+        write(&dirs.keys.join(ca.key_file()), &self.key_pem, true)
     }
 }
 
@@ -207,54 +226,8 @@ pub fn stem(caller: &str) -> String {
     caller.replacen(':', "-", 1)
 }
 
-fn caller_stem(caller: &Caller) -> String {
+pub(crate) fn caller_stem(caller: &Caller) -> String {
     stem(&caller.to_string())
-}
-
-/// Issues a certificate for `caller` from the CA in `dir` and writes it
-/// there (for a partner onboarded after the first setup).
-pub fn issue_into(dir: &Path, caller: &Caller) -> Result<PathBuf, PkiError> {
-    let stem = caller_stem(caller);
-    Authority::load(dir)?
-        .caller(caller, Validity::DEVELOPMENT)?
-        .write(dir, &stem)?;
-    Ok(dir.join(format!("{stem}.pem")))
-}
-
-/// Makes a CA in `dir` (unless one is there) and the certificates of the
-/// four services and of the sample callers that are not there yet. Returns
-/// the files it wrote.
-pub fn ensure_development_pki(dir: &Path, hosts: &[String]) -> Result<Vec<PathBuf>, PkiError> {
-    fs::create_dir_all(dir).map_err(|source| PkiError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    let authority = if dir.join("ca.pem").exists() {
-        Authority::load(dir)?
-    } else {
-        let authority = Authority::new("socsec development CA")?;
-        authority.write(dir)?;
-        written.push(dir.join("ca.pem"));
-        authority
-    };
-    for service in SERVICES {
-        if !dir.join(format!("{service}.pem")).exists() {
-            authority.service(service, hosts)?.write(dir, service)?;
-            written.push(dir.join(format!("{service}.pem")));
-        }
-    }
-    for (kind, code) in SAMPLE_CALLERS {
-        let caller = Caller::new(kind, code);
-        let stem = caller_stem(&caller);
-        if !dir.join(format!("{stem}.pem")).exists() {
-            authority
-                .caller(&caller, Validity::DEVELOPMENT)?
-                .write(dir, &stem)?;
-            written.push(dir.join(format!("{stem}.pem")));
-        }
-    }
-    Ok(written)
 }
 
 fn distinguished_name(common_name: &str) -> DistinguishedName {
@@ -264,18 +237,18 @@ fn distinguished_name(common_name: &str) -> DistinguishedName {
     name
 }
 
-fn read(path: &Path) -> Result<String, PkiError> {
+pub(crate) fn read(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|source| PkiError::Io {
         path: path.to_owned(),
         source,
     })
 }
 
-/// Writes `contents` to `path`; private keys readable by the owner only.
 /// Writes `contents` to `path` whole or not at all: into a new file beside
 /// it, then renamed over it, so a program reading the certificate or key
-/// meanwhile (a client starting up) never sees it half written.
-fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
+/// meanwhile (a client starting up, a service reloading a CRL) never sees
+/// it half written. Private keys are readable by the owner only.
+pub(crate) fn write(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
     let io = |source| PkiError::Io {
         path: path.to_owned(),
         source,

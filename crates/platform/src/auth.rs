@@ -8,10 +8,10 @@
 //!
 //! Credentials, in this order:
 //! - `authorization: Bearer <session token>`: a person signed in online;
-//! - the client certificate of the TLS connection, verified against the
-//!   configured CA, naming the caller as `spiffe://socsec/<kind>/<code>`;
-//!   partners named so must be registered in identity's partner registry
-//!   under that kind ([`PartnerRegistry`]);
+//! - the client certificate of the TLS connection, naming the caller as
+//!   `spiffe://socsec/<kind>/<code>`, issued by the CA for that kind and not
+//!   revoked ([`crate::trust`]); partners named so must be registered in
+//!   identity's partner registry under that kind ([`PartnerRegistry`]);
 //! - `x-socsec-dev-caller: <kind>:<code>` (e.g. `bank_outlet:ICBC-0101`):
 //!   a development credential, accepted only when `dev_credentials` is on.
 
@@ -32,7 +32,7 @@ use crate::{
     error,
     idempotency::RequestId,
     session::{SessionId, SessionKeys},
-    tls,
+    trust::Trust,
 };
 
 pub use socsec_core::caller::{
@@ -134,6 +134,9 @@ struct AuthState {
     sessions: Option<SessionKeys>,
     clock: Arc<dyn Clock>,
     registry: Arc<dyn PartnerRegistry>,
+    /// The CAs and revocation lists client certificates are checked
+    /// against; `None` over plaintext (no certificates then).
+    certificates: Option<Arc<Trust>>,
 }
 
 /// The tower layer that authenticates and authorizes every call.
@@ -154,7 +157,17 @@ impl AuthLayer {
             sessions,
             clock,
             registry,
+            certificates: None,
         }))
+    }
+
+    /// Checks client certificates against `trust` (issuer per caller kind,
+    /// revocation); without it every call with a certificate is refused.
+    pub fn with_certificates(self, trust: Option<Arc<Trust>>) -> Self {
+        let mut state = Arc::try_unwrap(self.0)
+            .unwrap_or_else(|_| panic!("with_certificates is called while building the layer"));
+        state.certificates = trust;
+        Self(Arc::new(state))
     }
 }
 
@@ -215,7 +228,17 @@ impl AuthState {
             return Ok(Some(Caller::new(CallerKind::Person, claims.person_id)));
         }
         if let Some(certificate) = certificate {
-            return tls::caller_of_certificate(&certificate).map(|c| Some(with_origin(c, headers)));
+            // Fail closed: a certificate nobody can check names no one.
+            let trust = self.certificates.as_ref().ok_or_else(|| {
+                error::status(
+                    Code::Unauthenticated,
+                    "CERTIFICATE_IDENTITY_INVALID",
+                    "this service does not check client certificates",
+                )
+            })?;
+            return trust
+                .caller(&certificate)
+                .map(|c| Some(with_origin(c, headers)));
         }
         if let Some(value) = headers.get(DEV_CALLER_HEADER) {
             if !self.dev_credentials {

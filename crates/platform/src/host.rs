@@ -26,7 +26,7 @@ use crate::{
     outbox::EventStreams,
     retention,
     session::SessionKeys,
-    tls::TlsMaterial,
+    tls::{self, TlsMaterial},
 };
 
 pub use crate::tasks::Tasks;
@@ -224,13 +224,15 @@ impl Host {
             routes = routes.add_service(reflection);
         }
 
+        let trust = tls::keep_revocations_current(self.tls.as_ref(), &tasks);
         let auth = AuthLayer::new(
             policy,
             self.config.dev_credentials,
             self.session_keys(),
             self.clock.clone(),
             registry,
-        );
+        )
+        .with_certificates(trust);
         let local_addr = self.local_addr();
         let drain = Duration::from_millis(self.config.drain_timeout_ms);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,35 +1,46 @@
 //! Mutual TLS between the services and for partners.
 //!
-//! Every server presents its certificate and asks the caller for one signed
-//! by the configured CA. A caller's identity is the URI subject alternative
-//! name of its verified certificate (`spiffe://socsec/<kind>/<code>`). A
-//! certificate from another CA, or an expired one, never gets a connection:
-//! the TLS handshake fails. A connection without a client certificate is
-//! accepted for the calls anyone may make (signing in, health) and for
-//! persons' calls carrying a session token; every other call on it is refused
-//! with `UNAUTHENTICATED`.
+//! Every server presents its certificate (issued by the internal CA) and
+//! asks the caller for one issued by the partner CA or the internal CA. A
+//! caller's identity is the URI subject alternative name of its verified
+//! certificate (`spiffe://socsec/<kind>/<code>`); which CA may vouch for
+//! which kind, and revocation, are checked per call ([`crate::trust`]). A
+//! certificate from any other CA, or an expired one, never gets a
+//! connection: the TLS handshake fails. A connection without a client
+//! certificate is accepted for the calls anyone may make (signing in,
+//! health) and for persons' calls carrying a session token; every other call
+//! on it is refused with `UNAUTHENTICATED`. Services calling each other
+//! trust the internal CA for the servers' certificates.
 //!
 //! Plaintext is only used when `plaintext = true` is configured.
 
-use std::{fs, path::Path, time::Duration};
+use std::{fs, path::Path, sync::Arc, time::Duration};
 
 use tonic::{
     Code, Status,
     transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig},
 };
-use x509_parser::{extensions::GeneralName, prelude::FromDer};
+use x509_parser::{certificate::X509Certificate, extensions::GeneralName};
 
 use crate::{
     auth::{Caller, CallerKind},
     config::{ConfigError, PlatformConfig},
     error,
+    host::Tasks,
+    trust::{Ca, CaFiles, Trust},
 };
 
-/// The PEM files named by the configuration, read once at start.
+/// The PEM files named by the configuration, read once at start (the
+/// revocation lists are reloaded by [`Trust`]).
 #[derive(Clone)]
 pub struct TlsMaterial {
-    ca: Certificate,
+    /// Both CAs: client certificates may chain to either.
+    client_roots: Certificate,
+    /// The internal CA: the servers' certificates chain to it.
+    server_root: Certificate,
     identity: Identity,
+    trust: Arc<Trust>,
+    crl_reload: Duration,
 }
 
 impl TlsMaterial {
@@ -38,37 +49,76 @@ impl TlsMaterial {
         if config.plaintext {
             return Ok(None);
         }
-        let read = |key: &'static str, path: &Option<std::path::PathBuf>| {
-            let path = path.as_deref().ok_or_else(|| {
-                ConfigError::invalid(key, "is required unless `plaintext = true`")
-            })?;
-            read_pem(key, path)
+        let required = |key: &'static str, path: &Option<std::path::PathBuf>| {
+            path.clone()
+                .ok_or_else(|| ConfigError::invalid(key, "is required unless `plaintext = true`"))
         };
-        let ca = read("tls_ca_file", &config.tls_ca_file)?;
+        let read = |key, path: &Option<std::path::PathBuf>| read_pem(key, &required(key, path)?);
+        let partner_ca = read("tls_partner_ca_file", &config.tls_partner_ca_file)?;
+        let internal_ca = read("tls_internal_ca_file", &config.tls_internal_ca_file)?;
         let cert = read("tls_cert_file", &config.tls_cert_file)?;
         let key = read("tls_key_file", &config.tls_key_file)?;
+        let trust = Trust::load(
+            CaFiles {
+                ca: Ca::Partner,
+                cert_pem: partner_ca.clone(),
+                cert_key: "tls_partner_ca_file",
+                crl_path: required("tls_partner_crl_file", &config.tls_partner_crl_file)?,
+                crl_key: "tls_partner_crl_file",
+            },
+            CaFiles {
+                ca: Ca::Internal,
+                cert_pem: internal_ca.clone(),
+                cert_key: "tls_internal_ca_file",
+                crl_path: required("tls_internal_crl_file", &config.tls_internal_crl_file)?,
+                crl_key: "tls_internal_crl_file",
+            },
+        )?;
+        if !trust.issued_by(&cert, Ca::Internal) {
+            return Err(ConfigError::invalid(
+                "tls_cert_file",
+                "is not issued by the internal CA (tls_internal_ca_file): the services' \
+                 certificates come from the internal CA, which is what other services trust",
+            ));
+        }
+        let mut client_roots = partner_ca;
+        client_roots.push(b'\n');
+        client_roots.extend_from_slice(&internal_ca);
         Ok(Some(Self {
-            ca: Certificate::from_pem(ca),
+            client_roots: Certificate::from_pem(client_roots),
+            server_root: Certificate::from_pem(internal_ca),
             identity: Identity::from_pem(cert, key),
+            trust: Arc::new(trust),
+            crl_reload: Duration::from_millis(config.tls_crl_reload_ms),
         }))
     }
 
-    /// The server side: our certificate, and the CA callers' certificates
+    /// The server side: our certificate, and the CAs callers' certificates
     /// must chain to (a caller may also come without one; see the module).
     pub fn server(&self) -> ServerTlsConfig {
         ServerTlsConfig::new()
             .identity(self.identity.clone())
-            .client_ca_root(self.ca.clone())
+            .client_ca_root(self.client_roots.clone())
             .client_auth_optional(true)
             .timeout(Duration::from_secs(10))
     }
 
-    /// The client side: trust servers signed by our CA, present our certificate.
+    /// The client side: trust servers issued by the internal CA, present
+    /// our certificate.
     pub fn client(&self) -> ClientTlsConfig {
         ClientTlsConfig::new()
-            .ca_certificate(self.ca.clone())
+            .ca_certificate(self.server_root.clone())
             .identity(self.identity.clone())
     }
+}
+
+/// The CAs and revocation lists the auth layer checks callers against (none
+/// over plaintext), the lists re-read every `tls_crl_reload_ms` by a task of
+/// `tasks` (it ends when the service stops).
+pub fn keep_revocations_current(tls: Option<&TlsMaterial>, tasks: &Tasks) -> Option<Arc<Trust>> {
+    let tls = tls?;
+    tasks.spawn_until_stopped(tls.trust.clone().keep_revocations_current(tls.crl_reload));
+    Some(tls.trust.clone())
 }
 
 fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -83,8 +133,8 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
-/// The caller named by a verified peer certificate chain (leaf first).
-pub fn caller_of_certificate(der: &[u8]) -> Result<Caller, Status> {
+/// The caller a certificate names in its subject alternative name.
+pub fn caller_named_by(cert: &X509Certificate<'_>) -> Result<Caller, Status> {
     let invalid = |detail: &str| {
         error::status(
             Code::Unauthenticated,
@@ -92,8 +142,6 @@ pub fn caller_of_certificate(der: &[u8]) -> Result<Caller, Status> {
             format!("the client certificate {detail}"),
         )
     };
-    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
-        .map_err(|_| invalid("cannot be parsed"))?;
     let names = cert
         .subject_alternative_name()
         .map_err(|_| invalid("has a malformed subject alternative name"))?

@@ -58,11 +58,15 @@ pub enum Command {
         #[arg(long)]
         person_id: String,
     },
-    /// Makes development certificates in the `--certs` directory: a CA, one
-    /// per service, one per demo partner and operator OP0001 (what is there is kept).
+    /// Makes development certificates in the `--certs` directory: the partner
+    /// CA and the internal CA (their keys in `--ca-keys`), a revocation list
+    /// for each, one certificate per service, one per demo partner and
+    /// operator OP0001 (what is there is kept); `certs revoke` revokes one.
     Certs {
+        #[command(subcommand)]
+        action: Option<certs::CertsAction>,
         /// Also issue a certificate for this caller, KIND:CODE (e.g. a partner
-        /// registered later).
+        /// registered later), from the CA for its kind.
         #[arg(long)]
         issue: Option<String>,
         /// More host names or addresses the services' certificates are valid for.
@@ -87,7 +91,15 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
         Command::Deadlines { within_days } => activation::deadlines(c, within_days, out).await,
         Command::Contribution(command) => contribution::contributions(c, command, out).await,
         Command::Audit { person_id } => audit::trail(c, person_id, out).await,
-        Command::Certs { issue, host } => certs::make(c, issue, &host),
+        Command::Certs {
+            action: Some(certs::CertsAction::Revoke { caller }),
+            ..
+        } => certs::revoke(c, &caller),
+        Command::Certs {
+            action: None,
+            issue,
+            host,
+        } => certs::make(c, issue, &host),
         Command::SeedDemo => crate::demo::seed(c, out).await,
         Command::Demo => crate::demo::journeys(c, out).await,
     }

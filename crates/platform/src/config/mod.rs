@@ -68,9 +68,20 @@ pub struct PlatformConfig {
     /// Serve and call without TLS. Off unless enabled; then callers can only
     /// be named by `dev_credentials` or session tokens.
     pub plaintext: bool,
-    /// PEM certificate of the CA that signs every service's and partner's
-    /// certificate.
+    /// Replaced by `tls_partner_ca_file` and `tls_internal_ca_file`;
+    /// refused when set, so an old configuration is not half applied.
     pub tls_ca_file: Option<PathBuf>,
+    /// PEM certificate of the partner CA: it issues partners' certificates.
+    pub tls_partner_ca_file: Option<PathBuf>,
+    /// PEM certificate of the internal CA: it issues the services'
+    /// certificates (this one's included) and the operators'.
+    pub tls_internal_ca_file: Option<PathBuf>,
+    /// The partner CA's certificate revocation list (PEM or DER), signed by it.
+    pub tls_partner_crl_file: Option<PathBuf>,
+    /// The internal CA's certificate revocation list (PEM or DER), signed by it.
+    pub tls_internal_crl_file: Option<PathBuf>,
+    /// How often the revocation list files are looked at for a new version.
+    pub tls_crl_reload_ms: u64,
     /// PEM certificate of this service (server and client).
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of `tls_cert_file`.
@@ -141,6 +152,11 @@ impl PlatformConfig {
             dev_credentials: false,
             plaintext: false,
             tls_ca_file: None,
+            tls_partner_ca_file: None,
+            tls_internal_ca_file: None,
+            tls_partner_crl_file: None,
+            tls_internal_crl_file: None,
+            tls_crl_reload_ms: 2_000,
             tls_cert_file: None,
             tls_key_file: None,
             max_message_bytes: 4 * 1024 * 1024,
@@ -208,6 +224,11 @@ impl fmt::Debug for PlatformConfig {
             .field("dev_credentials", &self.dev_credentials)
             .field("plaintext", &self.plaintext)
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_partner_ca_file", &self.tls_partner_ca_file)
+            .field("tls_internal_ca_file", &self.tls_internal_ca_file)
+            .field("tls_partner_crl_file", &self.tls_partner_crl_file)
+            .field("tls_internal_crl_file", &self.tls_internal_crl_file)
+            .field("tls_crl_reload_ms", &self.tls_crl_reload_ms)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("max_message_bytes", &self.max_message_bytes)

@@ -29,7 +29,7 @@ fn validation_names_the_bad_key() {
 fn tls_files_are_required_unless_plaintext() {
     let config = PlatformConfig::defaults(1, "identity");
     let err = config.validate().unwrap_err().to_string();
-    assert!(err.contains("tls_ca_file"), "{err}");
+    assert!(err.contains("tls_partner_ca_file"), "{err}");
     let mut config = PlatformConfig::defaults(1, "identity");
     config.plaintext = true;
     config.validate().unwrap();
@@ -38,7 +38,10 @@ fn tls_files_are_required_unless_plaintext() {
 #[test]
 fn the_development_credential_only_over_plaintext() {
     let mut config = PlatformConfig::defaults(1, "identity");
-    config.tls_ca_file = Some("ca.pem".into());
+    config.tls_partner_ca_file = Some("partner-ca.pem".into());
+    config.tls_internal_ca_file = Some("internal-ca.pem".into());
+    config.tls_partner_crl_file = Some("partner-ca.crl.pem".into());
+    config.tls_internal_crl_file = Some("internal-ca.crl.pem".into());
     config.tls_cert_file = Some("identity.pem".into());
     config.tls_key_file = Some("identity-key.pem".into());
     config.dev_credentials = true;
@@ -91,4 +94,14 @@ fn the_single_secret_signs_as_the_default_key() {
     config.session_token_secret = Some("s".repeat(32).into());
     config.validate().unwrap();
     assert!(config.session_keys().unwrap().can_sign());
+}
+
+#[test]
+fn the_single_ca_key_of_earlier_versions_is_refused_by_name() {
+    let mut config = PlatformConfig::defaults(1, "identity");
+    config.plaintext = true;
+    config.tls_ca_file = Some("ca.pem".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("tls_ca_file"), "{err}");
+    assert!(err.contains("tls_partner_ca_file"), "{err}");
 }

@@ -145,9 +145,26 @@ impl PlatformConfig {
                  callers are named by their certificates",
             ));
         }
+        if self.tls_ca_file.is_some() {
+            return Err(ConfigError::invalid(
+                "tls_ca_file",
+                "is no longer used: name the partner CA (`tls_partner_ca_file`), the internal \
+                 CA of the services and operators (`tls_internal_ca_file`) and their \
+                 revocation lists (`tls_partner_crl_file`, `tls_internal_crl_file`) instead",
+            ));
+        }
+        if !(100..=3_600_000).contains(&self.tls_crl_reload_ms) {
+            return Err(ConfigError::invalid(
+                "tls_crl_reload_ms",
+                "must be between 100 and 3600000 (an hour)",
+            ));
+        }
         if !self.plaintext {
             for (key, value) in [
-                ("tls_ca_file", &self.tls_ca_file),
+                ("tls_partner_ca_file", &self.tls_partner_ca_file),
+                ("tls_internal_ca_file", &self.tls_internal_ca_file),
+                ("tls_partner_crl_file", &self.tls_partner_crl_file),
+                ("tls_internal_crl_file", &self.tls_internal_crl_file),
                 ("tls_cert_file", &self.tls_cert_file),
                 ("tls_key_file", &self.tls_key_file),
             ] {
