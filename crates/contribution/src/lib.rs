@@ -93,6 +93,7 @@ impl platform::service::Service for Application {
             host.tasks(),
             host.clock(),
             directory::Directory::new(identity),
+            host.event_streams(),
         ));
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(

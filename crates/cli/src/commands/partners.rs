@@ -28,6 +28,9 @@ pub enum PartnerCommand {
         parent: String,
         #[arg(long, default_value = "")]
         credit_code: String,
+        /// Banks only: a collecting bank, which records contribution payments.
+        #[arg(long)]
+        collects_contributions: bool,
     },
     /// Puts a partner's designation in force, or suspends it, with a reason.
     Designate {
@@ -80,6 +83,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
             region,
             parent,
             credit_code,
+            collects_contributions,
         } => {
             let answer = identity
                 .register_partner(c.request(identity::RegisterPartnerRequest {
@@ -91,6 +95,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
                     parent_code: parent,
                     credit_code,
                     designation_in_force: true,
+                    collects_contributions,
                 }))
                 .await?;
             out.message("socsec.identity.v1.Partner", answer.get_ref());

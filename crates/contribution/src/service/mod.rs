@@ -5,6 +5,7 @@
 
 mod bills;
 mod enrolment;
+mod payments;
 mod rates;
 mod run;
 mod statements;
@@ -12,12 +13,18 @@ mod statements;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use platform::{clock::Clock, host::Tasks};
+use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
 use crate::{directory::Directory, error::ContributionError};
 
 pub use bills::Arrears;
+
+use socsec_proto::contribution::v1::ContributionEvent;
+
+/// A `WatchContributionEvents` stream.
+pub type EventStream =
+    futures::stream::BoxStream<'static, Result<ContributionEvent, tonic::Status>>;
 pub use run::RunProgress;
 
 type Result<T, E = ContributionError> = std::result::Result<T, E>;
@@ -29,20 +36,46 @@ pub struct ContributionService {
     tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
+    /// `WatchContributionEvents`.
+    events: EventStreams,
 }
 
 impl ContributionService {
-    pub fn new(pool: PgPool, tasks: Tasks, clock: Arc<dyn Clock>, directory: Directory) -> Self {
+    pub fn new(
+        pool: PgPool,
+        tasks: Tasks,
+        clock: Arc<dyn Clock>,
+        directory: Directory,
+        events: EventStreams,
+    ) -> Self {
         Self {
             pool,
             tasks,
             clock,
             directory,
+            events,
         }
     }
 
     /// Today in China, the default day a bill is computed for or paid on.
     pub fn today(&self) -> NaiveDate {
         self.clock.today()
+    }
+
+    /// Now, by the service's clock (a bank's `paid_at` may not be later).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Contribution events after cursor `after` (from the start when
+    /// empty), then each new one as it commits.
+    pub async fn watch_events(
+        &self,
+        after: &str,
+        heartbeats: bool,
+    ) -> Result<EventStream, tonic::Status> {
+        self.events
+            .stream::<ContributionEvent>(after, heartbeats)
+            .await
     }
 }

@@ -7,12 +7,14 @@
 
 mod bills;
 mod enrolments;
+mod payments;
 mod rates;
 mod run;
 mod statements;
 
 pub use bills::*;
 pub use enrolments::*;
+pub use payments::*;
 pub use rates::*;
 pub use run::*;
 pub use statements::*;

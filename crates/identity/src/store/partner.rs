@@ -15,11 +15,13 @@ pub struct PartnerRow {
     pub parent_code: Option<PartnerCode>,
     pub credit_code: Option<CreditCode>,
     pub designation_in_force: bool,
+    pub collects_contributions: bool,
     pub updated_at: DateTime<Utc>,
 }
 
 const PARTNER_COLUMNS: &str =
-    "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at";
+    "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at,
+     collects_contributions";
 
 /// Registers the partner; `None` if its code or credit code is already
 /// registered (an expected conflict, so not an error of the statement:
@@ -31,8 +33,8 @@ pub async fn insert_partner(
 ) -> Result<Option<PartnerRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO partners (code, kind, name, region_code, parent_code, credit_code,
-             designation_in_force, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+             designation_in_force, created_at, updated_at, collects_contributions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
          ON CONFLICT DO NOTHING
          RETURNING {PARTNER_COLUMNS}"
     )))
@@ -44,6 +46,7 @@ pub async fn insert_partner(
     .bind(&partner.credit_code)
     .bind(partner.designation_in_force)
     .bind(at)
+    .bind(partner.collects_contributions)
     .fetch_optional(conn)
     .await
 }

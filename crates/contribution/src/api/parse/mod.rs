@@ -6,9 +6,11 @@
 mod bills;
 mod enrolment;
 pub mod limits;
+mod payments;
 
 pub use bills::*;
 pub use enrolment::*;
+pub use payments::*;
 
 use chrono::NaiveDate;
 use platform::{error::FieldViolations, limits::Limits};
