@@ -667,3 +667,37 @@ async fn nothing_is_recorded_while_identity_cannot_say_the_bank_collects() {
         .into_inner();
     assert_eq!(fen(bill.paid), 1_000);
 }
+
+#[tokio::test]
+async fn only_a_bank_is_registered_to_collect() {
+    let system = System::start().await;
+    let mut identity = system.identity_client().await;
+    let status = identity
+        .register_partner(operator(identity::RegisterPartnerRequest {
+            request_id: "emp-collects".into(),
+            code: "EMP-9".into(),
+            kind: PartnerKind::Employer as i32,
+            name: "示范".into(),
+            region_code: "110000".into(),
+            credit_code: "91110000000000000X".into(),
+            designation_in_force: true,
+            collects_contributions: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        bad_fields(&status).contains(&(
+            "collects_contributions".into(),
+            "COLLECTION_ONLY_FOR_BANKS".into()
+        )),
+        "{status:?}"
+    );
+    journeys::register_collecting_bank(&mut identity, "BOC").await;
+    let boc = identity
+        .get_partner(operator(identity::GetPartnerRequest { code: "BOC".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(boc.collects_contributions);
+}
