@@ -318,6 +318,41 @@ async fn a_bank_that_does_not_collect_is_refused_and_an_operator_names_the_bank(
         .into_inner();
     assert_eq!(paid.bank_code, "BOC");
     assert_eq!(fen(paid.bill.unwrap().outstanding), 0);
+
+    // The bureau withdraws CCB's designation: its next payment is refused
+    // at once (not after a cache expires). An employer cannot be made one.
+    let mut identity = w.system.identity_client().await;
+    let designate = |code: &str, collects| identity::SetPartnerDesignationRequest {
+        request_id: format!("designate-{code}"),
+        code: code.into(),
+        designation_in_force: true,
+        reason: "collection agreement ended".into(),
+        collects_contributions: Some(collects),
+    };
+    let ccb = identity
+        .set_partner_designation(operator(designate("CCB", false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ccb.collects_contributions && ccb.designation_in_force);
+    let flexible = w.flexible();
+    let other = w.order(&flexible, "o-2", None).await;
+    let status = w
+        .record(CCB, &other, "CCB-1", fen(other.amount), morning(on(2, 10)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "NOT_COLLECTING_BANK");
+    let status = identity
+        .set_partner_designation(operator(designate("EMP-1", true)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&status),
+        [(
+            "collects_contributions".to_owned(),
+            "COLLECTION_ONLY_FOR_BANKS".to_owned()
+        )]
+    );
 }
 
 #[tokio::test]

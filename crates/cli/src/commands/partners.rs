@@ -42,6 +42,10 @@ pub enum PartnerCommand {
         in_force: bool,
         #[arg(long)]
         reason: String,
+        /// Banks only: designate (true) or withdraw (false) collecting
+        /// contributions; absent: unchanged.
+        #[arg(long)]
+        collects_contributions: Option<bool>,
     },
     /// Lists the registered partners.
     List,
@@ -105,6 +109,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
             code,
             in_force,
             reason,
+            collects_contributions,
         } => {
             let answer = identity
                 .set_partner_designation(c.request(identity::SetPartnerDesignationRequest {
@@ -112,6 +117,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
                     code,
                     designation_in_force: in_force,
                     reason,
+                    collects_contributions,
                 }))
                 .await?;
             out.message("socsec.identity.v1.Partner", answer.get_ref());

@@ -65,19 +65,26 @@ pub async fn partner_by_code(
     .await
 }
 
+/// Sets the designation, and a bank's collecting designation when
+/// `collects` is given (a non-bank's stays false: the caller checks).
 pub async fn set_designation(
     conn: &mut PgConnection,
     code: &PartnerCode,
     in_force: bool,
+    collects: Option<bool>,
     at: DateTime<Utc>,
 ) -> Result<Option<PartnerRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE partners SET designation_in_force = $2, updated_at = $3 WHERE code = $1
+        "UPDATE partners SET designation_in_force = $2, updated_at = $3,
+             collects_contributions = CASE WHEN kind = 'bank'
+                 THEN COALESCE($4, collects_contributions) ELSE false END
+         WHERE code = $1
          RETURNING {PARTNER_COLUMNS}"
     )))
     .bind(code)
     .bind(in_force)
     .bind(at)
+    .bind(collects)
     .fetch_optional(conn)
     .await
 }

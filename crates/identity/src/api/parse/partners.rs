@@ -41,6 +41,7 @@ pub fn set_partner_designation(
         code,
         in_force: req.designation_in_force,
         reason,
+        collects_contributions: req.collects_contributions,
     })
 }
 
