@@ -52,6 +52,21 @@ pub async fn register_partner(
     kind: PartnerKind,
     parent: &str,
 ) {
+    register_partner_collecting(identity, code, kind, parent, false).await;
+}
+
+/// A bank designated to collect contributions (it records payments).
+pub async fn register_collecting_bank(identity: &mut Identity, code: &str) {
+    register_partner_collecting(identity, code, PartnerKind::Bank, "", true).await;
+}
+
+async fn register_partner_collecting(
+    identity: &mut Identity,
+    code: &str,
+    kind: PartnerKind,
+    parent: &str,
+    collects_contributions: bool,
+) {
     // Employers and agencies carry a (valid, distinct) unified social credit code.
     let credit_code = match kind {
         PartnerKind::Employer | PartnerKind::HrAgency => {
@@ -74,6 +89,7 @@ pub async fn register_partner(
             parent_code: parent.into(),
             credit_code,
             designation_in_force: true,
+            collects_contributions,
         }))
         .await
         .expect("partner registration succeeds");

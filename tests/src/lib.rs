@@ -16,7 +16,7 @@ mod spawn;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use platform::clock::ManualClock;
+use platform::clock::{Clock, ManualClock};
 use socsec_proto::{
     activation::v1::activation_service_client::ActivationServiceClient,
     card::v1::card_service_client::CardServiceClient,
@@ -201,6 +201,16 @@ pub fn with_token<T>(token: &str, message: T) -> Request<T> {
     request
 }
 
+/// Any caller (`KIND:CODE`, or `person:<id>` with a token), as the
+/// fixtures call.
+pub struct As(pub String);
+
+impl socsec_fixtures::Credentials for As {
+    fn request<T>(&self, message: T) -> Request<T> {
+        as_caller(&self.0, message)
+    }
+}
+
 /// The bureau operator `OP0001`, as the fixtures call.
 pub struct Operator;
 
@@ -208,4 +218,37 @@ impl socsec_fixtures::Credentials for Operator {
     fn request<T>(&self, message: T) -> Request<T> {
         operator(message)
     }
+}
+
+/// Pays `payer`'s bill of `period` the only way there is: `payer_caller`
+/// asks for a payment order (`amount` fen, or everything outstanding) and
+/// the collecting bank `bank` (`bank:CODE`) records it under `reference`,
+/// both at 10:00 China time on `day` (the clock is put back afterwards).
+/// Returns the order and the bank's answer.
+pub async fn pay_through_bank(
+    contribution: &mut ContributionServiceClient<CallerChannel>,
+    clock: &ManualClock,
+    day: chrono::NaiveDate,
+    (payer_caller, bank): (&str, &str),
+    (payer, period): (&str, socsec_proto::common::v1::YearMonth),
+    amount: Option<i64>,
+    reference: &str,
+) -> (
+    socsec_proto::contribution::v1::PaymentOrder,
+    socsec_proto::contribution::v1::Payment,
+) {
+    let before = clock.now();
+    clock.set(day.and_hms_opt(2, 0, 0).unwrap().and_utc());
+    let paid = socsec_fixtures::payment::pay_through_bank(
+        contribution,
+        &As(payer_caller.to_owned()),
+        &As(bank.to_owned()),
+        payer,
+        period,
+        amount,
+        reference,
+    )
+    .await;
+    clock.set(before);
+    paid.unwrap_or_else(|status| panic!("paying through {bank}: {status:?}"))
 }

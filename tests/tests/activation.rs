@@ -45,6 +45,7 @@ async fn world() -> World {
             code: "H-002".into(),
             designation_in_force: false,
             reason: "agreement ended".into(),
+            collects_contributions: None,
         }))
         .await
         .unwrap();

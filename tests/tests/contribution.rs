@@ -9,9 +9,9 @@ use socsec_proto::{
 };
 use system_tests::CallerChannel as Channel;
 use system_tests::{
-    System, as_caller, bad_fields,
+    As, System, as_caller, bad_fields,
     journeys::{self, Identity},
-    operator, reason, with_token,
+    operator, pay_through_bank, reason, with_token,
 };
 use tonic::Code;
 
@@ -30,6 +30,14 @@ fn fen(fen: i64) -> Option<Money> {
 fn day(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
 }
+
+/// A China date, for paying on it.
+fn on(year: i32, month: u32, day: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap()
+}
+
+/// The collecting bank bills are paid through.
+const BANK: &str = "bank:BOC";
 
 /// 2026 tables for the region: average monthly wage 11,937 yuan, so the base
 /// is clamped to [7,162.20, 35,811.00] yuan. Old-age rounds half up to the
@@ -96,6 +104,7 @@ async fn world() -> World {
     ] {
         journeys::register_partner(&mut identity, code, kind, "").await;
     }
+    journeys::register_collecting_bank(&mut identity, "BOC").await;
     let mut contribution = system.contribution_client().await;
     set_rates(&mut contribution).await;
     World {
@@ -418,39 +427,51 @@ async fn a_late_payment_accrues_the_late_fee_exactly() {
     assert_eq!(owed.late_fee.unwrap().fen, 1_790);
     assert_eq!(owed.outstanding.unwrap().fen, 359_823);
 
-    let pay = |request_id: &str, amount: i64| pb::RecordPaymentRequest {
+    // The employer asks for a payment order on 25 February: no more than is
+    // owed, and only for its own bill.
+    w.system
+        .clock
+        .set(on(2026, 2, 25).and_hms_opt(2, 0, 0).unwrap().and_utc());
+    let order = |request_id: &str, amount: i64| pb::CreatePaymentOrderRequest {
         request_id: request_id.into(),
         payer: "employer:EMP-1".into(),
         period: ym(2026, 1),
         amount: fen(amount),
-        paid_on: as_of,
     };
     let status = w
         .contribution
-        .record_payment(as_caller("employer:EMP-1", pay("bank-serial-1", 359_824)))
+        .create_payment_order(as_caller("employer:EMP-1", order("order-1", 359_824)))
         .await
         .unwrap_err();
     assert_eq!(reason(&status), "PAYMENT_EXCEEDS_OWED");
     let status = w
         .contribution
-        .record_payment(as_caller("employer:EMP-2", pay("bank-serial-1", 100)))
+        .create_payment_order(as_caller("employer:EMP-2", order("order-1", 100)))
         .await
         .unwrap_err();
     assert_eq!(reason(&status), "NOT_OWN_RECORD");
 
-    let paid = w
-        .contribution
-        .record_payment(as_caller("employer:EMP-1", pay("bank-serial-2", 359_823)))
-        .await
-        .unwrap()
-        .into_inner();
+    // Everything owed that day, collected by the bank.
+    let (order, paid) = pay_through_bank(
+        &mut w.contribution,
+        &w.system.clock,
+        on(2026, 2, 25),
+        ("employer:EMP-1", BANK),
+        ("employer:EMP-1", ym(2026, 1).unwrap()),
+        None,
+        "BOC-SERIAL-2",
+    )
+    .await;
+    assert_eq!(order.amount.unwrap().fen, 359_823);
     assert_eq!(paid.bill.as_ref().unwrap().outstanding.unwrap().fen, 0);
-    let retry = w
-        .contribution
-        .record_payment(as_caller("employer:EMP-1", pay("bank-serial-2", 359_823)))
-        .await
-        .unwrap()
-        .into_inner();
+    let retry = socsec_fixtures::payment::collect(
+        &mut w.contribution,
+        &As(BANK.into()),
+        &order,
+        "BOC-SERIAL-2",
+    )
+    .await
+    .unwrap();
     assert_eq!(retry, paid);
 
     // Paid in full: the fee stops accruing and the statement says paid.
@@ -561,19 +582,16 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
         .unwrap()
         .into_inner();
     assert_eq!(b.contributions.unwrap().fen, 160_000);
-    w.contribution
-        .record_payment(with_token(
-            &token,
-            pb::RecordPaymentRequest {
-                request_id: "alipay-0001".into(),
-                payer: payer.clone(),
-                period: ym(2026, 1),
-                amount: fen(160_000),
-                paid_on: day(2026, 1, 31),
-            },
-        ))
-        .await
-        .unwrap();
+    pay_through_bank(
+        &mut w.contribution,
+        &w.system.clock,
+        on(2026, 1, 31),
+        (&payer, BANK),
+        (&payer, ym(2026, 1).unwrap()),
+        Some(160_000),
+        "BOC-0001",
+    )
+    .await;
 
     let s = statement(
         &mut w.contribution,
@@ -701,14 +719,13 @@ async fn an_agency_pays_its_clients_contributions_and_service_fee() {
             .await
             .unwrap_err(),
         w.contribution
-            .record_payment(as_caller(
+            .create_payment_order(as_caller(
                 "hr_agency:AGENCY-2",
-                pb::RecordPaymentRequest {
+                pb::CreatePaymentOrderRequest {
                     request_id: "agency-2-pays".into(),
                     payer: "hr_agency:AGENCY-1".into(),
                     period: ym(2026, 1),
                     amount: fen(100),
-                    paid_on: day(2026, 1, 20),
                 },
             ))
             .await
@@ -717,19 +734,16 @@ async fn an_agency_pays_its_clients_contributions_and_service_fee() {
         assert_eq!(status.code(), Code::PermissionDenied);
         assert_eq!(reason(&status), "NOT_OWN_RECORD");
     }
-    w.contribution
-        .record_payment(as_caller(
-            "hr_agency:AGENCY-1",
-            pb::RecordPaymentRequest {
-                request_id: "agency-pay-1".into(),
-                payer: "hr_agency:AGENCY-1".into(),
-                period: ym(2026, 1),
-                amount: fen(181_893),
-                paid_on: day(2026, 1, 20),
-            },
-        ))
-        .await
-        .unwrap();
+    pay_through_bank(
+        &mut w.contribution,
+        &w.system.clock,
+        on(2026, 1, 20),
+        ("hr_agency:AGENCY-1", BANK),
+        ("hr_agency:AGENCY-1", ym(2026, 1).unwrap()),
+        Some(181_893),
+        "BOC-AGENCY-1",
+    )
+    .await;
 
     // The person inquires; so may the agency; another agency may not.
     let mine = statement(&mut w.contribution, operator(statement_request(&person))).await;

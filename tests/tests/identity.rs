@@ -892,6 +892,7 @@ async fn the_partner_registry_checks_what_each_kind_must_hold() {
             code: "H-001".into(),
             designation_in_force: false,
             reason: "designation agreement ended".into(),
+            collects_contributions: None,
         }))
         .await
         .unwrap()

@@ -13,7 +13,7 @@ use socsec_proto::{
 use system_tests::{
     System, as_caller, audit_trail,
     journeys::{self, Activation, Cards, Identity},
-    operator, with_token,
+    operator, pay_through_bank, with_token,
 };
 
 type Contribution = contribution::contribution_service_client::ContributionServiceClient<
@@ -29,6 +29,13 @@ struct World {
 }
 
 const REGION: &str = "110100";
+/// Contributions are paid through this bank.
+const COLLECTING_BANK: &str = "BOC";
+const BANK: &str = "bank:BOC";
+
+fn day(month: u32, day: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, month, day).unwrap()
+}
 
 /// A partner's answer carries neither the person's ID number, name nor
 /// address, nor any full ID or bank card number.
@@ -76,6 +83,7 @@ async fn world() -> World {
     ] {
         journeys::register_partner(&mut identity, code, kind, parent).await;
     }
+    journeys::register_collecting_bank(&mut identity, COLLECTING_BANK).await;
     let mut contribution = system.contribution_client().await;
     contribution
         .set_rate_table(operator(contribution::SetRateTableRequest {
@@ -480,24 +488,20 @@ async fn journey_7_a_flexible_worker_online() {
             .await
             .unwrap();
         run_month(&mut w, &format!("j7-run-{month}"), month).await;
-        // 20% of 8,000 yuan each month.
-        w.contribution
-            .record_payment(with_token(
-                &token,
-                contribution::RecordPaymentRequest {
-                    request_id: format!("j7-pay-{month}"),
-                    payer: payer.clone(),
-                    period: ym(month),
-                    amount: Some(Money { fen: 160_000 }),
-                    paid_on: Some(Date {
-                        year: 2026,
-                        month,
-                        day: 20,
-                    }),
-                },
-            ))
-            .await
-            .unwrap();
+        // 20% of 8,000 yuan each month: the worker asks for a payment order
+        // online, pays it at the collecting bank, and the bank records it.
+        let (order, paid) = pay_through_bank(
+            &mut w.contribution,
+            &w.system.clock,
+            day(month as u32, 20),
+            (&payer, BANK),
+            ("", ym(month).unwrap()),
+            None,
+            &format!("BOC-J7-{month}"),
+        )
+        .await;
+        assert_eq!(order.amount.unwrap().fen, 160_000);
+        assert_eq!(paid.bill.unwrap().outstanding.unwrap().fen, 0);
     }
     let s = w
         .contribution
@@ -616,25 +620,17 @@ async fn journey_8_an_individual_through_an_hr_agency() {
         .unwrap();
     run_month(&mut w, "j8-run", 1).await;
     // 9,000 yuan: 16% = 144,000 + 8% = 72,000 + the 80 yuan fee = 224,000 fen.
-    let paid = w
-        .contribution
-        .record_payment(as_caller(
-            "hr_agency:AGENCY-1",
-            contribution::RecordPaymentRequest {
-                request_id: "j8-pay".into(),
-                payer: "hr_agency:AGENCY-1".into(),
-                period: ym(1),
-                amount: Some(Money { fen: 224_000 }),
-                paid_on: Some(Date {
-                    year: 2026,
-                    month: 1,
-                    day: 31,
-                }),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let (order, paid) = pay_through_bank(
+        &mut w.contribution,
+        &w.system.clock,
+        day(1, 31),
+        ("hr_agency:AGENCY-1", BANK),
+        ("", ym(1).unwrap()),
+        None,
+        "BOC-J8",
+    )
+    .await;
+    assert_eq!(order.amount.unwrap().fen, 224_000);
     assert_eq!(paid.bill.unwrap().outstanding.unwrap().fen, 0);
 
     // The person inquires their details with their own sign-in.
@@ -731,5 +727,24 @@ async fn journey_9_employer_and_employee_with_a_late_payment() {
         .into_inner();
     assert_eq!(bill.late_fee.unwrap().fen, 3_060);
     assert_eq!(bill.outstanding.unwrap().fen, 363_060);
+
+    // The employer pays on 4 March through the bank: the order holds the
+    // late fee to that day, and the bank's payment clears the bill.
+    let (order, paid) = pay_through_bank(
+        &mut w.contribution,
+        &w.system.clock,
+        day(3, 4),
+        ("employer:EMP-1", BANK),
+        ("", ym(1).unwrap()),
+        None,
+        "BOC-J9",
+    )
+    .await;
+    assert_eq!(order.amount.unwrap().fen, 363_060);
+    let after = paid.bill.unwrap();
+    assert_eq!(
+        (after.late_fee.unwrap().fen, after.outstanding.unwrap().fen),
+        (3_060, 0)
+    );
     assert_no_personal_data_logged();
 }

@@ -37,6 +37,8 @@ pub struct Partner<'a> {
     pub kind: PartnerKind,
     pub parent: &'a str,
     pub credit_code: &'a str,
+    /// A bank that collects contributions.
+    pub collects_contributions: bool,
 }
 
 impl<'a> Partner<'a> {
@@ -46,6 +48,7 @@ impl<'a> Partner<'a> {
             kind,
             parent: "",
             credit_code: "",
+            collects_contributions: false,
         }
     }
 }
@@ -79,6 +82,7 @@ pub async fn register_partners(
                     parent_code: partner.parent.into(),
                     credit_code: partner.credit_code.into(),
                     designation_in_force: true,
+                    collects_contributions: partner.collects_contributions,
                 },
             ))
             .await

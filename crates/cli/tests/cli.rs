@@ -15,6 +15,7 @@ fn socsec(system: &System, args: &[&str]) -> std::process::Output {
         "pharmacy:P-DEMO",
         "hospital:H-1",
         "hr_agency:HRA-DEMO",
+        "bank:BOC",
     ]);
     Command::new(env!("CARGO_BIN_EXE_socsec"))
         .args(["--identity", &system.identity.url()])
@@ -50,6 +51,8 @@ async fn the_demo_walks_journeys_one_three_and_seven() {
         "retired",
         "the old card is now not eligible (LEGACY_CARD_RETIRED)",
         "this month's bill: 1600.00 yuan",
+        "collecting bank BOC recorded the payment",
+        "outstanding now 0.00 yuan",
         "FLEXIBLE_INDIVIDUAL",
         "individual account total: 640.00   pooling fund total: 960.00",
     ] {

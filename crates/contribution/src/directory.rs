@@ -14,7 +14,7 @@ use socsec_proto::identity::v1::{
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::error::ContributionError;
+use crate::{domain::payment::may_collect, error::ContributionError};
 
 #[derive(Clone)]
 pub struct Directory {
@@ -52,6 +52,40 @@ impl Directory {
             Ok(_) => Ok(()),
             Err(status) if status.code() == Code::NotFound => {
                 Err(ContributionError::PersonNotFound)
+            }
+            Err(status) => Err(unavailable(status)),
+        }
+    }
+
+    /// Refuses unless `bank` is registered in identity as a bank in force
+    /// that collects contributions. Asked every time (not remembered), so a
+    /// withdrawal takes effect at once; when identity cannot be asked, the
+    /// payment is not recorded (`UNAVAILABLE`).
+    pub async fn ensure_collecting_bank(
+        &self,
+        bank: &PartnerCode,
+        origin: &Caller,
+        request_id: &str,
+    ) -> Result<(), ContributionError> {
+        let request = on_behalf_of(
+            identity::GetPartnerRequest {
+                code: bank.as_str().to_owned(),
+            },
+            origin,
+            Some(request_id),
+        );
+        match self.identity.clone().get_partner(request).await {
+            Ok(partner) => {
+                let partner = partner.into_inner();
+                let collects = partner.collects_contributions;
+                if may_collect(registry::registration(&partner), collects) {
+                    Ok(())
+                } else {
+                    Err(ContributionError::NotCollectingBank)
+                }
+            }
+            Err(status) if status.code() == Code::NotFound => {
+                Err(ContributionError::NotCollectingBank)
             }
             Err(status) => Err(unavailable(status)),
         }

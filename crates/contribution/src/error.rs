@@ -96,6 +96,41 @@ pub enum ContributionError {
     /// timed out (retry), otherwise `INTERNAL`; the cause is logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    // --- payments through the collecting bank ---
+    /// `FAILED_PRECONDITION` / `NOTHING_OUTSTANDING`: no order for a paid bill.
+    #[error("nothing is outstanding on this bill")]
+    NothingOutstanding,
+    /// `NOT_FOUND` / `ORDER_NOT_FOUND`.
+    #[error("no such payment order")]
+    OrderNotFound,
+    /// `FAILED_PRECONDITION` / `ORDER_ALREADY_PAID`: a payment was recorded
+    /// against this order (under another reference); ask for a new order.
+    #[error("this payment order was already paid")]
+    OrderAlreadyPaid,
+    /// `FAILED_PRECONDITION` / `ORDER_EXPIRED`: paid at or after the order's expiry.
+    #[error("the payment order had expired when it was paid")]
+    OrderExpired,
+    /// `FAILED_PRECONDITION` / `PAID_BEFORE_ORDER`.
+    #[error("the payment is dated before the order was created")]
+    PaidBeforeOrder,
+    /// `FAILED_PRECONDITION` / `AMOUNT_DIFFERS_FROM_ORDER`, with `order_amount_fen`.
+    #[error("the amount is not the order's; collect exactly the order's amount")]
+    AmountDiffersFromOrder { ordered: Money },
+    /// `FAILED_PRECONDITION` / `BANK_REFERENCE_REUSED`: the bank's reference
+    /// was recorded with other content.
+    #[error("this bank reference was already recorded for another payment")]
+    BankReferenceReused,
+    /// `PERMISSION_DENIED` / `NOT_COLLECTING_BANK`: the bank is not
+    /// registered in identity as a bank in force that collects contributions.
+    #[error("the bank is not designated to collect contributions")]
+    NotCollectingBank,
+    /// `PERMISSION_DENIED` / `PAYMENT_OF_ANOTHER_BANK`: a bank names another
+    /// bank's payment.
+    #[error("a bank records and reverses only its own payments")]
+    PaymentOfAnotherBank,
+    /// `NOT_FOUND` / `PAYMENT_NOT_FOUND`: no payment under this bank and reference.
+    #[error("no payment under this bank and reference")]
+    PaymentNotFound,
 }
 
 impl From<ContributionError> for Status {
@@ -158,6 +193,20 @@ impl From<ContributionError> for Status {
             CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY"),
             Idempotency(inner) => inner.into_status(),
             Database(db) => error::database(&db),
+            NothingOutstanding => plain(Code::FailedPrecondition, "NOTHING_OUTSTANDING"),
+            OrderNotFound => plain(Code::NotFound, "ORDER_NOT_FOUND"),
+            OrderAlreadyPaid => plain(Code::FailedPrecondition, "ORDER_ALREADY_PAID"),
+            OrderExpired => plain(Code::FailedPrecondition, "ORDER_EXPIRED"),
+            PaidBeforeOrder => plain(Code::FailedPrecondition, "PAID_BEFORE_ORDER"),
+            AmountDiffersFromOrder { ordered } => with(
+                Code::FailedPrecondition,
+                "AMOUNT_DIFFERS_FROM_ORDER",
+                vec![("order_amount_fen", ordered.fen().to_string())],
+            ),
+            BankReferenceReused => plain(Code::FailedPrecondition, "BANK_REFERENCE_REUSED"),
+            NotCollectingBank => plain(Code::PermissionDenied, "NOT_COLLECTING_BANK"),
+            PaymentOfAnotherBank => plain(Code::PermissionDenied, "PAYMENT_OF_ANOTHER_BANK"),
+            PaymentNotFound => plain(Code::NotFound, "PAYMENT_NOT_FOUND"),
         }
     }
 }

@@ -95,6 +95,7 @@ impl platform::service::Service for Application {
                 host.tasks(),
                 host.clock(),
                 directory::Directory::new(identity),
+                host.event_streams(),
             )
             .with_run_gauges(metrics::RunGauges::register(&host.metrics())),
         );

@@ -24,10 +24,15 @@ pub static POLICY: Policy = Policy {
         "DeclareWage" => Access::Only(&[Operator, Employer, HrAgency, Person]),
         "RunMonth" => Access::Only(&[Operator]),
         "GetBill" => Access::Only(&[Operator, Employer, HrAgency, Person]),
-        "RecordPayment" => Access::Only(&[Operator, Employer, HrAgency, Person]),
+        // Never the payer: the collecting bank confirms a payment (the
+        // handler checks that the bank collects), or an operator.
+        "RecordPayment" => Access::Only(&[Operator, Bank]),
         "ListArrears" => Access::Only(&[Operator]),
         "GetStatement" => Access::Only(&[Operator, Person, HrAgency]),
         "StreamStatement" => Access::Only(&[Operator, Person, HrAgency]),
+        "CreatePaymentOrder" => Access::Only(&[Operator, Employer, HrAgency, Person]),
+        "ReversePayment" => Access::Only(&[Operator, Bank]),
+        "WatchContributionEvents" => Access::Only(&[Service]),
     ],
 };
 

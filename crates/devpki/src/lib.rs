@@ -201,9 +201,11 @@ pub const SERVICES: [&str; 4] = ["identity", "card-issuance", "activation", "con
 /// The sample callers whose certificates the development setup makes: an
 /// operator and one partner of each kind, the ones `socsec seed-demo`
 /// registers.
-pub const SAMPLE_CALLERS: [(CallerKind, &str); 8] = [
+pub const SAMPLE_CALLERS: [(CallerKind, &str); 9] = [
     (CallerKind::Operator, "OP0001"),
     (CallerKind::Bank, "ICBC"),
+    // The collecting bank contributions are paid through.
+    (CallerKind::Bank, "BOC"),
     (CallerKind::BankOutlet, "ICBC-0101"),
     (CallerKind::Hospital, "H-DEMO"),
     (CallerKind::Pharmacy, "P-DEMO"),

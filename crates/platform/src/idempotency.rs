@@ -65,7 +65,8 @@ impl RequestId {
 
 /// Whether `value` holds a valid ID number as a run of its own (18 digits,
 /// or 17 and `X`, not part of a longer run of digits).
-fn holds_id_number(value: &str) -> bool {
+/// Such a value must not be kept as a key or logged.
+pub fn holds_id_number(value: &str) -> bool {
     let today = chrono::Utc::now().date_naive();
     value
         .split(|c: char| !(c.is_ascii_digit() || c == 'X' || c == 'x'))

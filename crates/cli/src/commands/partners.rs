@@ -28,6 +28,9 @@ pub enum PartnerCommand {
         parent: String,
         #[arg(long, default_value = "")]
         credit_code: String,
+        /// Banks only: a collecting bank, which records contribution payments.
+        #[arg(long)]
+        collects_contributions: bool,
     },
     /// Puts a partner's designation in force, or suspends it, with a reason.
     Designate {
@@ -39,6 +42,10 @@ pub enum PartnerCommand {
         in_force: bool,
         #[arg(long)]
         reason: String,
+        /// Banks only: designate (true) or withdraw (false) collecting
+        /// contributions; absent: unchanged.
+        #[arg(long)]
+        collects_contributions: Option<bool>,
     },
     /// Lists the registered partners.
     List,
@@ -80,6 +87,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
             region,
             parent,
             credit_code,
+            collects_contributions,
         } => {
             let answer = identity
                 .register_partner(c.request(identity::RegisterPartnerRequest {
@@ -91,6 +99,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
                     parent_code: parent,
                     credit_code,
                     designation_in_force: true,
+                    collects_contributions,
                 }))
                 .await?;
             out.message("socsec.identity.v1.Partner", answer.get_ref());
@@ -100,6 +109,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
             code,
             in_force,
             reason,
+            collects_contributions,
         } => {
             let answer = identity
                 .set_partner_designation(c.request(identity::SetPartnerDesignationRequest {
@@ -107,6 +117,7 @@ pub(super) async fn partner(c: &Connection, command: PartnerCommand, out: Printe
                     code,
                     designation_in_force: in_force,
                     reason,
+                    collects_contributions,
                 }))
                 .await?;
             out.message("socsec.identity.v1.Partner", answer.get_ref());

@@ -1,7 +1,10 @@
 //! Journey 7: a flexible worker enrols online and pays monthly.
 
 use chrono::{Datelike, Utc};
-use socsec_fixtures::{ids, journey};
+use socsec_fixtures::{
+    ids, journey,
+    payment::{self, COLLECTING_BANK},
+};
 use socsec_proto::{
     common::v1::{self as common, Gender},
     contribution::v1 as contribution,
@@ -100,16 +103,38 @@ pub(super) async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
         .into_inner();
     let owed = bill.outstanding.map_or(0, |m| m.fen);
     step(out, format!("this month's bill: {} yuan", yuan(owed)));
-    contributions
-        .record_payment(online.request(contribution::RecordPaymentRequest {
-            request_id: format!("demo-pay-{}", person.person_id),
-            payer,
-            period: Some(period),
-            amount: Some(common::Money { fen: owed }),
-            paid_on: None,
-        }))
-        .await?;
-    step(out, "paid online".into());
+    let order = payment::order(
+        &mut contributions,
+        &online,
+        &format!("demo-order-{}", person.person_id),
+        &payer,
+        period,
+        None,
+    )
+    .await?;
+    step(
+        out,
+        format!(
+            "payment order {} for {} yuan, valid until the end of today",
+            order.order_id,
+            yuan(order.amount.map_or(0, |m| m.fen))
+        ),
+    );
+    let bank = Connection {
+        caller: format!("bank:{COLLECTING_BANK}"),
+        token: None,
+        ..c.clone()
+    };
+    let reference = format!("BOC-{}", person.person_id.replace('-', ""));
+    let paid = payment::collect(&mut contributions, &bank, &order, &reference).await?;
+    step(
+        out,
+        format!(
+            "collecting bank {COLLECTING_BANK} recorded the payment (reference {}); outstanding now {} yuan",
+            paid.bank_reference,
+            yuan(paid.bill.and_then(|b| b.outstanding).map_or(0, |m| m.fen))
+        ),
+    );
     let statement = contributions
         .get_statement(online.request(contribution::GetStatementRequest {
             person_id: person.person_id,

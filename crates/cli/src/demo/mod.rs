@@ -5,7 +5,7 @@ mod flexible;
 mod journeys;
 
 use chrono::{Datelike, Utc};
-use socsec_fixtures::rates;
+use socsec_fixtures::{payment::COLLECTING_BANK, rates};
 use socsec_proto::{
     common::v1::PartnerKind, contribution::v1 as contribution, identity::v1 as identity,
 };
@@ -41,6 +41,7 @@ pub async fn seed(c: &Connection, out: Printer) -> Outcome {
     let mut identity = c.identity().await?;
     for (code, kind, name, parent, credit) in [
         (BANK, PartnerKind::Bank, "中国工商银行", "", ""),
+        (COLLECTING_BANK, PartnerKind::Bank, "中国银行", "", ""),
         (
             OUTLET,
             PartnerKind::BankOutlet,
@@ -82,6 +83,8 @@ pub async fn seed(c: &Connection, out: Printer) -> Outcome {
                 parent_code: parent.into(),
                 credit_code: credit.into(),
                 designation_in_force: true,
+                // The demo's collecting bank: contributions are paid through it.
+                collects_contributions: code == COLLECTING_BANK,
             }))
             .await;
         tolerate_existing(result)?;

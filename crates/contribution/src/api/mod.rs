@@ -12,7 +12,7 @@ use socsec_proto::contribution::v1::{
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::service::ContributionService;
+use crate::service::{ContributionService, EventStream};
 
 type Answer<T> = Result<Response<T>, Status>;
 
@@ -148,7 +148,7 @@ impl Rpc for ContributionApi {
         request: Request<pb::RecordPaymentRequest>,
     ) -> Answer<pb::Payment> {
         let (caller, req) = open(request)?;
-        let (id, cmd) = parse::record_payment(&req, self.service.today())?;
+        let (id, cmd) = parse::record_payment(&caller, &req, self.service.now())?;
         Ok(Response::new(
             self.service.record_payment(&caller, &id, cmd, &req).await?,
         ))
@@ -184,6 +184,44 @@ impl Rpc for ContributionApi {
         let range = parse::stream_statement(&req)?;
         Ok(Response::new(
             self.service.stream_statement(&caller, range).await?,
+        ))
+    }
+
+    async fn create_payment_order(
+        &self,
+        request: Request<pb::CreatePaymentOrderRequest>,
+    ) -> Answer<pb::PaymentOrder> {
+        let (caller, req) = open(request)?;
+        let (id, cmd) = parse::create_order(&caller, &req)?;
+        Ok(Response::new(
+            self.service.create_order(&caller, &id, cmd, &req).await?,
+        ))
+    }
+
+    async fn reverse_payment(
+        &self,
+        request: Request<pb::ReversePaymentRequest>,
+    ) -> Answer<pb::Payment> {
+        let (caller, req) = open(request)?;
+        let (id, cmd) = parse::reverse_payment(&caller, &req)?;
+        Ok(Response::new(
+            self.service
+                .reverse_payment(&caller, &id, cmd, &req)
+                .await?,
+        ))
+    }
+
+    type WatchContributionEventsStream = EventStream;
+
+    async fn watch_contribution_events(
+        &self,
+        request: Request<pb::WatchContributionEventsRequest>,
+    ) -> Answer<Self::WatchContributionEventsStream> {
+        let req = request.into_inner();
+        parse::watch_events(&req)?;
+        let after = req.after.unwrap_or_default().cursor;
+        Ok(Response::new(
+            self.service.watch_events(&after, req.heartbeats).await?,
         ))
     }
 }

@@ -2,6 +2,8 @@
 //! decided by `domain::access::visible_lines` and applied by the store's
 //! query (totals included), so every line given here may be shown.
 
+use chrono::{DateTime, Utc};
+use pii::PartnerCode;
 use platform::{
     clock::{date, timestamp},
     paging::Page,
@@ -11,8 +13,9 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Account, AgencyContract, ArrearsKey, Bill, ContractStatus, Enrolment, EnrolmentChannel,
-        InsuranceType, LineKey, Money, Period, RateTable, Rounding, Scheme,
+        Account, AgencyContract, ArrearsKey, Bill, ContractStatus, Enrolment, EnrolmentChannel, InsuranceType,
+        LineKey, Money, Payer, Period, RateTable, Rounding, Scheme,
+        payment::{PaymentOrder, paid_on},
     },
     service::{Arrears, RunProgress},
     store::{LineRow, StatementPage},
@@ -207,5 +210,73 @@ pub fn statement(page: &Page<LineKey>, statement: &StatementPage) -> pb::Stateme
         lines: statement.lines.iter().map(line).collect(),
         individual_account_total: money(statement.individual_account_total),
         pooling_fund_total: money(statement.pooling_fund_total),
+    }
+}
+
+/// A payment order, with the bill it was made from.
+pub fn payment_order(o: &PaymentOrder, from: &Bill) -> pb::PaymentOrder {
+    pb::PaymentOrder {
+        order_id: o.order_id.to_string(),
+        payer: o.payer.to_string(),
+        period: Some(period(o.period)),
+        amount: money(o.amount),
+        bill: Some(bill(from)),
+        created_at: Some(timestamp(o.created_at)),
+        expires_at: Some(timestamp(o.expires_at)),
+    }
+}
+
+/// What a bank recorded: a payment against an order, under its reference.
+pub struct BankPaymentView<'a> {
+    pub order_id: uuid::Uuid,
+    pub payer: &'a Payer,
+    pub period: Period,
+    pub amount: Money,
+    pub bank: &'a PartnerCode,
+    pub reference: &'a str,
+    pub paid_at: DateTime<Utc>,
+    pub reversed_at: Option<DateTime<Utc>>,
+}
+
+/// A bank's payment, with the bill after it (or after its reversal).
+pub fn bank_payment(p: &BankPaymentView<'_>, after: &Bill) -> pb::Payment {
+    pb::Payment {
+        payer: p.payer.to_string(),
+        period: Some(period(p.period)),
+        amount: money(p.amount),
+        paid_on: Some(date(paid_on(p.paid_at))),
+        bill: Some(bill(after)),
+        order_id: p.order_id.to_string(),
+        bank_code: p.bank.as_str().to_owned(),
+        bank_reference: p.reference.to_owned(),
+        paid_at: Some(timestamp(p.paid_at)),
+        reversed_at: p.reversed_at.map(timestamp),
+    }
+}
+
+/// The events of `WatchContributionEvents`, encoded for the outbox.
+pub mod events {
+    use platform::mutation::Events;
+    use prost::Message;
+    use socsec_proto::contribution::v1::{self as pb, contribution_event::Event};
+
+    fn one(event_type: &'static str, event: Event) -> Events {
+        let message = pb::ContributionEvent {
+            event: Some(event),
+            ..Default::default()
+        };
+        Events::one(event_type, message.encode_to_vec())
+    }
+
+    pub fn order_created(order: pb::PaymentOrder) -> Events {
+        one("PaymentOrderCreated", Event::PaymentOrderCreated(order))
+    }
+
+    pub fn payment_recorded(payment: pb::Payment) -> Events {
+        one("PaymentRecorded", Event::PaymentRecorded(payment))
+    }
+
+    pub fn payment_reversed(payment: pb::Payment) -> Events {
+        one("PaymentReversed", Event::PaymentReversed(payment))
     }
 }

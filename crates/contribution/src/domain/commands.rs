@@ -70,16 +70,6 @@ pub struct BillQuery {
     pub as_of: NaiveDate,
 }
 
-/// Record a payment towards a bill.
-#[derive(Clone, Debug)]
-pub struct RecordPayment {
-    pub payer: Payer,
-    pub period: Period,
-    /// Positive.
-    pub amount: Money,
-    pub paid_on: NaiveDate,
-}
-
 /// A page of a region's overdue bills as of a day.
 #[derive(Clone, Debug)]
 pub struct ArrearsQuery {

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod late_fee;
 pub mod money;
 pub mod payer;
+pub mod payment;
 pub mod period;
 pub mod rates;
 pub mod vocabulary;

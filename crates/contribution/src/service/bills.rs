@@ -1,23 +1,19 @@
-//! Bills, payments and arrears. A bill is computed from the ledger and the
-//! payments whenever it is asked for; only payments are stored.
+//! Bills and arrears. A bill is computed from the ledger and the payments
+//! (not reversed) whenever it is asked for; only payments are stored
+//! (`payments.rs` records them).
 
 use chrono::NaiveDate;
 use platform::{
     audit::{self, Access},
     auth::Caller,
-    idempotency::RequestId,
-    mutation::{self, Audit, Effects, Events, Mutation},
 };
-use prost::Message;
-use socsec_proto::contribution::v1 as pb;
 use sqlx::PgConnection;
 
 use super::{ContributionService, Result};
 use crate::{
-    api::present,
     domain::{
         ArrearsKey, Bill, Payer, Period, access,
-        commands::{ArrearsQuery, BillQuery, RecordPayment},
+        commands::{ArrearsQuery, BillQuery},
     },
     error::ContributionError,
     store,
@@ -33,7 +29,7 @@ pub struct Arrears {
 }
 
 /// The bill of `payer` for `period`, with the late fee as of `as_of`.
-async fn bill(
+pub(super) async fn bill(
     conn: &mut PgConnection,
     payer: &Payer,
     period: Period,
@@ -74,56 +70,6 @@ impl ContributionService {
             .await?;
         }
         bill(&mut conn, &q.payer, q.period, q.as_of).await
-    }
-
-    pub async fn record_payment(
-        &self,
-        caller: &Caller,
-        request_id: &RequestId,
-        cmd: RecordPayment,
-        fingerprint: &impl Message,
-    ) -> Result<pb::Payment> {
-        if !access::may_pay(caller, &cmd.payer) {
-            return Err(ContributionError::NotOwnRecord);
-        }
-        let answer = mutation::run(
-            &self.pool,
-            Mutation::new(caller, "RecordPayment", request_id),
-            fingerprint,
-            async |conn| {
-                store::lock_bill(conn, &cmd.payer, cmd.period).await?;
-                let before = bill(conn, &cmd.payer, cmd.period, cmd.paid_on).await?;
-                if cmd.amount > before.outstanding {
-                    return Err(ContributionError::PaymentExceedsOwed {
-                        outstanding: before.outstanding,
-                    });
-                }
-                store::insert_payment(
-                    conn,
-                    &cmd.payer,
-                    cmd.period,
-                    cmd.amount,
-                    cmd.paid_on,
-                    request_id.as_str(),
-                    self.clock.now(),
-                )
-                .await?;
-                let after = bill(conn, &cmd.payer, cmd.period, cmd.paid_on).await?;
-                let answer = pb::Payment {
-                    payer: cmd.payer.to_string(),
-                    period: Some(present::period(cmd.period)),
-                    amount: present::money(cmd.amount),
-                    paid_on: Some(platform::clock::date(cmd.paid_on)),
-                    bill: Some(present::bill(&after)),
-                };
-                // A flexible worker's own bill is their personal data.
-                let audit = cmd.payer.person().map_or_else(Audit::none, Audit::change);
-                Ok(Effects::new(answer, Events::none(), audit))
-            },
-        )
-        .await?;
-        tracing::info!(payer = %cmd.payer, period = %cmd.period, amount_fen = cmd.amount.fen(), "payment recorded");
-        Ok(answer)
     }
 
     /// Overdue bills of a region as of a day, a page of unpaid bills at a time.

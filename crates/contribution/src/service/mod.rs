@@ -6,6 +6,7 @@
 mod bills;
 mod contracts;
 mod enrolment;
+mod payments;
 mod rates;
 mod run;
 mod statements;
@@ -13,7 +14,7 @@ mod statements;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use platform::{clock::Clock, host::Tasks};
+use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
 use crate::{
@@ -21,6 +22,12 @@ use crate::{
 };
 
 pub use bills::Arrears;
+
+use socsec_proto::contribution::v1::ContributionEvent;
+
+/// A `WatchContributionEvents` stream.
+pub type EventStream =
+    futures::stream::BoxStream<'static, Result<ContributionEvent, tonic::Status>>;
 pub use run::RunProgress;
 
 type Result<T, E = ContributionError> = std::result::Result<T, E>;
@@ -34,16 +41,25 @@ pub struct ContributionService {
     tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
+    /// `WatchContributionEvents`.
+    events: EventStreams,
 }
 
 impl ContributionService {
-    pub fn new(pool: PgPool, tasks: Tasks, clock: Arc<dyn Clock>, directory: Directory) -> Self {
+    pub fn new(
+        pool: PgPool,
+        tasks: Tasks,
+        clock: Arc<dyn Clock>,
+        directory: Directory,
+        events: EventStreams,
+    ) -> Self {
         Self {
             run_gauges: RunGauges::default(),
             pool,
             tasks,
             clock,
             directory,
+            events,
         }
     }
 
@@ -61,5 +77,22 @@ impl ContributionService {
     /// The current month in China (which contracts are still in force).
     fn this_month(&self) -> Period {
         Period::from_date(self.clock.today())
+    }
+
+    /// Now, by the service's clock (a bank's `paid_at` may not be later).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Contribution events after cursor `after` (from the start when
+    /// empty), then each new one as it commits.
+    pub async fn watch_events(
+        &self,
+        after: &str,
+        heartbeats: bool,
+    ) -> Result<EventStream, tonic::Status> {
+        self.events
+            .stream::<ContributionEvent>(after, heartbeats)
+            .await
     }
 }

@@ -1,6 +1,6 @@
 //! Bills (sums over the ledger) and payments.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::{ArrearsKey, Money, Payer, Period};
@@ -39,7 +39,7 @@ pub async fn payments(
     payer: &Payer,
     period: Period,
 ) -> Result<Vec<(NaiveDate, Money)>, sqlx::Error> {
-    sqlx::query_as("SELECT paid_on, amount_fen FROM payments WHERE payer = $1 AND period = $2 ORDER BY paid_on, payment_id")
+    sqlx::query_as("SELECT paid_on, amount_fen FROM payments WHERE payer = $1 AND period = $2 AND reversed_at IS NULL ORDER BY paid_on, payment_id")
         .bind(payer)
         .bind(period.first_day())
         .fetch_all(executor)
@@ -60,30 +60,6 @@ pub async fn lock_bill(
     Ok(())
 }
 
-pub async fn insert_payment(
-    conn: &mut PgConnection,
-    payer: &Payer,
-    period: Period,
-    amount: Money,
-    paid_on: NaiveDate,
-    request_id: &str,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (payer, period, amount_fen, paid_on, request_id, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(payer)
-    .bind(period.first_day())
-    .bind(amount)
-    .bind(paid_on)
-    .bind(request_id)
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Bills of a region with more booked than paid, in key order after
 /// `after`, up to and including `before` (months that can be due).
 pub async fn unpaid_bills(
@@ -99,7 +75,8 @@ pub async fn unpaid_bills(
            AND ($3::text IS NULL OR (l.payer, l.period) > ($3, $4))
          GROUP BY l.payer, l.period
          HAVING sum(l.amount_fen) > COALESCE((SELECT sum(p.amount_fen) FROM payments p
-                                             WHERE p.payer = l.payer AND p.period = l.period), 0)
+                                             WHERE p.payer = l.payer AND p.period = l.period
+                                               AND p.reversed_at IS NULL), 0)
          ORDER BY l.payer, l.period LIMIT $5",
     )
     .bind(region)

@@ -8,6 +8,7 @@
 mod bills;
 mod contracts;
 mod enrolments;
+mod payments;
 mod rates;
 mod run;
 mod statements;
@@ -15,6 +16,7 @@ mod statements;
 pub use bills::*;
 pub use contracts::*;
 pub use enrolments::*;
+pub use payments::*;
 pub use rates::*;
 pub use run::*;
 pub use statements::*;

@@ -143,7 +143,7 @@ pub async fn statement_lines(
          bills AS (
              SELECT b.payer, b.period,
                  (SELECT COALESCE(sum(p.amount_fen), 0) FROM payments p
-                  WHERE p.payer = b.payer AND p.period = b.period)
+                  WHERE p.payer = b.payer AND p.period = b.period AND p.reversed_at IS NULL)
                  >= (SELECT sum(x.amount_fen) FROM ledger_entries x
                      WHERE x.payer = b.payer AND x.period = b.period) AS paid
              FROM (SELECT DISTINCT payer, period FROM lines) b

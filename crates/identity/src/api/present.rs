@@ -112,6 +112,7 @@ pub fn partner(row: &PartnerRow) -> pb::Partner {
             .unwrap_or_default(),
         designation_in_force: row.designation_in_force,
         updated_at: Some(timestamp(row.updated_at)),
+        collects_contributions: row.collects_contributions,
     }
 }
 

@@ -83,6 +83,8 @@ pub struct SetPartnerDesignation {
     pub code: PartnerCode,
     pub in_force: bool,
     pub reason: String,
+    /// Banks only: set or withdraw the collecting designation; `None`: unchanged.
+    pub collects_contributions: Option<bool>,
 }
 
 #[derive(Debug)]

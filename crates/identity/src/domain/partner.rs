@@ -91,6 +91,8 @@ pub struct NewPartner {
     pub parent_code: Option<PartnerCode>,
     pub credit_code: Option<CreditCode>,
     pub designation_in_force: bool,
+    /// A bank designated to collect contributions (banks only).
+    pub collects_contributions: bool,
 }
 
 /// A partner name that is empty or too long (`PARTNER_NAME_INVALID`).

@@ -2,6 +2,7 @@
 
 use platform::{
     auth::Caller,
+    error::FieldViolations,
     mutation::{self, Audit, Effects, Mutation},
 };
 use socsec_proto::identity::v1 as pb;
@@ -9,7 +10,7 @@ use socsec_proto::identity::v1 as pb;
 use super::{Identity, Result, Work};
 use crate::{
     api::present::{self, events},
-    domain::{commands::*, partner::ensure_parent_is_bank},
+    domain::{PartnerKind, commands::*, partner::ensure_parent_is_bank},
     error::IdentityError,
     store::{self, PartnerRow},
 };
@@ -64,6 +65,7 @@ impl Identity {
             code,
             in_force,
             reason,
+            collects_contributions,
         } = command;
         let now = self.clock.now();
         let mutation = Mutation::new(caller, "SetPartnerDesignation", &request_id);
@@ -72,9 +74,19 @@ impl Identity {
             mutation,
             request,
             async |conn| -> Work<pb::Partner> {
-                let row = store::set_designation(conn, &code, in_force, now)
-                    .await?
-                    .ok_or(IdentityError::PartnerNotFound)?;
+                let row =
+                    store::set_designation(conn, &code, in_force, collects_contributions, now)
+                        .await?
+                        .ok_or(IdentityError::PartnerNotFound)?;
+                if collects_contributions == Some(true) && row.kind != PartnerKind::Bank {
+                    let mut v = FieldViolations::new();
+                    v.add(
+                        "collects_contributions",
+                        "COLLECTION_ONLY_FOR_BANKS",
+                        "only a bank may collect contributions",
+                    );
+                    return Err(IdentityError::Invalid(v.into_status()));
+                }
                 let answer = present::partner(&row);
                 Ok(Effects::new(
                     answer.clone(),
@@ -84,7 +96,7 @@ impl Identity {
             },
         )
         .await?;
-        tracing::info!(code = %answer.code, in_force = answer.designation_in_force, by = %caller, reason = %reason, "partner designation changed");
+        tracing::info!(code = %answer.code, in_force = answer.designation_in_force, collects = answer.collects_contributions, by = %caller, reason = %reason, "partner designation changed");
         Ok(answer)
     }
 

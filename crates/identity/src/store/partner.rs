@@ -15,11 +15,13 @@ pub struct PartnerRow {
     pub parent_code: Option<PartnerCode>,
     pub credit_code: Option<CreditCode>,
     pub designation_in_force: bool,
+    pub collects_contributions: bool,
     pub updated_at: DateTime<Utc>,
 }
 
 const PARTNER_COLUMNS: &str =
-    "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at";
+    "code, kind, name, region_code, parent_code, credit_code, designation_in_force, updated_at,
+     collects_contributions";
 
 /// Registers the partner; `None` if its code or credit code is already
 /// registered (an expected conflict, so not an error of the statement:
@@ -31,8 +33,8 @@ pub async fn insert_partner(
 ) -> Result<Option<PartnerRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO partners (code, kind, name, region_code, parent_code, credit_code,
-             designation_in_force, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+             designation_in_force, created_at, updated_at, collects_contributions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
          ON CONFLICT DO NOTHING
          RETURNING {PARTNER_COLUMNS}"
     )))
@@ -44,6 +46,7 @@ pub async fn insert_partner(
     .bind(&partner.credit_code)
     .bind(partner.designation_in_force)
     .bind(at)
+    .bind(partner.collects_contributions)
     .fetch_optional(conn)
     .await
 }
@@ -62,19 +65,26 @@ pub async fn partner_by_code(
     .await
 }
 
+/// Sets the designation, and a bank's collecting designation when
+/// `collects` is given (a non-bank's stays false: the caller checks).
 pub async fn set_designation(
     conn: &mut PgConnection,
     code: &PartnerCode,
     in_force: bool,
+    collects: Option<bool>,
     at: DateTime<Utc>,
 ) -> Result<Option<PartnerRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE partners SET designation_in_force = $2, updated_at = $3 WHERE code = $1
+        "UPDATE partners SET designation_in_force = $2, updated_at = $3,
+             collects_contributions = CASE WHEN kind = 'bank'
+                 THEN COALESCE($4, collects_contributions) ELSE false END
+         WHERE code = $1
          RETURNING {PARTNER_COLUMNS}"
     )))
     .bind(code)
     .bind(in_force)
     .bind(at)
+    .bind(collects)
     .fetch_optional(conn)
     .await
 }

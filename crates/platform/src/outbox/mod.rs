@@ -265,7 +265,8 @@ macro_rules! stream_event {
 stream_event!(
     socsec_proto::identity::v1::IdentityEvent,
     socsec_proto::card::v1::CardEvent,
-    socsec_proto::activation::v1::ActivationEvent
+    socsec_proto::activation::v1::ActivationEvent,
+    socsec_proto::contribution::v1::ContributionEvent
 );
 
 /// The event streams of one service: its pool and schema, ended when the

@@ -11,7 +11,7 @@ use socsec_bench::{
     prepare::{self, Partner, Prepared},
     services::as_caller,
 };
-use socsec_fixtures::rates;
+use socsec_fixtures::{payment::COLLECTING_BANK, rates};
 use socsec_proto::{
     common::v1::{Money, PartnerKind, YearMonth},
     contribution::v1::{
@@ -45,6 +45,7 @@ pub fn callers() -> Vec<String> {
         .map(|c| (*c).to_owned())
         .collect();
     callers.push("pharmacy:P-001".into());
+    callers.push(format!("bank:{COLLECTING_BANK}"));
     callers.extend(
         employers()
             .into_iter()
@@ -56,7 +57,13 @@ pub fn callers() -> Vec<String> {
 /// Registers the pharmacy and the employers.
 pub async fn partners(identity: &IdentityServiceClient<CallerChannel>) {
     let employers = employers();
-    let mut partners = vec![Partner::new("P-001", PartnerKind::Pharmacy)];
+    let mut partners = vec![
+        Partner::new("P-001", PartnerKind::Pharmacy),
+        Partner {
+            collects_contributions: true,
+            ..Partner::new(COLLECTING_BANK, PartnerKind::Bank)
+        },
+    ];
     partners.extend(employers.iter().map(|(code, credit)| Partner {
         credit_code: credit,
         ..Partner::new(code, PartnerKind::Employer)

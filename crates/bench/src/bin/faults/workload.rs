@@ -5,6 +5,7 @@
 //! the same request id, as a partner would. Every call goes to the
 //! [`Journal`].
 
+use socsec_fixtures::payment::COLLECTING_BANK;
 use std::{
     collections::VecDeque,
     sync::{
@@ -344,23 +345,45 @@ impl Load {
         });
     }
 
-    /// Payment number `n`: employer `n % employers` pays 10.00 to 19.60
-    /// yuan under `pay-<n>`.
+    /// Payment number `n`: employer `n % employers` asks for a payment
+    /// order of 10.00 to 19.60 yuan (`order-pay-<n>`), and the collecting
+    /// bank records it under reference and request id `pay-<n>`. A retry
+    /// repeats both (each idempotent).
     async fn pay(&self, n: usize, retry: bool) {
         let payer = n % self.employers.len();
         let amount = 1_000 + (n % 97) as i64 * 10;
         let request_id = format!("pay-{n}");
         let sent = Instant::now();
-        let answer = timed(self.contribution.clone().record_payment(request(
-            &format!("employer:{}", self.employers[payer]),
-            contribution::RecordPaymentRequest {
-                request_id: request_id.clone(),
-                payer: format!("employer:{}", self.employers[payer]),
-                period: Some(self.period),
-                amount: Some(Money { fen: amount }),
-                paid_on: None,
-            },
-        )))
+        let contribution = self.contribution.clone();
+        let answer = timed(async {
+            let order = contribution
+                .clone()
+                .create_payment_order(request(
+                    &format!("employer:{}", self.employers[payer]),
+                    contribution::CreatePaymentOrderRequest {
+                        request_id: format!("order-{request_id}"),
+                        payer: String::new(),
+                        period: Some(self.period),
+                        amount: Some(Money { fen: amount }),
+                    },
+                ))
+                .await?
+                .into_inner();
+            contribution
+                .clone()
+                .record_payment(request(
+                    &format!("bank:{COLLECTING_BANK}"),
+                    contribution::RecordPaymentRequest {
+                        request_id: request_id.clone(),
+                        amount: order.amount,
+                        order_id: order.order_id,
+                        bank_reference: request_id.clone(),
+                        paid_at: order.created_at,
+                        bank_code: String::new(),
+                    },
+                ))
+                .await
+        })
         .await;
         self.record(Kind::Payment, n, (sent, retry), &answer, |_| Ack::Paid {
             payer,

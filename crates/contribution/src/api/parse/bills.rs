@@ -1,16 +1,13 @@
 //! Bills, payments, arrears and statements.
 
 use chrono::NaiveDate;
-use platform::{
-    all_some, auth::Caller, auth::CallerKind, error::FieldViolations, idempotency::RequestId,
-    paging::Page,
-};
+use platform::{all_some, auth::Caller, auth::CallerKind, error::FieldViolations, paging::Page};
 use socsec_proto::{common::v1 as common, contribution::v1 as pb};
 
-use super::{Result, accept, bounded, day_or_today, limits, money, payer, period};
+use super::{Result, accept, bounded, day_or_today, limits, payer, period};
 use crate::domain::{
-    ArrearsKey, LineKey, Money, access,
-    commands::{ArrearsQuery, BillQuery, RecordPayment, StatementQuery, StatementRange},
+    ArrearsKey, LineKey, access,
+    commands::{ArrearsQuery, BillQuery, StatementQuery, StatementRange},
 };
 
 /// A bill asked for; a payer that names none asks for its own.
@@ -38,31 +35,6 @@ pub fn get_bill(caller: &Caller, req: &pb::GetBillRequest, today: NaiveDate) -> 
         period,
         as_of,
     })
-}
-
-pub fn record_payment(
-    req: &pb::RecordPaymentRequest,
-    today: NaiveDate,
-) -> Result<(RequestId, RecordPayment)> {
-    bounded(&limits::RECORD_PAYMENT, req)?;
-    let mut v = FieldViolations::new();
-    let request_id = RequestId::parse(&mut v, &req.request_id);
-    let payer = payer(&mut v, &req.payer);
-    let period = period(&mut v, "period", req.period.as_ref());
-    let amount = money(&mut v, "amount", req.amount.as_ref(), i64::MAX / 4);
-    if amount == Some(Money::ZERO) {
-        v.add("amount", "AMOUNT_INVALID", "must be positive");
-    }
-    let paid_on = day_or_today(&mut v, "paid_on", req.paid_on.as_ref(), today);
-    let (request_id, payer, period, amount, paid_on) =
-        accept(v, all_some!(request_id, payer, period, amount, paid_on))?;
-    let command = RecordPayment {
-        payer,
-        period,
-        amount,
-        paid_on,
-    };
-    Ok((request_id, command))
 }
 
 /// The page asked for and the key it continues after, if the token names

@@ -2,7 +2,7 @@
 //! field's maximum, checked first by each parser (see `platform::limits`)
 //! and listed in the README.
 
-use platform::limits::{Bound, CODE, Documented, Limits, TOKEN};
+use platform::limits::{Bound, CODE, Documented, Limits, TEXT, TOKEN};
 use socsec_proto::contribution::v1 as pb;
 
 use crate::domain::InsuranceType;
@@ -100,7 +100,9 @@ pub static RECORD_PAYMENT: Limits<pb::RecordPaymentRequest> = Limits {
     rpc: "RecordPayment",
     bounds: &[
         Bound::chars("request_id", CODE, |r| &r.request_id),
-        Bound::chars("payer", CODE, |r| &r.payer),
+        Bound::chars("order_id", CODE, |r| &r.order_id),
+        Bound::chars("bank_reference", CODE, |r| &r.bank_reference),
+        Bound::chars("bank_code", CODE, |r| &r.bank_code),
     ],
 };
 
@@ -129,6 +131,31 @@ pub static STREAM_STATEMENT: Limits<pb::StreamStatementRequest> = Limits {
     bounds: &[Bound::chars("person_id", CODE, |r| &r.person_id)],
 };
 
+pub static CREATE_PAYMENT_ORDER: Limits<pb::CreatePaymentOrderRequest> = Limits {
+    rpc: "CreatePaymentOrder",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("payer", CODE, |r| &r.payer),
+    ],
+};
+
+pub static REVERSE_PAYMENT: Limits<pb::ReversePaymentRequest> = Limits {
+    rpc: "ReversePayment",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("bank_code", CODE, |r| &r.bank_code),
+        Bound::chars("bank_reference", CODE, |r| &r.bank_reference),
+        Bound::chars("reason", TEXT, |r| &r.reason),
+    ],
+};
+
+pub static WATCH_CONTRIBUTION_EVENTS: Limits<pb::WatchContributionEventsRequest> = Limits {
+    rpc: "WatchContributionEvents",
+    bounds: &[Bound::chars("after.cursor", TOKEN, |r| {
+        r.after.as_ref().map_or("", |a| &a.cursor)
+    })],
+};
+
 /// Every contribution RPC's limits, in the proto's order.
 pub static ALL: &[&dyn Documented] = &[
     &ENROL,
@@ -145,6 +172,9 @@ pub static ALL: &[&dyn Documented] = &[
     &LIST_ARREARS,
     &GET_STATEMENT,
     &STREAM_STATEMENT,
+    &CREATE_PAYMENT_ORDER,
+    &REVERSE_PAYMENT,
+    &WATCH_CONTRIBUTION_EVENTS,
 ];
 
 #[cfg(test)]

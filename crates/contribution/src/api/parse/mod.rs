@@ -7,10 +7,12 @@ mod bills;
 mod contracts;
 mod enrolment;
 pub mod limits;
+mod payments;
 
 pub use bills::*;
 pub use contracts::*;
 pub use enrolment::*;
+pub use payments::*;
 
 use chrono::NaiveDate;
 use platform::{error::FieldViolations, limits::Limits};

@@ -41,6 +41,7 @@ pub fn set_partner_designation(
         code,
         in_force: req.designation_in_force,
         reason,
+        collects_contributions: req.collects_contributions,
     })
 }
 
@@ -131,6 +132,13 @@ fn new_partner(v: &mut FieldViolations, req: &pb::RegisterPartnerRequest) -> Opt
     } else {
         v.check("credit_code", pii::CreditCode::parse(&req.credit_code))
     };
+    if req.collects_contributions && kind.is_some_and(|k| k != PartnerKind::Bank) {
+        v.add(
+            "collects_contributions",
+            "COLLECTION_ONLY_FOR_BANKS",
+            "only a bank may collect contributions",
+        );
+    }
     Some(NewPartner {
         code: code?,
         kind: kind?,
@@ -139,5 +147,6 @@ fn new_partner(v: &mut FieldViolations, req: &pb::RegisterPartnerRequest) -> Opt
         parent_code,
         credit_code,
         designation_in_force: req.designation_in_force,
+        collects_contributions: req.collects_contributions,
     })
 }
