@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Account, AgencyContract, ArrearsKey, Bill, ContractStatus, Enrolment, EnrolmentChannel, InsuranceType,
-        LineKey, Money, Payer, Period, RateTable, Rounding, Scheme,
+        Account, AgencyContract, ArrearsKey, Bill, ContractStatus, Enrolment, EnrolmentChannel,
+        InsuranceType, LineKey, Money, Payer, Period, RateTable, Rounding, Scheme,
         payment::{PaymentOrder, paid_on},
     },
     service::{Arrears, RunProgress},

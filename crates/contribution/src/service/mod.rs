@@ -17,9 +17,7 @@ use chrono::NaiveDate;
 use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
-use crate::{
-    directory::Directory, domain::Period, error::ContributionError, metrics::RunGauges,
-};
+use crate::{directory::Directory, domain::Period, error::ContributionError, metrics::RunGauges};
 
 pub use bills::Arrears;
 
