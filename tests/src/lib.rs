@@ -107,7 +107,7 @@ impl System {
             }))
             .await
             .expect("operators set online passwords");
-        identity
+        let token = identity
             .sign_in(pb::SignInRequest {
                 id_number: person.id_number.clone(),
                 password: password.into(),
@@ -115,7 +115,9 @@ impl System {
             .await
             .expect("the person signs in")
             .into_inner()
-            .token
+            .token;
+        remember_session(&person.person_id, &token);
+        token
     }
 
     pub async fn identity_client(&self) -> IdentityServiceClient<CallerChannel> {
@@ -135,12 +137,30 @@ impl System {
     }
 }
 
+/// Live session tokens of persons signed in by the tests, by person id:
+/// `as_caller("person:<id>", …)` sends the person's own.
+static SESSIONS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Makes `token` the one `as_caller` sends for `person_id`.
+pub fn remember_session(person_id: &str, token: &str) {
+    SESSIONS
+        .lock()
+        .unwrap()
+        .insert(person_id.to_owned(), token.to_owned());
+}
+
 /// `message` sent as `caller` (`KIND:CODE`): over a TLS connection with a
 /// client certificate naming that caller.
-/// A person (`person:<id>`) has no certificate: the request carries a
-/// session token for them instead, signed with the tests' key.
+/// A person (`person:<id>`) has no certificate: the request carries their
+/// session token instead — the live one if the tests signed them in
+/// (`System::sign_in`, `remember_session`), else one signed with the tests'
+/// key for a session identity does not know.
 pub fn as_caller<T>(caller: &str, message: T) -> Request<T> {
     if let Some(person_id) = caller.strip_prefix("person:") {
+        if let Some(token) = SESSIONS.lock().unwrap().get(person_id) {
+            return with_token(token, message);
+        }
         let until = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap();
         // A session identity does not know: refused `SESSION_REVOKED` by
         // services that check sessions (use `System::signed_in_person`).

@@ -221,7 +221,9 @@ async fn agency_client(w: &mut World, person: &identity::Person) -> pb::AgencyCo
 async fn an_agency_can_do_nothing_for_a_person_who_never_consented() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "甲同意").await;
+    w.system.sign_in(&person).await;
     let stranger = journeys::register(&mut w.identity, "乙路人").await;
+    w.system.sign_in(&stranger).await;
     let contract = w
         .contribution
         .register_agency_contract(as_caller(
@@ -356,6 +358,7 @@ async fn an_agency_can_do_nothing_for_a_person_who_never_consented() {
 async fn once_the_person_confirms_the_agency_enrols_declares_and_reads() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "丙代理").await;
+    w.system.sign_in(&person).await;
     let contract = w
         .contribution
         .register_agency_contract(as_caller(
@@ -446,6 +449,7 @@ async fn once_the_person_confirms_the_agency_enrols_declares_and_reads() {
 async fn an_ended_contract_stops_the_agency() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "丁终止").await;
+    w.system.sign_in(&person).await;
     let contract = agency_client(&mut w, &person).await;
     run(&mut w.contribution, "run-1", 1).await;
 
@@ -533,6 +537,7 @@ async fn an_ended_contract_stops_the_agency() {
 async fn the_persons_own_enrolment_takes_over_and_each_month_is_billed_once() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "戊自主").await;
+    w.system.sign_in(&person).await;
     agency_client(&mut w, &person).await;
     run(&mut w.contribution, "run-1", 1).await;
 
@@ -620,6 +625,7 @@ async fn the_persons_own_enrolment_takes_over_and_each_month_is_billed_once() {
 async fn an_enrolment_at_the_counter_takes_over_an_unbilled_agency_enrolment_whole() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "己柜台").await;
+    w.system.sign_in(&person).await;
     agency_client(&mut w, &person).await;
     let mut employee = enrol(
         "emp",
@@ -669,6 +675,7 @@ async fn an_enrolment_at_the_counter_takes_over_an_unbilled_agency_enrolment_who
 async fn a_contract_ends_within_36_months() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "庚期限").await;
+    w.system.sign_in(&person).await;
     let mut open_ended = contract_request("c1", "AGENCY-1", &person);
     open_ended.end = None;
     let status = w
@@ -720,7 +727,7 @@ async fn contracts_from_before_consent_stay_confirmed_and_get_an_end() {
     let pool = platform::db::connect(&config.platform).await.unwrap();
     let before: Vec<_> = sqlx::migrate!("../crates/contribution/migrations")
         .iter()
-        .filter(|m| m.version < 1_000_004)
+        .filter(|m| m.version < 1_000_003)
         .cloned()
         .collect();
     let schema = config.platform.database_schema.clone();

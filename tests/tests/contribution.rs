@@ -524,6 +524,7 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
         .unwrap()
         .into_inner()
         .token;
+    system_tests::remember_session(&person.person_id, &token);
 
     let enrolled = w
         .contribution
@@ -627,6 +628,7 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
 async fn an_agency_pays_its_clients_contributions_and_service_fee() {
     let mut w = world().await;
     let person = journeys::register(&mut w.identity, "辛代").await;
+    w.system.sign_in(&person).await;
     let contract = w
         .contribution
         .register_agency_contract(as_caller(

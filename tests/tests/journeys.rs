@@ -456,6 +456,7 @@ async fn journey_7_a_flexible_worker_online() {
         .unwrap()
         .into_inner()
         .token;
+    system_tests::remember_session(&person.person_id, &token);
     w.contribution
         .enrol(with_token(
             &token,

@@ -123,6 +123,7 @@ async fn world() -> World {
     }
     run(&mut contribution, "run-1").await;
     system.clock.set(morning(on(2, 10)));
+    system.sign_in(&person).await;
     World {
         system,
         contribution,
