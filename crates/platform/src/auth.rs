@@ -144,12 +144,16 @@ struct AuthState {
 pub struct AuthLayer(Arc<AuthState>);
 
 impl AuthLayer {
+    /// `certificates`: the CAs and revocation lists client certificates are
+    /// checked against (issuer per caller kind, revocation); without them
+    /// every call with a certificate is refused.
     pub fn new(
         policy: &'static Policy,
         dev_credentials: bool,
         sessions: Option<SessionKeys>,
         clock: Arc<dyn Clock>,
         registry: Arc<dyn PartnerRegistry>,
+        certificates: Option<Arc<Trust>>,
     ) -> Self {
         Self(Arc::new(AuthState {
             policy,
@@ -157,17 +161,8 @@ impl AuthLayer {
             sessions,
             clock,
             registry,
-            certificates: None,
+            certificates,
         }))
-    }
-
-    /// Checks client certificates against `trust` (issuer per caller kind,
-    /// revocation); without it every call with a certificate is refused.
-    pub fn with_certificates(self, trust: Option<Arc<Trust>>) -> Self {
-        let mut state = Arc::try_unwrap(self.0)
-            .unwrap_or_else(|_| panic!("with_certificates is called while building the layer"));
-        state.certificates = trust;
-        Self(Arc::new(state))
     }
 }
 

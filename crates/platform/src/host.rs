@@ -224,15 +224,14 @@ impl Host {
             routes = routes.add_service(reflection);
         }
 
-        let trust = tls::keep_revocations_current(self.tls.as_ref(), &tasks);
         let auth = AuthLayer::new(
             policy,
             self.config.dev_credentials,
             self.session_keys(),
             self.clock.clone(),
             registry,
-        )
-        .with_certificates(trust);
+            tls::keep_revocations_current(self.tls.as_ref(), &tasks),
+        );
         let local_addr = self.local_addr();
         let drain = Duration::from_millis(self.config.drain_timeout_ms);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,13 +1,13 @@
 //! `socsec contribution …`: rates, enrolment, wages, the monthly run,
-//! bills, payments and statements.
+//! bills and statements (payments: `payments.rs`).
 
 use clap::{Subcommand, ValueEnum};
 use futures::StreamExt;
 use socsec_proto::{common::v1 as common, contribution::v1 as contribution};
 
-use super::{RequestIdArg, date, fen, month, progress_bar};
+use super::{RequestIdArg, date, fen, month, payments::PaymentCommand, progress_bar};
 use crate::{
-    connection::{Connection, Failure, Outcome},
+    connection::{Connection, Outcome},
     output::{Printer, print_statement},
 };
 
@@ -109,50 +109,8 @@ pub enum ContributionCommand {
         #[arg(long)]
         as_of: Option<String>,
     },
-    /// As a payer: asks for a payment order for a bill (the amount frozen
-    /// for today); pay it at a collecting bank.
-    Order {
-        #[command(flatten)]
-        request_id: RequestIdArg,
-        /// `employer:CODE`, `hr_agency:CODE`, `person:<id>`; empty: your own.
-        #[arg(long, default_value = "")]
-        payer: String,
-        #[arg(long)]
-        period: String,
-        /// Amount in yuan; default: everything outstanding today.
-        #[arg(long)]
-        amount: Option<String>,
-    },
-    /// As a collecting bank (or an operator naming it with `--bank`):
-    /// records the payment of an order.
-    RecordPayment {
-        #[command(flatten)]
-        request_id: RequestIdArg,
-        #[arg(long)]
-        order: String,
-        /// The bank's transaction reference.
-        #[arg(long)]
-        reference: String,
-        /// Amount in yuan: exactly the order's.
-        #[arg(long)]
-        amount: String,
-        /// When the money arrived, RFC 3339 (2026-11-25T10:00:00+08:00); default: now.
-        #[arg(long)]
-        paid_at: Option<String>,
-        #[arg(long, default_value = "")]
-        bank: String,
-    },
-    /// As the bank that recorded a payment (or an operator): reverses it.
-    ReversePayment {
-        #[command(flatten)]
-        request_id: RequestIdArg,
-        #[arg(long, default_value = "")]
-        bank: String,
-        #[arg(long)]
-        reference: String,
-        #[arg(long)]
-        reason: String,
-    },
+    #[command(flatten)]
+    Payment(PaymentCommand),
     /// A person's contribution history as a table.
     Statement {
         #[arg(long)]
@@ -353,67 +311,8 @@ pub(super) async fn contributions(
                 .await?;
             out.message("socsec.contribution.v1.Bill", answer.get_ref());
         }
-        ContributionCommand::Order {
-            request_id,
-            payer,
-            period,
-            amount,
-        } => {
-            let amount = amount.as_deref().map(fen).transpose()?;
-            let answer = client
-                .create_payment_order(c.request(contribution::CreatePaymentOrderRequest {
-                    request_id: request_id.get(),
-                    payer,
-                    period: Some(month(&period)?),
-                    amount: amount.map(|fen| common::Money { fen }),
-                }))
-                .await?;
-            out.message("socsec.contribution.v1.PaymentOrder", answer.get_ref());
-        }
-        ContributionCommand::RecordPayment {
-            request_id,
-            order,
-            reference,
-            amount,
-            paid_at,
-            bank,
-        } => {
-            let paid_at = match paid_at {
-                Some(at) => chrono::DateTime::parse_from_rfc3339(&at)
-                    .map_err(|_| Failure::Usage(format!("`{at}` is not an instant (RFC 3339)")))?
-                    .to_utc(),
-                None => chrono::Utc::now(),
-            };
-            let answer = client
-                .record_payment(c.request(contribution::RecordPaymentRequest {
-                    request_id: request_id.get(),
-                    amount: Some(common::Money { fen: fen(&amount)? }),
-                    order_id: order,
-                    bank_reference: reference,
-                    paid_at: Some(prost_types::Timestamp {
-                        seconds: paid_at.timestamp(),
-                        nanos: paid_at.timestamp_subsec_nanos() as i32,
-                    }),
-                    bank_code: bank,
-                }))
-                .await?;
-            out.message("socsec.contribution.v1.Payment", answer.get_ref());
-        }
-        ContributionCommand::ReversePayment {
-            request_id,
-            bank,
-            reference,
-            reason,
-        } => {
-            let answer = client
-                .reverse_payment(c.request(contribution::ReversePaymentRequest {
-                    request_id: request_id.get(),
-                    bank_code: bank,
-                    bank_reference: reference,
-                    reason,
-                }))
-                .await?;
-            out.message("socsec.contribution.v1.Payment", answer.get_ref());
+        ContributionCommand::Payment(command) => {
+            super::payments::payments(c, &mut client, command, out).await?
         }
         ContributionCommand::Statement {
             person_id,

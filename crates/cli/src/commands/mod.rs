@@ -8,6 +8,7 @@ mod certs;
 mod contribution;
 mod identity;
 mod partners;
+mod payments;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
