@@ -10,7 +10,8 @@
 
 FROM docker.io/library/rust:1.95.0-bookworm AS builder
 WORKDIR /src
-# Manifests first, so a source change does not refetch every crate.
+# The workspace (every member, the tests crate included, so cargo can load
+# it). The cache mounts keep the crate registry and the build between builds.
 COPY Cargo.toml Cargo.lock ./
 COPY crates crates
 COPY tests tests
