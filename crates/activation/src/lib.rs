@@ -186,6 +186,10 @@ impl platform::service::Service for Application {
         &config.platform
     }
 
+    fn migrations() -> &'static sqlx::migrate::Migrator {
+        &MIGRATIONS
+    }
+
     async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Ready, StartupError> {
         config.validate()?;
         let host = Host::start(config.platform.clone(), &MIGRATIONS, clock).await?;

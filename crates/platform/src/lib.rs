@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod health_check;
 pub mod host;
 pub mod idempotency;
 pub mod limits;

@@ -10,24 +10,18 @@ use super::{
 impl PlatformConfig {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_database()?;
+        self.validate_serving()
+    }
+
+    /// The part `--migrate-only` needs: where the database and the schema are.
+    pub fn validate_database(&self) -> Result<(), ConfigError> {
         if !(self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
         {
             return Err(ConfigError::invalid(
                 "database_url",
                 "must start with postgres:// or postgresql://",
-            ));
-        }
-        if let Some(metrics) = self.metrics_listen
-            && metrics.port() != 0
-            && metrics.port() == self.listen_addr.port()
-            && (metrics.ip() == self.listen_addr.ip()
-                || metrics.ip().is_unspecified()
-                || self.listen_addr.ip().is_unspecified())
-        {
-            return Err(ConfigError::invalid(
-                "metrics_listen",
-                "must be another port than listen_addr",
             ));
         }
         let schema = &self.database_schema;
@@ -40,6 +34,23 @@ impl PlatformConfig {
             return Err(ConfigError::invalid(
                 "database_schema",
                 "must be 1-63 characters of a-z, 0-9 and _, not starting with a digit",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Everything else, for a service about to serve.
+    fn validate_serving(&self) -> Result<(), ConfigError> {
+        if let Some(metrics) = self.metrics_listen
+            && metrics.port() != 0
+            && metrics.port() == self.listen_addr.port()
+            && (metrics.ip() == self.listen_addr.ip()
+                || metrics.ip().is_unspecified()
+                || self.listen_addr.ip().is_unspecified())
+        {
+            return Err(ConfigError::invalid(
+                "metrics_listen",
+                "must be another port than listen_addr",
             ));
         }
         if self.database_max_connections == 0 {
