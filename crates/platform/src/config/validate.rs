@@ -30,6 +30,14 @@ impl PlatformConfig {
                 "must be another port than listen_addr",
             ));
         }
+        if let Some(endpoint) = &self.otlp_endpoint
+            && !(endpoint.starts_with("http://") && endpoint.parse::<http::Uri>().is_ok())
+        {
+            return Err(ConfigError::invalid(
+                "otlp_endpoint",
+                "must be an http:// URL of an OTLP/gRPC receiver (a collector beside the service)",
+            ));
+        }
         let schema = &self.database_schema;
         let valid_schema = schema.len() <= 63
             && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
