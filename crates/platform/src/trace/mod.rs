@@ -30,15 +30,10 @@
 //! sharing a process — the tests — export under their own names, as the
 //! metrics registry is per service too.
 
-use std::{
-    task::{Context as TaskContext, Poll},
-    time::Duration,
-};
+use std::time::Duration;
 
-use futures::future::BoxFuture;
 use opentelemetry::{
     Context, KeyValue,
-    context::FutureExt as _,
     propagation::{Extractor, Injector, TextMapPropagator},
     trace::{
         SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState, Tracer as _,
@@ -49,10 +44,11 @@ use opentelemetry_sdk::{
     propagation::TraceContextPropagator,
     trace::{IdGenerator as _, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider},
 };
-use tower::{Layer, Service};
-use tracing::Instrument as _;
 
 use crate::config::{ConfigError, PlatformConfig};
+
+mod layer;
+pub use layer::{ServerLayer, ServerService};
 
 /// The answer header naming the trace and this service's span.
 pub const TRACE_RESPONSE_HEADER: &str = "traceresponse";
@@ -272,165 +268,5 @@ impl Injector for Metadata<'_> {
     }
 }
 
-/// Serves every call in its trace (see the module).
-#[derive(Clone)]
-pub struct ServerLayer {
-    traces: Traces,
-}
-
-impl ServerLayer {
-    pub fn new(traces: Traces) -> Self {
-        Self { traces }
-    }
-}
-
-impl<S> Layer<S> for ServerLayer {
-    type Service = ServerService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ServerService {
-            inner,
-            traces: self.traces.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct ServerService<S> {
-    inner: S,
-    traces: Traces,
-}
-
-impl<S, B, R> Service<http::Request<B>> for ServerService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send,
-    B: Send + 'static,
-    R: Send + 'static,
-{
-    type Response = http::Response<R>;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let cx = self.traces.server(request.headers(), path);
-        let span_context = cx.span().span_context().clone();
-        let span = tracing::info_span!(
-            "grpc",
-            method = %path,
-            trace_id = %span_context.trace_id(),
-        );
-        let response_header = http::HeaderValue::try_from(format!(
-            "00-{}-{}-{:02x}",
-            span_context.trace_id(),
-            span_context.span_id(),
-            span_context.trace_flags().to_u8()
-        ))
-        .ok();
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        let call = {
-            let _entered = span.enter();
-            let _attached = cx.clone().attach();
-            inner.call(request)
-        };
-        let served = async move {
-            tracing::debug!("call received");
-            let mut response = call.await?;
-            if let Some(value) = response_header {
-                response.headers_mut().insert(TRACE_RESPONSE_HEADER, value);
-            }
-            if let Some(code) = response.headers().get("grpc-status")
-                && code.as_bytes() != b"0"
-            {
-                let code = String::from_utf8_lossy(code.as_bytes()).into_owned();
-                let cx = Context::current();
-                cx.span()
-                    .set_attribute(KeyValue::new("rpc.grpc.status_code", code.clone()));
-                failed(&cx, &code);
-            }
-            Ok(response)
-        };
-        Box::pin(served.instrument(span).with_context(cx))
-    }
-}
-
-/// A future run with `cx` attached (its log lines in `span`).
-pub fn within<F: std::future::Future>(
-    cx: Context,
-    span: tracing::Span,
-    future: F,
-) -> impl std::future::Future<Output = F::Output> {
-    future.instrument(span).with_context(cx)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-    fn headers(traceparent: &str) -> http::HeaderMap {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("traceparent", traceparent.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn a_valid_traceparent_is_continued_with_a_new_span() {
-        let cx = Traces::default().server(&headers(PARENT), "/a.B/C");
-        let span = cx.span().span_context().clone();
-        assert_eq!(trace_id(&cx), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_ne!(span.span_id().to_string(), "00f067aa0ba902b7");
-        assert!(span.is_sampled());
-    }
-
-    #[test]
-    fn a_malformed_or_missing_traceparent_starts_a_new_trace() {
-        for bad in [
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "garbage",
-        ] {
-            let cx = Traces::default().server(&headers(bad), "/a.B/C");
-            assert!(cx.span().span_context().is_valid(), "{bad}");
-            assert_ne!(trace_id(&cx), "4bf92f3577b34da6a3ce929d0e0e4736");
-        }
-        let a = Traces::default().server(&http::HeaderMap::new(), "/a.B/C");
-        let b = Traces::default().server(&http::HeaderMap::new(), "/a.B/C");
-        assert_ne!(trace_id(&a), trace_id(&b));
-    }
-
-    #[test]
-    fn the_current_context_is_injected_and_carried_by_events() {
-        let cx = Traces::default().server(&headers(PARENT), "/a.B/C");
-        let _attached = cx.clone().attach();
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        inject(&mut metadata);
-        let sent = metadata.get("traceparent").unwrap().to_str().unwrap();
-        let span_id = cx.span().span_context().span_id().to_string();
-        assert_eq!(
-            sent,
-            format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{span_id}-01")
-        );
-        let (traceparent, _) = current_traceparent();
-        assert_eq!(traceparent, sent);
-        let consumer = Traces::default().consumer(&traceparent, "", "event");
-        assert_eq!(trace_id(&consumer), "4bf92f3577b34da6a3ce929d0e0e4736");
-    }
-
-    #[test]
-    fn nothing_is_injected_outside_a_trace() {
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        inject(&mut metadata);
-        assert!(metadata.get("traceparent").is_none());
-        assert_eq!(current_traceparent(), (String::new(), String::new()));
-    }
-}
+mod tests;
