@@ -216,13 +216,18 @@ impl platform::service::Service for Application {
         // every instance.
         let tasks = host.tasks();
         tasks.spawn_until_stopped(leader::lead(pool.clone(), "card-projector", {
-            let pool = pool.clone();
-            move || projection::follow_cards(pool.clone(), card_events.clone())
+            let (pool, traces) = (pool.clone(), host.traces());
+            move || projection::follow_cards(pool.clone(), card_events.clone(), traces.clone())
         }));
         tasks.spawn_until_stopped(leader::lead(pool.clone(), "identity-projector", {
-            let (pool, partners) = (pool.clone(), partners.clone());
+            let (pool, partners, traces) = (pool.clone(), partners.clone(), host.traces());
             move || {
-                projection::follow_identity(pool.clone(), identity_events.clone(), partners.clone())
+                projection::follow_identity(
+                    pool.clone(),
+                    identity_events.clone(),
+                    partners.clone(),
+                    traces.clone(),
+                )
             }
         }));
         tasks.spawn_until_stopped(partners.clone().follow_table(pool.clone(), partners_seen));

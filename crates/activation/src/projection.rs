@@ -11,17 +11,26 @@
 //! One instance follows each stream at a time (`leader`). Reconnects back
 //! off; a stream silent for longer than [`SILENCE`] despite heartbeats is
 //! treated as dead and re-established.
+//!
+//! Each event carries the trace context of the call that produced it; the
+//! projector continues that trace (`platform::trace`): a consumer span per
+//! event, covering the transaction that applied it, and a debug line
+//! `event applied` carrying the trace id.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use platform::{client::ServiceChannel, outbox::Cursor};
+use platform::{
+    client::ServiceChannel,
+    outbox::Cursor,
+    trace::{self, Traces},
+};
 use socsec_proto::{
     card::v1::{
         self as card, card_event::Event as CardEvent, card_service_client::CardServiceClient,
     },
-    common::v1::EventCursor,
+    common::v1::{EventCursor, TraceContext},
     identity::v1::{
         self as identity, identity_event::Event as IdentityEvent,
         identity_service_client::IdentityServiceClient,
@@ -93,11 +102,11 @@ async fn apply_identity_event(
 
 /// Follows card-issuance's events until dropped (when this instance stops
 /// leading, or the service stops).
-pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
+pub async fn follow_cards(pool: PgPool, channel: ServiceChannel, traces: Traces) {
     let client = CardServiceClient::new(channel);
     follow(
         &pool,
-        CARD_STREAM,
+        (CARD_STREAM, &traces),
         |after| {
             let mut client = client.clone();
             async move {
@@ -107,7 +116,9 @@ pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
                 };
                 let stream = client.watch_card_events(request).await?.into_inner();
                 Ok(stream
-                    .map(|item| item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at)))
+                    .map(|item| {
+                        item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at, e.trace))
+                    })
                     .boxed())
             }
         },
@@ -118,11 +129,16 @@ pub async fn follow_cards(pool: PgPool, channel: ServiceChannel) {
 }
 
 /// Follows identity's events until dropped, keeping `partners` current.
-pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Partners) {
+pub async fn follow_identity(
+    pool: PgPool,
+    channel: ServiceChannel,
+    partners: Partners,
+    traces: Traces,
+) {
     let client = IdentityServiceClient::new(channel);
     follow(
         &pool,
-        IDENTITY_STREAM,
+        (IDENTITY_STREAM, &traces),
         |after| {
             let mut client = client.clone();
             async move {
@@ -132,7 +148,9 @@ pub async fn follow_identity(pool: PgPool, channel: ServiceChannel, partners: Pa
                 };
                 let stream = client.watch_identity_events(request).await?.into_inner();
                 Ok(stream
-                    .map(|item| item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at)))
+                    .map(|item| {
+                        item.map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at, e.trace))
+                    })
                     .boxed())
             }
         },
@@ -153,14 +171,21 @@ struct Delivered<E> {
     cursor: String,
     event: Option<E>,
     caught_up_at: Option<DateTime<Utc>>,
+    trace: Option<TraceContext>,
 }
 
 impl<E> Delivered<E> {
-    fn new(cursor: String, event: Option<E>, caught_up_at: Option<prost_types::Timestamp>) -> Self {
+    fn new(
+        cursor: String,
+        event: Option<E>,
+        caught_up_at: Option<prost_types::Timestamp>,
+        trace: Option<TraceContext>,
+    ) -> Self {
         Self {
             cursor,
             event,
             caught_up_at: to_utc(caught_up_at),
+            trace,
         }
     }
 }
@@ -184,20 +209,24 @@ fn position(cursor: &str) -> Result<i64, String> {
 pub async fn apply_card_batch(pool: &PgPool, batch: Vec<card::CardEvent>) -> Result<(), String> {
     let batch = batch
         .into_iter()
-        .map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at))
+        .map(|e| Delivered::new(e.cursor, e.event, e.caught_up_at, e.trace))
         .collect();
-    apply_batch(pool, CARD_STREAM, batch, |conn, position, event| {
-        Box::pin(apply_card_event(conn, position, event))
-    })
+    apply_batch(
+        pool,
+        (CARD_STREAM, &Traces::default()),
+        batch,
+        |conn, position, event| Box::pin(apply_card_event(conn, position, event)),
+    )
     .await
     .map(|_| ())
 }
 
 /// Applies `batch` with the stream's progress (its last cursor, its last
-/// heartbeat) in one transaction; returns the events applied.
+/// heartbeat) in one transaction, each event in the trace it carried;
+/// returns the events applied.
 async fn apply_batch<E: Clone>(
     pool: &PgPool,
-    stream: &str,
+    (stream, traces): (&'static str, &Traces),
     batch: Vec<Delivered<E>>,
     apply: Apply<E>,
 ) -> Result<Vec<(i64, E)>, String> {
@@ -206,8 +235,13 @@ async fn apply_batch<E: Clone>(
     }
     let mut progress: Option<Progress> = None;
     let mut applied = Vec::with_capacity(batch.len());
+    let mut traced = Vec::new();
     for delivered in batch {
         let at = position(&delivered.cursor)?;
+        if let (Some(trace), Some(_)) = (&delivered.trace, &delivered.event) {
+            let cx = traces.consumer(&trace.traceparent, &trace.tracestate, stream);
+            traced.push((cx, delivered.cursor.clone()));
+        }
         applied.extend(delivered.event.map(|e| (at, e)));
         let caught_up_at = delivered
             .caught_up_at
@@ -218,10 +252,16 @@ async fn apply_batch<E: Clone>(
             caught_up_at,
         });
     }
-    store::apply_events(pool, stream, &applied, progress.as_ref(), apply)
+    let outcome = store::apply_events(pool, stream, &applied, progress.as_ref(), apply)
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(applied)
+        .map_err(|e| e.to_string());
+    for (cx, cursor) in &traced {
+        trace::event_span(cx, stream, cursor).in_scope(|| match &outcome {
+            Ok(()) => tracing::debug!("event applied"),
+            Err(e) => trace::failed(cx, e),
+        });
+    }
+    outcome.map(|()| applied)
 }
 
 /// Connects with `connect(cursor)`, applies events in batches with their
@@ -230,7 +270,7 @@ async fn apply_batch<E: Clone>(
 /// ends, fails or falls silent.
 async fn follow<E, C, F>(
     pool: &PgPool,
-    stream: &'static str,
+    (stream, traces): (&'static str, &Traces),
     connect: C,
     apply: Apply<E>,
     after_commit: impl Fn(&i64, &E),
@@ -267,7 +307,7 @@ async fn follow<E, C, F>(
                         }
                     }
                 }
-                let applied = apply_batch(pool, stream, delivered, apply).await?;
+                let applied = apply_batch(pool, (stream, traces), delivered, apply).await?;
                 applied.iter().for_each(|(at, e)| after_commit(at, e));
                 backoff = Duration::from_millis(100);
                 if let Some(failure) = failure {

@@ -19,7 +19,8 @@ use crate::{
 };
 
 /// Over plaintext, adds `service:<name>` as the caller of every request;
-/// over TLS the certificate names the caller and this adds nothing.
+/// over TLS the certificate names the caller. Either way, adds the current
+/// trace context (`traceparent`, `tracestate`; see `platform::trace`).
 #[derive(Clone)]
 pub struct ServiceCredential(Option<MetadataValue<tonic::metadata::Ascii>>);
 
@@ -30,6 +31,7 @@ impl Interceptor for ServiceCredential {
                 .metadata_mut()
                 .insert(DEV_CALLER_HEADER, credential.clone());
         }
+        crate::trace::inject(request.metadata_mut());
         Ok(request)
     }
 }

@@ -27,6 +27,7 @@ use crate::{
     retention,
     session::SessionKeys,
     tls::{self, TlsMaterial},
+    trace::{self, Traces},
 };
 
 pub use crate::tasks::Tasks;
@@ -57,6 +58,7 @@ pub struct Host {
     tls: Option<TlsMaterial>,
     tasks: Tasks,
     metrics: Metrics,
+    traces: Traces,
 }
 
 impl Host {
@@ -86,6 +88,7 @@ impl Host {
                 source,
             })?;
         let metrics = Metrics::start(&config, &pool).await?;
+        let traces = Traces::start(&config)?;
         Ok(Self {
             config,
             pool,
@@ -94,6 +97,7 @@ impl Host {
             tls,
             tasks: Tasks::default(),
             metrics,
+            traces,
         })
     }
 
@@ -124,6 +128,11 @@ impl Host {
     /// `metrics_listen` is set).
     pub fn metrics(&self) -> Metrics {
         self.metrics.clone()
+    }
+
+    /// This service's traces (see `platform::trace`).
+    pub fn traces(&self) -> Traces {
+        self.traces.clone()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
@@ -252,7 +261,7 @@ impl Host {
                 .expect("TLS settings were checked at start");
         }
         let server = builder
-            .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+            .layer(trace::ServerLayer::new(self.traces.clone()))
             .layer(self.metrics.rpc_layer(policy))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 self.config.max_concurrent_calls,
@@ -299,6 +308,7 @@ impl Host {
         health_task.abort();
         retention_task.abort();
         self.pool.close().await;
+        self.traces.shutdown().await;
         tracing::info!("stopped");
         result.unwrap_or(Ok(()))
     }

@@ -230,6 +230,9 @@ impl Ticket {
     ) -> Result<(), sqlx::Error> {
         let (types, payloads) = events.columns();
         let caller = mutation.caller;
+        // The call's trace, continued by the events' consumers.
+        let (traceparent, tracestate) = crate::trace::current_traceparent();
+        let text = |value: String| (!value.is_empty()).then_some(value);
         let statement = format!(
             "WITH answer AS (
                  UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2),
@@ -242,7 +245,9 @@ impl Ticket {
                  THEN pg_notify(current_schema() || '.outbox', '') END",
             append = crate::outbox::APPEND
                 .replace("$E_TYPES", "$4")
-                .replace("$E_PAYLOADS", "$5"),
+                .replace("$E_PAYLOADS", "$5")
+                .replace("$E_TRACEPARENT", "$11")
+                .replace("$E_TRACESTATE", "$12"),
         );
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(&self.caller)
@@ -255,6 +260,8 @@ impl Ticket {
             .bind(mutation.rpc)
             .bind(caller.on_behalf_of.as_deref().map(|o| o.caller.as_str()))
             .bind(audit.subjects())
+            .bind(text(traceparent))
+            .bind(text(tracestate))
             .execute(conn)
             .await?;
         Ok(())

@@ -28,6 +28,7 @@ pub mod session;
 pub mod tasks;
 pub mod telemetry;
 pub mod tls;
+pub mod trace;
 pub mod trust;
 
 /// Masking types for personal data live in `pii`; re-exported for services.

@@ -1,4 +1,7 @@
-//! Tracing setup: human-readable lines by default, JSON by option.
+//! Tracing setup: human-readable lines by default, JSON by option. Every
+//! line written while serving a call is inside the call's `grpc` span,
+//! whose `trace_id` field (`platform::trace`) both formats show: the human
+//! one in the span prefix, JSON in the `spans` list.
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -16,7 +19,10 @@ pub fn init(config: &PlatformConfig) {
                 fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true),
+                    .with_current_span(true)
+                    // Every enclosing span, so the call's `trace_id` is on
+                    // each line even under a nested span.
+                    .with_span_list(true),
             )
             .try_init(),
     };

@@ -31,6 +31,12 @@ pub struct PlatformConfig {
     /// picks a free port.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Where spans are sent over OTLP/gRPC (an OpenTelemetry Collector,
+    /// e.g. `http://127.0.0.1:4317`). Off unless set: then nothing is
+    /// exported and no exporter runs; trace ids are propagated and logged
+    /// either way.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
     /// `postgres://user:password@host:port/database`.
     pub database_url: String,
     /// The Postgres schema that holds this service's tables and migration history.
@@ -135,6 +141,7 @@ impl PlatformConfig {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], port)),
             metrics_listen: None,
+            otlp_endpoint: None,
             database_url: "postgres://postgres@127.0.0.1:5432/socsec".into(),
             database_schema: schema.into(),
             database_max_connections: 16,
@@ -201,6 +208,7 @@ impl fmt::Debug for PlatformConfig {
         f.debug_struct("PlatformConfig")
             .field("listen_addr", &self.listen_addr)
             .field("metrics_listen", &self.metrics_listen)
+            .field("otlp_endpoint", &self.otlp_endpoint)
             .field("database_url", &redact_password(&self.database_url))
             .field("database_schema", &self.database_schema)
             .field("database_max_connections", &self.database_max_connections)

@@ -53,6 +53,14 @@ impl PlatformConfig {
                 "must be another port than listen_addr",
             ));
         }
+        if let Some(endpoint) = &self.otlp_endpoint
+            && !(endpoint.starts_with("http://") && endpoint.parse::<http::Uri>().is_ok())
+        {
+            return Err(ConfigError::invalid(
+                "otlp_endpoint",
+                "must be an http:// URL of an OTLP/gRPC receiver (a collector beside the service)",
+            ));
+        }
         if self.database_max_connections == 0 {
             return Err(ConfigError::invalid(
                 "database_max_connections",

@@ -25,6 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status};
 
+use socsec_proto::common::v1::TraceContext;
+
 use crate::error;
 
 mod sequencer;
@@ -109,6 +111,9 @@ pub struct OutboxEvent {
     pub event_type: String,
     pub payload: Vec<u8>,
     pub occurred_at: DateTime<Utc>,
+    /// The W3C trace context of the call that produced it (empty: none).
+    pub traceparent: String,
+    pub tracestate: String,
 }
 
 /// Committed events after `after`, at most `limit`, in commit order.
@@ -123,9 +128,11 @@ pub async fn read_after(
         event_type: String,
         payload: Vec<u8>,
         occurred_at: DateTime<Utc>,
+        traceparent: Option<String>,
+        tracestate: Option<String>,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT position, event_type, payload, occurred_at
+        "SELECT position, event_type, payload, occurred_at, traceparent, tracestate
          FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
     )
     .bind(after.0)
@@ -139,6 +146,8 @@ pub async fn read_after(
             event_type: row.event_type,
             payload: row.payload,
             occurred_at: row.occurred_at,
+            traceparent: row.traceparent.unwrap_or_default(),
+            tracestate: row.tracestate.unwrap_or_default(),
         })
         .collect())
 }
@@ -238,19 +247,31 @@ pub async fn watch(
 }
 
 /// An event message of a `Watch…Events` stream (`CardEvent` …): a payload
-/// decoded from the outbox, stamped with its cursor and commit time, or a
-/// heartbeat saying the stream has caught up.
+/// decoded from the outbox, stamped with its cursor, commit time and the
+/// trace context of the call that produced it, or a heartbeat saying the
+/// stream has caught up.
 pub trait StreamEvent: prost::Message + Default + 'static {
-    fn stamp(&mut self, cursor: String, occurred_at: prost_types::Timestamp);
+    fn stamp(
+        &mut self,
+        cursor: String,
+        occurred_at: prost_types::Timestamp,
+        trace: Option<TraceContext>,
+    );
     fn caught_up(cursor: String, at: prost_types::Timestamp) -> Self;
 }
 
 macro_rules! stream_event {
     ($($t:ty),*) => {$(
         impl StreamEvent for $t {
-            fn stamp(&mut self, cursor: String, occurred_at: prost_types::Timestamp) {
+            fn stamp(
+                &mut self,
+                cursor: String,
+                occurred_at: prost_types::Timestamp,
+                trace: Option<TraceContext>,
+            ) {
                 self.cursor = cursor;
                 self.occurred_at = Some(occurred_at);
+                self.trace = trace;
             }
             fn caught_up(cursor: String, at: prost_types::Timestamp) -> Self {
                 Self {
@@ -341,9 +362,14 @@ impl EventStreams {
                         tracing::error!(error = %e, cursor = %stored.cursor, "undecodable event in outbox");
                         error::internal()
                     })?;
+                    let trace = (!stored.traceparent.is_empty()).then_some(TraceContext {
+                        traceparent: stored.traceparent,
+                        tracestate: stored.tracestate,
+                    });
                     event.stamp(
                         stored.cursor.to_string(),
                         crate::clock::timestamp(stored.occurred_at),
+                        trace,
                     );
                     Ok(event)
                 }

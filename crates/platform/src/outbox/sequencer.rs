@@ -3,13 +3,14 @@
 use sqlx::PgPool;
 
 /// The common table expression that appends events `$E_TYPES` /
-/// `$E_PAYLOADS` (`text[]`, `bytea[]`, in order), unnumbered: spliced into
+/// `$E_PAYLOADS` (`text[]`, `bytea[]`, in order), unnumbered, each with the
+/// trace context `$E_TRACEPARENT` / `$E_TRACESTATE` (`text`): spliced into
 /// the statement that ends a mutation, with the placeholders replaced by the
 /// statement's parameter numbers.
 pub(crate) const APPEND: &str = "
     event AS (
-        INSERT INTO outbox (event_type, payload)
-        SELECT u.t, u.p
+        INSERT INTO outbox (event_type, payload, traceparent, tracestate)
+        SELECT u.t, u.p, $E_TRACEPARENT::text, $E_TRACESTATE::text
         FROM UNNEST($E_TYPES::text[], $E_PAYLOADS::bytea[]) WITH ORDINALITY AS u(t, p, n)
         ORDER BY u.n)";
 
