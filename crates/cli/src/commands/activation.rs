@@ -110,6 +110,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
                     } else {
                         activation::VisitType::Outpatient
                     } as i32,
+                    ..Default::default()
                 }))
                 .await?
         }
@@ -126,6 +127,7 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
                     legacy_card_number: legacy,
                     card_number: card,
                     card_identification_code: code,
+                    ..Default::default()
                 }))
                 .await?
         }
