@@ -13,7 +13,7 @@ CREATE TABLE ecards (
 -- Tokens presented once (activation, registration): the nonce of each, who
 -- presented it under which request id (so that partner's retry of that
 -- request is answered again), until when the token was valid (a row whose
--- token has expired may be deleted: the token is refused as expired).
+-- token has expired is deleted by a later use: the token is refused as expired).
 CREATE TABLE ecard_token_uses (
     nonce      uuid PRIMARY KEY,
     ecard_id   uuid NOT NULL REFERENCES ecards (ecard_id),

@@ -127,9 +127,10 @@ impl Cards {
             caller,
             rpc: "RedeemEcardToken",
         };
-        let (card, first_use) = match store::redeem(&self.pool, &claims, single_use, read).await? {
-            Redeemed::Unknown => return Ok(refused(Outcome::NotInForce)),
-            Redeemed::Found { card, first_use } => (card, first_use),
+        let Some(Redeemed { card, first_use }) =
+            store::redeem(&self.pool, &claims, single_use, read).await?
+        else {
+            return Ok(refused(Outcome::NotInForce));
         };
         if !ecard::in_force(card.status) {
             return Ok(refused(Outcome::NotInForce));

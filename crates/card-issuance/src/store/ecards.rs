@@ -119,16 +119,16 @@ pub struct TokenUse<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// What a genuine token's e-card and card are now.
-pub enum Redeemed {
-    /// No such e-card (its card number is never shown).
-    Unknown,
-    /// The e-card and its card; `first_use` false when a single-use token
-    /// was already used by someone else or for another request.
-    Found { card: CardRow, first_use: bool },
+/// What a genuine token's e-card's card is now.
+pub struct Redeemed {
+    pub card: CardRow,
+    /// False when a single-use token was already used by someone else or
+    /// for another request.
+    pub first_use: bool,
 }
 
-/// The e-card `claims` name and its card as they stand, the token's use
+/// The card of the e-card `claims` name as it stands (`None`: no such
+/// e-card), the token's use
 /// recorded when `single_use` is given, and the presentation audited on
 /// the holder's trail as `read` — in one transaction.
 pub async fn redeem(
@@ -136,10 +136,10 @@ pub async fn redeem(
     claims: &TokenClaims,
     single_use: Option<TokenUse<'_>>,
     read: ReadBy<'_>,
-) -> Result<Redeemed, sqlx::Error> {
+) -> Result<Option<Redeemed>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let Some(ecard) = ecard(&mut *tx, claims.ecard_id).await? else {
-        return Ok(Redeemed::Unknown);
+        return Ok(None);
     };
     let card = card(&mut *tx, &CardKey::Number(ecard.card_number.clone()))
         .await?
@@ -147,6 +147,17 @@ pub async fn redeem(
     let first_use = match single_use {
         None => true,
         Some(used) => {
+            // Uses of tokens long expired (refused as expired before they
+            // reach here) go, a few at a time, never waiting on another.
+            sqlx::query(
+                "DELETE FROM ecard_token_uses WHERE nonce IN (
+                     SELECT nonce FROM ecard_token_uses
+                     WHERE expires_at < $1 - interval '10 minutes'
+                     LIMIT 100 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(used.at)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO ecard_token_uses (nonce, ecard_id, used_by, request_id, used_at, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (nonce) DO NOTHING",
@@ -170,5 +181,5 @@ pub async fn redeem(
     let subject = ecard.person_id.to_string();
     audit::record(&mut tx, read.caller, read.rpc, Access::Read, &subject, None).await?;
     tx.commit().await?;
-    Ok(Redeemed::Found { card, first_use })
+    Ok(Some(Redeemed { card, first_use }))
 }
