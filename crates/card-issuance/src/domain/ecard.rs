@@ -124,10 +124,12 @@ impl TokenKeys {
     /// lifetime; `None` without a signing key.
     pub fn issue(&self, ecard_id: Uuid, now: DateTime<Utc>) -> Option<(String, TokenClaims)> {
         let kid = self.signing.as_deref()?;
+        // Whole seconds, as the token carries it.
+        let expires_at = DateTime::from_timestamp((now + self.ttl).timestamp(), 0)?;
         let claims = TokenClaims {
             ecard_id,
             nonce: Uuid::new_v4(),
-            expires_at: now + self.ttl,
+            expires_at,
         };
         let mut payload = Vec::with_capacity(40);
         payload.extend_from_slice(claims.ecard_id.as_bytes());
