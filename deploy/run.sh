@@ -29,6 +29,13 @@ if [ ! -s "$secret_file" ]; then
 fi
 export SOCSEC_SESSION_TOKEN_SECRET=${SOCSEC_SESSION_TOKEN_SECRET:-$(cat "$secret_file")}
 
+# E-card QR tokens are signed by card-issuance with a key of its own.
+ecard_secret_file="$data_dir/ecard-token-secret"
+if [ ! -s "$ecard_secret_file" ]; then
+  (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' >"$ecard_secret_file")
+fi
+export SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET=${SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET:-$(cat "$ecard_secret_file")}
+
 echo "socsec: building the services (release)" >&2
 cargo build --release --locked --bins
 

@@ -37,6 +37,9 @@ pub use spawn::{
 /// The session token key the tests configure.
 pub const SESSION_SECRET: &str = "test-session-secret-of-at-least-32-bytes";
 
+/// The e-card token key card-issuance runs with in the tests.
+pub const ECARD_SECRET: &str = "test-ecard-token-secret-of-at-least-32-bytes";
+
 /// A clock fixed at a known instant, moved by the test.
 pub fn test_clock() -> ManualClock {
     ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap())

@@ -7,7 +7,9 @@ use platform::{clock::Clock, service::Service};
 use socsec_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use tokio::sync::oneshot;
 
-use crate::{CallerChannel, SESSION_SECRET, caller_channel, fresh_database, logs, pki};
+use crate::{
+    CallerChannel, ECARD_SECRET, SESSION_SECRET, caller_channel, fresh_database, logs, pki,
+};
 
 /// A running service; it stops when this is dropped.
 pub struct Running {
@@ -126,6 +128,7 @@ pub fn card_config(database_url: &str, identity: SocketAddr) -> card_issuance::C
     let mut config = card_issuance::Config::default();
     platform_config(&mut config.platform, "card-issuance", database_url);
     config.identity_url = format!("https://{identity}");
+    config.ecard_token_secret = Some(ECARD_SECRET.into());
     config
 }
 

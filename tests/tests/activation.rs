@@ -109,6 +109,7 @@ fn at_hospital(request_id: &str, card: &card::Card, code: &str) -> pb::ActivateA
         card_number: card.card_number.clone(),
         card_identification_code: code.into(),
         visit_type: pb::VisitType::Outpatient as i32,
+        ..Default::default()
     }
 }
 
@@ -304,6 +305,7 @@ async fn a_pharmacy_activates_with_the_old_card_then_the_new_and_retires_the_old
         legacy_card_number: legacy.into(),
         card_number: card.card_number.clone(),
         card_identification_code: card.card_identification_code.clone(),
+        ..Default::default()
     };
 
     let status = w
@@ -891,6 +893,7 @@ async fn racing_first_activations_at_a_pharmacy_end_with_one() {
             legacy_card_number: "YB0000031".into(),
             card_number: card.card_number.clone(),
             card_identification_code: card.card_identification_code.clone(),
+            ..Default::default()
         };
         async move {
             client

@@ -112,6 +112,7 @@ async fn activate_at_hospital(
                 card_number: card.card_number.clone(),
                 card_identification_code: card.card_identification_code.clone(),
                 visit_type: pb::VisitType::Outpatient as i32,
+                ..Default::default()
             },
         ))
         .await
@@ -606,6 +607,7 @@ async fn old_cards_numbered_like_id_numbers_and_refused_entries_do_not_block_the
                     legacy_card_number: number.into(),
                     card_number: card.card_number.clone(),
                     card_identification_code: card.card_identification_code.clone(),
+                    ..Default::default()
                 },
             ))
             .await

@@ -270,6 +270,7 @@ async fn journey_2_first_outpatient_or_inpatient_registration_activates() {
                     card_number: card.card_number.clone(),
                     card_identification_code: card.card_identification_code.clone(),
                     visit_type: visit as i32,
+                    ..Default::default()
                 },
             ))
             .await
@@ -300,6 +301,7 @@ async fn journey_3_pharmacy_old_card_then_new_card() {
                 legacy_card_number: "YB3000001".into(),
                 card_number: card.card_number.clone(),
                 card_identification_code: card.card_identification_code.clone(),
+                ..Default::default()
             },
         ))
         .await

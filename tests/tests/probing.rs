@@ -202,6 +202,7 @@ async fn a_scan_of_sequential_card_numbers_is_refused_leaves_no_visit_and_trips_
                 legacy_card_number: "YB0000001".into(),
                 card_number: first.card_number.clone(),
                 card_identification_code: first.card_identification_code.clone(),
+                ..Default::default()
             },
         ))
         .await
@@ -287,6 +288,7 @@ async fn activating_with_a_wrong_or_missing_code_is_answered_as_an_unknown_card_
                     legacy_card_number: "YB0000001".into(),
                     card_number: number.into(),
                     card_identification_code: code.into(),
+                    ..Default::default()
                 },
             ))
             .await
@@ -304,6 +306,7 @@ async fn activating_with_a_wrong_or_missing_code_is_answered_as_an_unknown_card_
                 card_number: number.into(),
                 card_identification_code: code.into(),
                 visit_type: pb::VisitType::Outpatient as i32,
+                ..Default::default()
             },
         )
     };
@@ -372,6 +375,7 @@ async fn the_right_code_works_on_every_channel_and_a_failed_holder_check_is_a_fa
                     card_number: hospital_card.card_number.clone(),
                     card_identification_code: hospital_card.card_identification_code.clone(),
                     visit_type: pb::VisitType::Inpatient as i32,
+                    ..Default::default()
                 },
             ))
             .await,
@@ -392,6 +396,7 @@ async fn the_right_code_works_on_every_channel_and_a_failed_holder_check_is_a_fa
                         legacy_card_number: "YB0000077".into(),
                         card_number: pharmacy_card.card_number.clone(),
                         card_identification_code: pharmacy_card.card_identification_code.clone(),
+                        ..Default::default()
                     },
                 ))
                 .await;

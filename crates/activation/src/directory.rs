@@ -181,6 +181,33 @@ impl Directory {
         Ok(answer.into_inner().cards)
     }
 
+    /// What an e-card token presents, as card-issuance says now, asked for
+    /// `origin`; used once under `single_use` (the presenting partner's
+    /// request id) when given.
+    pub async fn redeem_ecard_token(
+        &self,
+        token: &str,
+        single_use: Option<&str>,
+        origin: &Caller,
+    ) -> Result<card::EcardPresentation, ActivationError> {
+        let request = on_behalf_of(
+            card::RedeemEcardTokenRequest {
+                token: token.to_owned(),
+                single_use: single_use.is_some(),
+                request_id: single_use.unwrap_or_default().to_owned(),
+            },
+            origin,
+            single_use,
+        );
+        let answer = self
+            .cards
+            .clone()
+            .redeem_ecard_token(request)
+            .await
+            .map_err(unverified)?;
+        Ok(answer.into_inner())
+    }
+
     /// Tells card-issuance that `legacy` was retired in favour of `card`.
     /// Idempotent: the request id is built from the relay entry's opaque id
     /// (`relay_id`), never from the old card's number, which may be an ID

@@ -69,6 +69,18 @@ pub enum ActivationError {
     /// be asked; nothing is answered from a guess.
     #[error("the card's current status cannot be verified now; retry")]
     CardStatusUnverified,
+    /// `FAILED_PRECONDITION` / `ECARD_TOKEN_EXPIRED`: the person's app
+    /// shows a new one.
+    #[error("the e-card token has expired; scan a new one")]
+    EcardTokenExpired,
+    /// `FAILED_PRECONDITION` / `ECARD_TOKEN_REPLAYED`: an e-card token is
+    /// used once for an activation (the same request retried excepted).
+    #[error("the e-card token was already used; scan a new one")]
+    EcardTokenReplayed,
+    /// `FAILED_PRECONDITION` / `ECARD_NOT_IN_FORCE`: the e-card's card is
+    /// lost, replaced or cancelled.
+    #[error("the electronic card is not in force")]
+    EcardNotInForce,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database cannot be
@@ -146,6 +158,9 @@ impl From<ActivationError> for Status {
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
             RateLimited(status) => status,
             CardStatusUnverified => plain(Code::Unavailable, "CARD_STATUS_UNVERIFIED", &e),
+            EcardTokenExpired => plain(Code::FailedPrecondition, "ECARD_TOKEN_EXPIRED", &e),
+            EcardTokenReplayed => plain(Code::FailedPrecondition, "ECARD_TOKEN_REPLAYED", &e),
+            EcardNotInForce => plain(Code::FailedPrecondition, "ECARD_NOT_IN_FORCE", &e),
             Idempotency(e) => e.into_status(),
             Database(e) => error::database(&e),
         }

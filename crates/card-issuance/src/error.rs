@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
-use crate::domain::{ApplyRefused, Denied, LegacyRefused, TransitionRefused};
+use crate::domain::{ApplyRefused, Denied, LegacyRefused, TransitionRefused, ecard::EcardRefused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
@@ -71,6 +71,21 @@ pub enum CardError {
     /// back. `CANCELLED` / `CALLER_WENT_AWAY`, though nobody is left to hear it.
     #[error("the caller went away; nothing was issued")]
     CallerWentAway,
+    /// `NOT_FOUND` / `ECARD_NOT_FOUND` (someone else's e-card too).
+    #[error("no such electronic card")]
+    EcardNotFound,
+    /// `FAILED_PRECONDITION` / `ECARD_NOT_IN_FORCE`: its card is lost,
+    /// replaced or cancelled.
+    #[error("the electronic card's card is lost, replaced or cancelled")]
+    EcardNotInForce,
+    /// `FAILED_PRECONDITION` / `ECARD_CARD_NOT_ELIGIBLE`: the card is not
+    /// received, or older than the third generation.
+    #[error(transparent)]
+    EcardRefused(#[from] EcardRefused),
+    /// `FAILED_PRECONDITION` / `ECARD_TOKENS_DISABLED`: no
+    /// `ecard_token_keys` signing key is configured.
+    #[error("e-card tokens are not configured on this service")]
+    EcardTokensDisabled,
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
@@ -124,6 +139,10 @@ impl From<CardError> for Status {
             IdentityUnavailable => plain(Code::Unavailable, "IDENTITY_UNAVAILABLE", &e),
             NumbersExhausted => plain(Code::ResourceExhausted, "CARD_NUMBERS_EXHAUSTED", &e),
             CallerWentAway => plain(Code::Cancelled, "CALLER_WENT_AWAY", &e),
+            EcardNotFound => plain(Code::NotFound, "ECARD_NOT_FOUND", &e),
+            EcardNotInForce => plain(Code::FailedPrecondition, "ECARD_NOT_IN_FORCE", &e),
+            EcardRefused(_) => plain(Code::FailedPrecondition, "ECARD_CARD_NOT_ELIGIBLE", &e),
+            EcardTokensDisabled => plain(Code::FailedPrecondition, "ECARD_TOKENS_DISABLED", &e),
             Idempotency(e) => e.into_status(),
             Database(e) => error::database(&e),
         }

@@ -25,6 +25,9 @@ pub static POLICY: Policy = Policy {
         "RetireLegacyMedicalCard" => Access::Only(&[Operator, Service]),
         "GetLegacyMedicalCard" => Access::Only(&[Operator, Service]),
         "WatchCardEvents" => Access::Only(&[Service]),
+        "IssueEcard" => Access::Only(&[Operator, Person]),
+        "IssueEcardToken" => Access::Only(&[Person]),
+        "RedeemEcardToken" => Access::Only(&[Service]),
     ],
 };
 

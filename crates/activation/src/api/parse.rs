@@ -20,7 +20,7 @@ use crate::{
         Consequence, RegionPolicy, Window,
         command::{
             ApproachingDeadlines, AtBankOutlet, AtHospital, AtPharmacy, ByHotline,
-            EligibilityQuery, SetRegionPolicy, WithFinancialFunction,
+            EligibilityQuery, SetRegionPolicy, ShownCard, WithFinancialFunction,
         },
     },
     error::ActivationError,
@@ -81,16 +81,44 @@ pub fn at_bank_outlet(
     })
 }
 
+/// The card shown: the e-card token when one is sent (and then no card
+/// number or code), else the card number and its identification code.
+fn shown_card(
+    v: &mut FieldViolations,
+    card_number: &str,
+    card_identification_code: &str,
+    ecard_token: &str,
+) -> Option<ShownCard> {
+    if !ecard_token.is_empty() {
+        if !card_number.is_empty() || !card_identification_code.is_empty() {
+            v.add(
+                "ecard_token",
+                "ECARD_TOKEN_WITH_CARD",
+                "send the e-card token or the card number and identification code, not both",
+            );
+            return None;
+        }
+        return Some(ShownCard::Ecard(ecard_token.to_owned()));
+    }
+    let number = v.check("card_number", CardNumber::parse(card_number));
+    let code = presented_code(v, "card_identification_code", card_identification_code);
+    let (number, identification_code) = all_some!(number, code)?;
+    Some(ShownCard::Chip {
+        number,
+        identification_code,
+    })
+}
+
 pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
     bounded(&limits::ACTIVATE_AT_HOSPITAL, req)?;
     let mut v = FieldViolations::new();
     let request_id = RequestId::parse(&mut v, &req.request_id);
     let operator = required(&mut v, "operator_id", &req.operator_id);
-    let number = v.check("card_number", CardNumber::parse(&req.card_number));
-    let code = presented_code(
+    let card = shown_card(
         &mut v,
-        "card_identification_code",
+        &req.card_number,
         &req.card_identification_code,
+        &req.ecard_token,
     );
     let visit = match pb::VisitType::try_from(req.visit_type) {
         Ok(pb::VisitType::Outpatient | pb::VisitType::Inpatient) => Some(()),
@@ -103,13 +131,11 @@ pub fn at_hospital(req: &pb::ActivateAtHospitalRequest) -> Result<AtHospital> {
             None
         }
     };
-    let (request_id, operator, card_number, identification_code, _) =
-        accept(v, all_some!(request_id, operator, number, code, visit))?;
+    let (request_id, operator, card, _) = accept(v, all_some!(request_id, operator, card, visit))?;
     Ok(AtHospital {
         request_id,
         operator_id: operator.to_owned(),
-        card_number,
-        identification_code,
+        card,
     })
 }
 
@@ -120,20 +146,19 @@ pub fn at_pharmacy(req: &pb::ActivateAtPharmacyRequest) -> Result<AtPharmacy> {
     let operator = required(&mut v, "operator_id", &req.operator_id);
     let legacy = required(&mut v, "legacy_card_number", &req.legacy_card_number)
         .map(str::to_ascii_uppercase);
-    let number = v.check("card_number", CardNumber::parse(&req.card_number));
-    let code = presented_code(
+    let card = shown_card(
         &mut v,
-        "card_identification_code",
+        &req.card_number,
         &req.card_identification_code,
+        &req.ecard_token,
     );
-    let (request_id, operator, legacy_card_number, card_number, identification_code) =
-        accept(v, all_some!(request_id, operator, legacy, number, code))?;
+    let (request_id, operator, legacy_card_number, card) =
+        accept(v, all_some!(request_id, operator, legacy, card))?;
     Ok(AtPharmacy {
         request_id,
         operator_id: operator.to_owned(),
         legacy_card_number,
-        card_number,
-        identification_code,
+        card,
     })
 }
 
@@ -206,6 +231,10 @@ pub fn eligibility(req: &pb::CheckEligibilityRequest) -> Result<EligibilityQuery
             let legacy =
                 required(&mut v, "legacy_card_number", legacy).map(str::to_ascii_uppercase);
             Ok(EligibilityQuery::Legacy(accept(v, legacy)?))
+        }
+        Some(Card::EcardToken(token)) => {
+            let token = required(&mut v, "ecard_token", token).map(str::to_owned);
+            Ok(EligibilityQuery::Ecard(accept(v, token)?))
         }
         None => {
             v.add(

@@ -44,13 +44,24 @@ pub struct AtBankOutlet {
     pub id_number: IdNumber,
 }
 
+/// How a hospital or pharmacy shows a card.
+pub enum ShownCard {
+    /// The plastic card: its number and, read from its chip, its
+    /// identification code (missing: the card is not found).
+    Chip {
+        number: CardNumber,
+        identification_code: Option<CardIdentificationCode>,
+    },
+    /// An electronic card's QR token, as presented (card-issuance says
+    /// which card it stands for, if any).
+    Ecard(String),
+}
+
 /// The first outpatient or inpatient registration at a designated hospital.
 pub struct AtHospital {
     pub request_id: RequestId,
     pub operator_id: String,
-    pub card_number: CardNumber,
-    /// Read from the card's chip; missing: the card is not found.
-    pub identification_code: Option<CardIdentificationCode>,
+    pub card: ShownCard,
 }
 
 /// First use at a designated pharmacy: the old card, then the new one.
@@ -59,9 +70,8 @@ pub struct AtPharmacy {
     pub operator_id: String,
     /// Upper-case, as old cards are printed.
     pub legacy_card_number: String,
-    pub card_number: CardNumber,
-    /// The new card's, read from its chip; missing: the card is not found.
-    pub identification_code: Option<CardIdentificationCode>,
+    /// The new card.
+    pub card: ShownCard,
 }
 
 /// The card's bank enabling its financial function.
@@ -91,6 +101,8 @@ pub enum EligibilityQuery {
     },
     /// An old medical insurance card (upper-case).
     Legacy(String),
+    /// An electronic card's QR token, standing for its card.
+    Ecard(String),
 }
 
 /// Received, unactivated cards whose deadline falls within `within_days`.

@@ -145,17 +145,25 @@ impl Activations {
         }
         self.partners.in_force(caller, &self.directory).await?;
         self.ensure_may_present(caller).await?;
+        let (card_number, code) = self
+            .shown_card(
+                caller,
+                "ActivateAtHospital",
+                &cmd.card,
+                cmd.request_id.as_str(),
+            )
+            .await?;
         self.presented_card(
             caller,
             "ActivateAtHospital",
-            &cmd.card_number,
-            cmd.identification_code.as_ref(),
+            &card_number,
+            code.as_ref(),
             cmd.request_id.as_str(),
         )
         .await?;
-        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
+        let verified_state = self.verified_state(caller, &card_number).await?;
         let attempt = Attempt {
-            presented: Presented::Number(&cmd.card_number),
+            presented: Presented::Number(&card_number),
             channel: Channel::Hospital,
             partner_code: &caller.code,
             operator_id: &cmd.operator_id,
@@ -178,17 +186,25 @@ impl Activations {
         }
         self.partners.in_force(caller, &self.directory).await?;
         self.ensure_may_present(caller).await?;
+        let (card_number, code) = self
+            .shown_card(
+                caller,
+                "ActivateAtPharmacy",
+                &cmd.card,
+                cmd.request_id.as_str(),
+            )
+            .await?;
         self.presented_card(
             caller,
             "ActivateAtPharmacy",
-            &cmd.card_number,
-            cmd.identification_code.as_ref(),
+            &card_number,
+            code.as_ref(),
             cmd.request_id.as_str(),
         )
         .await?;
-        let verified_state = self.verified_state(caller, &cmd.card_number).await?;
+        let verified_state = self.verified_state(caller, &card_number).await?;
         let attempt = Attempt {
-            presented: Presented::Number(&cmd.card_number),
+            presented: Presented::Number(&card_number),
             channel: Channel::Pharmacy,
             partner_code: &caller.code,
             operator_id: &cmd.operator_id,

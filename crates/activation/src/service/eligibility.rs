@@ -35,6 +35,22 @@ impl Activations {
     ) -> Result<(Verdict, Basis)> {
         let now = self.clock.now();
         self.ensure_may_present(caller).await?;
+        let query = match query {
+            EligibilityQuery::Ecard(token) => match self.ecard_card(caller, &token, None).await? {
+                Some((number, code)) => EligibilityQuery::Card {
+                    number,
+                    identification_code: Some(code),
+                },
+                None => {
+                    let basis = Basis {
+                        source: Source::CardIssuance,
+                        as_of: super::verify::wall_clock(),
+                    };
+                    return self.not_presented(caller, None, basis).await;
+                }
+            },
+            query => query,
+        };
         let fresh = self.fresh_projection().await?;
         match (query, fresh) {
             (
@@ -83,6 +99,8 @@ impl Activations {
             (EligibilityQuery::Legacy(number), None) => {
                 self.legacy_from_source(caller, &number, now).await
             }
+            // Replaced by its card above.
+            (EligibilityQuery::Ecard(_), _) => Err(crate::error::ActivationError::CardNotFound),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `eligibility`: eligibility at a visit;
 //! - `verify`: whether the projection may answer, and asking card-issuance
 //!   when it may not;
+//! - `ecard`: a card shown as an electronic card's QR token;
 //! - `presentation`: a card presented by number and identification code,
 //!   failed presentations recorded and limited per caller;
 //! - `queries`: a card's activation, approaching deadlines;
@@ -15,6 +16,7 @@
 
 mod activate;
 mod channels;
+mod ecard;
 mod eligibility;
 mod presentation;
 mod queries;

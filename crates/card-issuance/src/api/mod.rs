@@ -178,4 +178,37 @@ impl CardService for CardApi {
                 .await?,
         ))
     }
+
+    async fn issue_ecard(&self, request: Request<pb::IssueEcardRequest>) -> Answer<pb::Ecard> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .issue_ecard(&caller, parse::issue_ecard(&req)?, &req)
+                .await,
+        )
+    }
+
+    async fn issue_ecard_token(
+        &self,
+        request: Request<pb::IssueEcardTokenRequest>,
+    ) -> Answer<pb::EcardToken> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .issue_ecard_token(&caller, parse::issue_ecard_token(&req)?)
+                .await,
+        )
+    }
+
+    async fn redeem_ecard_token(
+        &self,
+        request: Request<pb::RedeemEcardTokenRequest>,
+    ) -> Answer<pb::EcardPresentation> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .redeem_ecard_token(&caller, parse::redeem_ecard_token(&req)?)
+                .await,
+        )
+    }
 }

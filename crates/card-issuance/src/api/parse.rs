@@ -3,7 +3,10 @@
 //! a domain type, every bad field reported at once (`INVALID_ARGUMENT` with a
 //! `BadRequest`).
 
+mod ecard;
 pub mod limits;
+
+pub use ecard::*;
 
 use pii::{
     BankBin, BankCardNumber, CardIdentificationCode, CardNumber, PartnerCode, RegionCode,

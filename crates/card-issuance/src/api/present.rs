@@ -141,3 +141,20 @@ pub fn legacy_card(row: &LegacyCardRow) -> pb::LegacyMedicalCard {
         retired_at: row.retired_at.map(timestamp),
     }
 }
+
+/// An e-card, in force while its card (in `card_status`) is received.
+pub fn ecard(row: &crate::store::EcardRow, card_status: CardStatus) -> pb::Ecard {
+    let status = if crate::domain::ecard::in_force(card_status) {
+        pb::EcardStatus::InForce
+    } else {
+        pb::EcardStatus::Stopped
+    };
+    pb::Ecard {
+        ecard_id: row.ecard_id.to_string(),
+        card_number: row.card_number.as_str().to_owned(),
+        person_id: row.person_id.to_string(),
+        status: status.into(),
+        issued_at: Some(timestamp(row.issued_at)),
+        issued_by: row.issued_by.clone(),
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod application;
+pub mod ecard;
 pub mod issuing;
 pub mod legacy;
 pub mod lifecycle;

@@ -61,3 +61,17 @@ pub struct RetireLegacyCard {
     pub card_number: LegacyCardNumber,
     pub replaced_by: CardNumber,
 }
+
+/// An e-card for a received card.
+pub struct IssueEcard {
+    pub request_id: RequestId,
+    pub card_number: CardNumber,
+}
+
+/// A token a partner presented, as activation asks about it.
+pub struct RedeemEcardToken {
+    /// As presented (checked by the service: a malformed token is INVALID).
+    pub token: String,
+    /// The presenting partner's request id, when the token is to be used once.
+    pub single_use: Option<RequestId>,
+}

@@ -6,6 +6,7 @@
 mod applications;
 mod cards;
 pub mod commands;
+mod ecards;
 mod issuing;
 mod legacy;
 mod reads;
@@ -18,7 +19,7 @@ use sqlx::PgPool;
 pub use commands::*;
 pub use reads::EventStream;
 
-use crate::{directory::Directory, error::CardError};
+use crate::{directory::Directory, domain::ecard::TokenKeys, error::CardError};
 
 type Result<T, E = CardError> = std::result::Result<T, E>;
 
@@ -31,6 +32,8 @@ pub struct Cards {
     tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
+    /// Signs and checks e-card tokens (none: no token is issued).
+    ecard_keys: TokenKeys,
 }
 
 impl Cards {
@@ -47,6 +50,13 @@ impl Cards {
             tasks,
             clock,
             directory,
+            ecard_keys: TokenKeys::default(),
         }
+    }
+
+    /// The keys e-card tokens are signed and checked with.
+    pub fn with_ecard_keys(mut self, keys: TokenKeys) -> Self {
+        self.ecard_keys = keys;
+        self
     }
 }

@@ -4,11 +4,13 @@
 
 mod applications;
 mod cards;
+mod ecards;
 mod issuing;
 mod legacy;
 
 pub use applications::*;
 pub use cards::*;
+pub use ecards::*;
 pub use issuing::*;
 pub use legacy::*;
 

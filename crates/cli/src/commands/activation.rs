@@ -30,10 +30,13 @@ pub enum ActivateCommand {
     Hospital {
         #[command(flatten)]
         request_id: RequestIdArg,
-        #[arg(long)]
-        card: String,
-        #[arg(long)]
-        code: String,
+        #[arg(long, required_unless_present = "ecard_token")]
+        card: Option<String>,
+        #[arg(long, required_unless_present = "ecard_token")]
+        code: Option<String>,
+        /// An e-card QR token (from `ecard token`), in place of card and code.
+        #[arg(long, conflicts_with_all = ["card", "code"])]
+        ecard_token: Option<String>,
         #[arg(long)]
         inpatient: bool,
     },
@@ -43,11 +46,14 @@ pub enum ActivateCommand {
         request_id: RequestIdArg,
         #[arg(long)]
         legacy: String,
-        #[arg(long)]
-        card: String,
+        #[arg(long, required_unless_present = "ecard_token")]
+        card: Option<String>,
         /// The new card's 32-character identification code (from its chip).
-        #[arg(long)]
-        code: String,
+        #[arg(long, required_unless_present = "ecard_token")]
+        code: Option<String>,
+        /// An e-card QR token (from `ecard token`), in place of card and code.
+        #[arg(long, conflicts_with_all = ["card", "code"])]
+        ecard_token: Option<String>,
     },
     /// Activates as the bank enables the financial function: serial number, ID number and bank card number.
     Financial {
@@ -97,14 +103,16 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
             request_id,
             card,
             code,
+            ecard_token,
             inpatient,
         } => {
             client
                 .activate_at_hospital(c.request(activation::ActivateAtHospitalRequest {
                     request_id: request_id.get(),
                     operator_id: "DESK".into(),
-                    card_number: card,
-                    card_identification_code: code,
+                    card_number: card.unwrap_or_default(),
+                    card_identification_code: code.unwrap_or_default(),
+                    ecard_token: ecard_token.unwrap_or_default(),
                     visit_type: if inpatient {
                         activation::VisitType::Inpatient
                     } else {
@@ -118,14 +126,16 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
             legacy,
             card,
             code,
+            ecard_token,
         } => {
             client
                 .activate_at_pharmacy(c.request(activation::ActivateAtPharmacyRequest {
                     request_id: request_id.get(),
                     operator_id: "POS".into(),
                     legacy_card_number: legacy,
-                    card_number: card,
-                    card_identification_code: code,
+                    card_number: card.unwrap_or_default(),
+                    card_identification_code: code.unwrap_or_default(),
+                    ecard_token: ecard_token.unwrap_or_default(),
                 }))
                 .await?
         }
@@ -167,28 +177,43 @@ pub(super) async fn activate(c: &Connection, command: ActivateCommand, out: Prin
     Ok(())
 }
 
-/// Whether the card (`card`, with its identification `code`) or the old
-/// medical insurance card (`legacy`) is usable now.
-pub(super) async fn eligibility(
-    c: &Connection,
-    card: Option<String>,
-    code: Option<String>,
-    legacy: Option<String>,
-    out: Printer,
-) -> Outcome {
-    let card = match (card, legacy) {
-        (Some(number), None) => activation::check_eligibility_request::Card::SocialSecurityCard(
-            activation::CardPresented {
-                card_number: number,
-                card_identification_code: code.unwrap_or_default(),
-            },
-        ),
-        (None, Some(legacy)) => {
-            activation::check_eligibility_request::Card::LegacyCardNumber(legacy)
-        }
+/// What `socsec eligibility` was given to show.
+pub(super) struct Shown {
+    pub card: Option<String>,
+    pub code: Option<String>,
+    pub legacy: Option<String>,
+    pub ecard_token: Option<String>,
+}
+
+/// Whether the card (`card`, with its identification `code`), the old
+/// medical insurance card (`legacy`) or the e-card of a token is usable now.
+pub(super) async fn eligibility(c: &Connection, shown: Shown, out: Printer) -> Outcome {
+    use activation::check_eligibility_request::Card;
+    let card = match shown {
+        Shown {
+            card: Some(number),
+            legacy: None,
+            ecard_token: None,
+            code,
+        } => Card::SocialSecurityCard(activation::CardPresented {
+            card_number: number,
+            card_identification_code: code.unwrap_or_default(),
+        }),
+        Shown {
+            card: None,
+            legacy: Some(legacy),
+            ecard_token: None,
+            ..
+        } => Card::LegacyCardNumber(legacy),
+        Shown {
+            card: None,
+            legacy: None,
+            ecard_token: Some(token),
+            ..
+        } => Card::EcardToken(token),
         _ => {
             return Err(Failure::Usage(
-                "give --card (and --code) or --legacy".into(),
+                "give --card (and --code), --legacy or --ecard-token".into(),
             ));
         }
     };

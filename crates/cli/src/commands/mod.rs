@@ -6,6 +6,7 @@ mod audit;
 mod cards;
 mod certs;
 mod contribution;
+mod ecard;
 mod identity;
 mod partners;
 mod payments;
@@ -16,7 +17,7 @@ use socsec_proto::common::v1 as common;
 
 pub use self::{
     activation::ActivateCommand, cards::CardCommand, contribution::ContributionCommand,
-    identity::PersonCommand, partners::PartnerCommand,
+    ecard::EcardCommand, identity::PersonCommand, partners::PartnerCommand,
 };
 use crate::{
     connection::{Connection, Failure, Outcome},
@@ -34,17 +35,23 @@ pub enum Command {
     /// Cards: apply, issue, receive, lose, replace, cancel, look up.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Electronic cards: issue one for a received card, get a QR token.
+    #[command(subcommand)]
+    Ecard(EcardCommand),
     /// Activate a card through a channel (call `--as` the partner).
     #[command(subcommand)]
     Activate(ActivateCommand),
     /// Whether a card or an old medical insurance card is usable now.
     Eligibility {
-        #[arg(long, conflicts_with = "legacy")]
+        #[arg(long, conflicts_with_all = ["legacy", "ecard_token"])]
         card: Option<String>,
         #[arg(long)]
         code: Option<String>,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ecard_token")]
         legacy: Option<String>,
+        /// An e-card QR token (from `ecard token`), in place of the card.
+        #[arg(long)]
+        ecard_token: Option<String>,
     },
     /// Received cards whose activation deadline is near.
     Deadlines {
@@ -85,9 +92,21 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
         Command::Person(command) => identity::person(c, command, out).await,
         Command::Partner(command) => partners::partner(c, command, out).await,
         Command::Card(command) => cards::cards(c, command, out).await,
+        Command::Ecard(command) => ecard::ecard(c, command, out).await,
         Command::Activate(command) => activation::activate(c, command, out).await,
-        Command::Eligibility { card, code, legacy } => {
-            activation::eligibility(c, card, code, legacy, out).await
+        Command::Eligibility {
+            card,
+            code,
+            legacy,
+            ecard_token,
+        } => {
+            let shown = activation::Shown {
+                card,
+                code,
+                legacy,
+                ecard_token,
+            };
+            activation::eligibility(c, shown, out).await
         }
         Command::Deadlines { within_days } => activation::deadlines(c, within_days, out).await,
         Command::Contribution(command) => contribution::contributions(c, command, out).await,

@@ -177,6 +177,7 @@ pub async fn journeys(c: &Connection, out: Printer) -> Outcome {
                     legacy_card_number: legacy_number.clone(),
                     card_number: card.card_number.clone(),
                     card_identification_code: card.card_identification_code.clone(),
+                    ..Default::default()
                 },
             ))
             .await;

@@ -27,6 +27,7 @@ pub static ACTIVATE_AT_HOSPITAL: Limits<pb::ActivateAtHospitalRequest> = Limits 
         Bound::chars("card_identification_code", CODE, |r| {
             &r.card_identification_code
         }),
+        Bound::chars("ecard_token", TOKEN, |r| &r.ecard_token),
     ],
 };
 
@@ -40,6 +41,7 @@ pub static ACTIVATE_AT_PHARMACY: Limits<pb::ActivateAtPharmacyRequest> = Limits 
         Bound::chars("card_identification_code", CODE, |r| {
             &r.card_identification_code
         }),
+        Bound::chars("ecard_token", TOKEN, |r| &r.ecard_token),
     ],
 };
 
@@ -84,6 +86,10 @@ pub static CHECK_ELIGIBILITY: Limits<pb::CheckEligibilityRequest> = Limits {
         ),
         Bound::chars("legacy_card_number", CODE, |r| match &r.card {
             Some(Card::LegacyCardNumber(n)) => n,
+            _ => "",
+        }),
+        Bound::chars("ecard_token", TOKEN, |r| match &r.card {
+            Some(Card::EcardToken(t)) => t,
             _ => "",
         }),
     ],

@@ -127,6 +127,27 @@ pub static WATCH_CARD_EVENTS: Limits<pb::WatchCardEventsRequest> = Limits {
     })],
 };
 
+pub static ISSUE_ECARD: Limits<pb::IssueEcardRequest> = Limits {
+    rpc: "IssueEcard",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("card_number", CODE, |r| &r.card_number),
+    ],
+};
+
+pub static ISSUE_ECARD_TOKEN: Limits<pb::IssueEcardTokenRequest> = Limits {
+    rpc: "IssueEcardToken",
+    bounds: &[Bound::chars("ecard_id", CODE, |r| &r.ecard_id)],
+};
+
+pub static REDEEM_ECARD_TOKEN: Limits<pb::RedeemEcardTokenRequest> = Limits {
+    rpc: "RedeemEcardToken",
+    bounds: &[
+        Bound::chars("token", TOKEN, |r| &r.token),
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+    ],
+};
+
 /// Every card-issuance RPC's limits, in the proto's order.
 pub static ALL: &[&dyn Documented] = &[
     &APPLY_FOR_CARD,
@@ -142,6 +163,9 @@ pub static ALL: &[&dyn Documented] = &[
     &RETIRE_LEGACY_MEDICAL_CARD,
     &GET_LEGACY_MEDICAL_CARD,
     &WATCH_CARD_EVENTS,
+    &ISSUE_ECARD,
+    &ISSUE_ECARD_TOKEN,
+    &REDEEM_ECARD_TOKEN,
 ];
 
 #[cfg(test)]
