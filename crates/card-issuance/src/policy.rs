@@ -25,6 +25,11 @@ pub static POLICY: Policy = Policy {
         "RetireLegacyMedicalCard" => Access::Only(&[Operator, Service]),
         "GetLegacyMedicalCard" => Access::Only(&[Operator, Service]),
         "WatchCardEvents" => Access::Only(&[Service]),
+        "SetPin" => Access::Only(&[Person]),
+        "ChangePin" => Access::Only(&[Person]),
+        "ResetPin" => Access::Only(&[Operator]),
+        "VerifyPin" => Access::Only(&[Hospital, Pharmacy]),
+        "GetPinStatus" => Access::Only(&[Operator, Person]),
     ],
 };
 

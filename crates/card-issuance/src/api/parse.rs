@@ -4,6 +4,7 @@
 //! `BadRequest`).
 
 pub mod limits;
+pub mod pins;
 
 use pii::{
     BankBin, BankCardNumber, CardIdentificationCode, CardNumber, PartnerCode, RegionCode,

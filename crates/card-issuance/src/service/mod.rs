@@ -8,6 +8,7 @@ mod cards;
 pub mod commands;
 mod issuing;
 mod legacy;
+mod pins;
 mod reads;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
 pub use commands::*;
+pub use pins::{ChangePin, ResetPin, SetPin, VerifyPin};
 pub use reads::EventStream;
 
 use crate::{directory::Directory, error::CardError};
@@ -31,6 +33,8 @@ pub struct Cards {
     tasks: Tasks,
     clock: Arc<dyn Clock>,
     directory: Directory,
+    /// Where argon2 runs for card PINs.
+    pin_hashing: Arc<pins::PinHashing>,
 }
 
 impl Cards {
@@ -47,6 +51,7 @@ impl Cards {
             tasks,
             clock,
             directory,
+            pin_hashing: Arc::default(),
         }
     }
 }

@@ -6,11 +6,13 @@ mod applications;
 mod cards;
 mod issuing;
 mod legacy;
+mod pins;
 
 pub use applications::*;
 pub use cards::*;
 pub use issuing::*;
 pub use legacy::*;
+pub use pins::*;
 
 use platform::auth::Caller;
 use sqlx::{
