@@ -8,6 +8,7 @@ mod certs;
 mod contribution;
 mod identity;
 mod partners;
+mod pins;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,7 +31,7 @@ pub enum Command {
     /// Partner registry.
     #[command(subcommand)]
     Partner(PartnerCommand),
-    /// Cards: apply, issue, receive, lose, replace, cancel, look up.
+    /// Cards: apply, issue, receive, lose, replace, cancel, look up; PINs.
     #[command(subcommand)]
     Card(CardCommand),
     /// Activate a card through a channel (call `--as` the partner).
