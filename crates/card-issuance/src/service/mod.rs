@@ -8,6 +8,7 @@ mod cards;
 pub mod commands;
 mod issuing;
 mod legacy;
+mod pin_checks;
 mod pins;
 mod reads;
 
