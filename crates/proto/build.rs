@@ -58,6 +58,10 @@ const PERSONAL_FIELDS: &[&str] = &[
     "birth_date",
     "legacy_card_number",
     "retired_legacy_card_number",
+    // Card PINs (medical settlement).
+    "pin",
+    "current_pin",
+    "new_pin",
 ];
 
 /// Full names (`.socsec.identity.v1.Person`) of the messages that hold a

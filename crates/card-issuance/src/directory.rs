@@ -61,6 +61,21 @@ impl Directory {
         }
     }
 
+    /// Whether `caller` (a hospital or pharmacy) is registered as that kind
+    /// with its medical insurance designation in force; asked on every PIN
+    /// check, so a withdrawn designation counts at once.
+    pub async fn designated(&self, caller: &Caller) -> Result<bool, CardError> {
+        let request = identity::GetPartnerRequest {
+            code: caller.code.clone(),
+        };
+        match self.identity.clone().get_partner(request).await {
+            Ok(partner) => Ok(registration(&partner.into_inner())
+                .is_some_and(|registered| registered.in_force_as(caller.kind))),
+            Err(status) if status.code() == Code::NotFound => Ok(false),
+            Err(status) => Err(unavailable(status)),
+        }
+    }
+
     /// How partner `code` is registered (`None`: under no kind this system
     /// knows); `BANK_NOT_FOUND` if it is not registered at all.
     pub async fn bank(&self, code: &PartnerCode) -> Result<Option<Registration>, CardError> {

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use platform::{error, idempotency::IdempotencyError};
 use tonic::{Code, Status};
 
-use crate::domain::{ApplyRefused, Denied, LegacyRefused, TransitionRefused, ecard::EcardRefused};
+use crate::domain::{
+    ApplyRefused, CardStatus, Denied, LegacyRefused, TransitionRefused, ecard::EcardRefused,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
@@ -86,6 +88,32 @@ pub enum CardError {
     /// `ecard_token_keys` signing key is configured.
     #[error("e-card tokens are not configured on this service")]
     EcardTokensDisabled,
+    /// `FAILED_PRECONDITION` / `CARD_STATE_<STATE>` (with `current_state`):
+    /// the card's state allows no PIN call (lost, replaced, cancelled; or
+    /// not yet received, for the holder's first PIN).
+    #[error("a {} card's PIN cannot be set or checked", .0.as_str().to_lowercase())]
+    PinCardState(CardStatus),
+    /// `FAILED_PRECONDITION` / `PIN_NOT_SET`.
+    #[error("the card has no PIN yet")]
+    PinNotSet,
+    /// `FAILED_PRECONDITION` / `PIN_ALREADY_SET`: change it, or reset it at the counter.
+    #[error("the card already has a PIN")]
+    PinAlreadySet,
+    /// `PERMISSION_DENIED` / `PIN_MISMATCH`, with `attempts_left`.
+    #[error("the current PIN is wrong")]
+    PinMismatch { attempts_left: i32 },
+    /// `FAILED_PRECONDITION` / `PIN_LOCKED`: only a reset at the counter unlocks it.
+    #[error("the PIN is locked after too many wrong PINs; reset it at the counter")]
+    PinLocked,
+    /// `ABORTED` / `PIN_CHANGED_MEANWHILE`: retry.
+    #[error("the PIN changed while this call was judged; retry")]
+    PinChangedMeanwhile,
+    /// `PERMISSION_DENIED` / `PARTNER_NOT_DESIGNATED`.
+    #[error("the hospital or pharmacy's medical insurance designation is not in force")]
+    PartnerNotDesignated,
+    /// `RESOURCE_EXHAUSTED` / `PIN_CHECK_BUSY` (with `RetryInfo`).
+    #[error("busy")]
+    Busy(Status),
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
     /// `UNAVAILABLE` / `DATABASE_UNAVAILABLE` when the database is down or
@@ -143,6 +171,24 @@ impl From<CardError> for Status {
             EcardNotInForce => plain(Code::FailedPrecondition, "ECARD_NOT_IN_FORCE", &e),
             EcardRefused(_) => plain(Code::FailedPrecondition, "ECARD_CARD_NOT_ELIGIBLE", &e),
             EcardTokensDisabled => plain(Code::FailedPrecondition, "ECARD_TOKENS_DISABLED", &e),
+            PinCardState(status) => error::status_with_metadata(
+                Code::FailedPrecondition,
+                &format!("CARD_STATE_{}", status.as_str()),
+                e.to_string(),
+                HashMap::from([("current_state".to_owned(), status.as_str().to_owned())]),
+            ),
+            PinNotSet => plain(Code::FailedPrecondition, "PIN_NOT_SET", &e),
+            PinAlreadySet => plain(Code::FailedPrecondition, "PIN_ALREADY_SET", &e),
+            PinMismatch { attempts_left } => error::status_with_metadata(
+                Code::PermissionDenied,
+                "PIN_MISMATCH",
+                e.to_string(),
+                HashMap::from([("attempts_left".to_owned(), attempts_left.to_string())]),
+            ),
+            PinLocked => plain(Code::FailedPrecondition, "PIN_LOCKED", &e),
+            PinChangedMeanwhile => plain(Code::Aborted, "PIN_CHANGED_MEANWHILE", &e),
+            PartnerNotDesignated => plain(Code::PermissionDenied, "PARTNER_NOT_DESIGNATED", &e),
+            Busy(status) => status,
             Idempotency(e) => e.into_status(),
             Database(e) => error::database(&e),
         }

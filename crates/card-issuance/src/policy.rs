@@ -28,6 +28,11 @@ pub static POLICY: Policy = Policy {
         "IssueEcard" => Access::Only(&[Operator, Person]),
         "IssueEcardToken" => Access::Only(&[Person]),
         "RedeemEcardToken" => Access::Only(&[Service]),
+        "SetPin" => Access::Only(&[Person]),
+        "ChangePin" => Access::Only(&[Person]),
+        "ResetPin" => Access::Only(&[Operator]),
+        "VerifyPin" => Access::Only(&[Hospital, Pharmacy]),
+        "GetPinStatus" => Access::Only(&[Operator, Person]),
     ],
 };
 

@@ -357,3 +357,57 @@ fn every_subcommand_has_a_description_of_its_own() {
     assert!(missing.is_empty(), "no description: {missing:#?}");
     assert!(shared.is_empty(), "one description for two: {shared:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_pins_are_reset_at_the_counter_and_verified_by_a_hospital_and_never_printed() {
+    let system = System::start().await;
+    let seeded = tokio::task::block_in_place(|| socsec(&system, &["seed-demo"]));
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let (mut identity, mut cards) = (system.identity_client().await, system.card_client().await);
+    let (_, card) = system_tests::journeys::person_with_received_card(
+        &mut identity,
+        &mut cards,
+        "林静",
+        "ICBC",
+    )
+    .await;
+    let number = card.card_number.as_str();
+    let code = card.card_identification_code.as_str();
+    let run = |args: &[&str]| tokio::task::block_in_place(|| socsec(&system, args));
+    let reset = run(&[
+        "--json",
+        "card",
+        "pin",
+        "reset",
+        "--request-id",
+        "cli-pin-1",
+        "--card",
+        number,
+        "--new-pin",
+        "864209",
+    ]);
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let verify = |pin: &str| {
+        let out = run(&[
+            "--json",
+            "--as",
+            "hospital:H-DEMO",
+            "card",
+            "pin",
+            "verify",
+            "--card",
+            number,
+            "--code",
+            code,
+            "--pin",
+            pin,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(!text(&out.stdout).contains(pin) && !text(&out.stderr).contains(pin));
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["result"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(verify("864209"), "PIN_VERIFICATION_MATCH");
+    assert_eq!(verify("502783"), "PIN_VERIFICATION_NO_MATCH");
+    assert!(!text(&reset.stdout).contains("864209"));
+}

@@ -163,6 +163,57 @@ impl CardService for CardApi {
         )
     }
 
+    async fn set_pin(&self, request: Request<pb::SetPinRequest>) -> Answer<pb::PinStatus> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .set_pin(&caller, parse::pins::set_pin(&req)?, &req)
+                .await,
+        )
+    }
+
+    async fn change_pin(&self, request: Request<pb::ChangePinRequest>) -> Answer<pb::PinStatus> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .change_pin(&caller, parse::pins::change_pin(&req)?, &req)
+                .await,
+        )
+    }
+
+    async fn reset_pin(&self, request: Request<pb::ResetPinRequest>) -> Answer<pb::PinStatus> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .reset_pin(&caller, parse::pins::reset_pin(&req)?, &req)
+                .await,
+        )
+    }
+
+    async fn verify_pin(
+        &self,
+        request: Request<pb::VerifyPinRequest>,
+    ) -> Answer<pb::VerifyPinResponse> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .verify_pin(&caller, parse::pins::verify_pin(&req)?)
+                .await,
+        )
+    }
+
+    async fn get_pin_status(
+        &self,
+        request: Request<pb::GetPinStatusRequest>,
+    ) -> Answer<pb::PinStatus> {
+        let (caller, req) = split(request)?;
+        respond(
+            self.cards
+                .get_pin_status(&caller, parse::pins::get_pin_status(&req)?)
+                .await,
+        )
+    }
+
     type WatchCardEventsStream = EventStream;
 
     async fn watch_card_events(

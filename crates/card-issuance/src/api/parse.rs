@@ -5,6 +5,7 @@
 
 mod ecard;
 pub mod limits;
+pub mod pins;
 
 pub use ecard::*;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use pii::CardNumber;
 use platform::{
     auth::Caller,
@@ -12,8 +12,8 @@ use platform::{
 use socsec_proto::card::v1 as pb;
 
 use crate::{
-    domain::{ApplicationStatus, CardStatus, LegacyCardStatus, access},
-    store::{ApplicationRow, CardRow, HistoryRow, LegacyCardRow, NewCard},
+    domain::{ApplicationStatus, CardStatus, LegacyCardStatus, access, pin::MAX_FAILURES},
+    store::{ApplicationRow, CardRow, HistoryRow, LegacyCardRow, NewCard, PinCardRow},
 };
 
 pub fn card_status(status: CardStatus) -> pb::CardStatus {
@@ -111,6 +111,32 @@ pub fn cards_for(caller: &Caller, rows: &[CardRow], histories: Vec<HistoryRow>) 
             card_for(caller, card(row, history))
         })
         .collect()
+}
+
+/// A PIN just set, changed or reset.
+pub fn pin_set(card_number: &CardNumber, at: DateTime<Utc>) -> pb::PinStatus {
+    pb::PinStatus {
+        card_number: card_number.as_str().to_owned(),
+        state: pb::PinState::Set as i32,
+        set_at: Some(timestamp(at)),
+        attempts_left: MAX_FAILURES,
+    }
+}
+
+/// Whether a card has a PIN and whether it is locked; never the PIN or its hash.
+pub fn pin_status(card: &PinCardRow) -> pb::PinStatus {
+    let pin = card.pin();
+    let state = match &pin {
+        None => pb::PinState::NotSet,
+        Some(pin) if pin.locked() => pb::PinState::Locked,
+        Some(_) => pb::PinState::Set,
+    };
+    pb::PinStatus {
+        card_number: card.card_number.as_str().to_owned(),
+        state: state as i32,
+        set_at: card.set_at.map(timestamp),
+        attempts_left: pin.map_or(0, |p| p.attempts_left()),
+    }
 }
 
 pub fn application(row: &ApplicationRow) -> pb::CardApplication {

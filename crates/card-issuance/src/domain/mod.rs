@@ -8,12 +8,14 @@ pub mod ecard;
 pub mod issuing;
 pub mod legacy;
 pub mod lifecycle;
+pub mod pin;
 
 pub use access::Denied;
 pub use application::{Applicant, ApplicationStatus, ApplyRefused};
 pub use issuing::{CardOrder, Generation, NumberingSpec};
 pub use legacy::{LegacyCardNumber, LegacyCardStatus, LegacyRefused};
 pub use lifecycle::{CardChange, CardStatus, TransitionRefused};
+pub use pin::{Pin, PinRecord, PinRefused};
 
 /// A state read from the database that this code does not know: an error,
 /// never a guess.

@@ -9,6 +9,8 @@ pub mod commands;
 mod ecards;
 mod issuing;
 mod legacy;
+mod pin_checks;
+mod pins;
 mod reads;
 
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
 use sqlx::PgPool;
 
 pub use commands::*;
+pub use pins::{ChangePin, ResetPin, SetPin, VerifyPin};
 pub use reads::EventStream;
 
 use crate::{directory::Directory, domain::ecard::TokenKeys, error::CardError};
@@ -34,6 +37,8 @@ pub struct Cards {
     directory: Directory,
     /// Signs and checks e-card tokens (none: no token is issued).
     ecard_keys: TokenKeys,
+    /// Where argon2 runs for card PINs.
+    pin_hashing: Arc<pins::PinHashing>,
 }
 
 impl Cards {
@@ -51,6 +56,7 @@ impl Cards {
             clock,
             directory,
             ecard_keys: TokenKeys::default(),
+            pin_hashing: Arc::default(),
         }
     }
 

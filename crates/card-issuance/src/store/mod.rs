@@ -7,12 +7,14 @@ mod cards;
 mod ecards;
 mod issuing;
 mod legacy;
+mod pins;
 
 pub use applications::*;
 pub use cards::*;
 pub use ecards::*;
 pub use issuing::*;
 pub use legacy::*;
+pub use pins::*;
 
 use platform::auth::Caller;
 use sqlx::{

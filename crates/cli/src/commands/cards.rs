@@ -5,7 +5,7 @@ use clap::Subcommand;
 use futures::StreamExt;
 use socsec_proto::card::v1 as card;
 
-use super::{RequestIdArg, progress_bar};
+use super::{RequestIdArg, pins::PinCommand, progress_bar};
 use crate::{
     connection::{Connection, Outcome},
     output::Printer,
@@ -96,6 +96,11 @@ pub enum CardCommand {
         person_id: String,
         #[arg(long)]
         region: String,
+    },
+    /// The card's medical-settlement PIN: set, change, reset, verify, status.
+    Pin {
+        #[command(subcommand)]
+        command: PinCommand,
     },
 }
 
@@ -242,6 +247,7 @@ pub(super) async fn cards(c: &Connection, command: CardCommand, out: Printer) ->
                 .await?;
             out.message("socsec.card.v1.LegacyMedicalCard", answer.get_ref());
         }
+        CardCommand::Pin { command } => super::pins::pins(c, command, out).await?,
     }
     Ok(())
 }

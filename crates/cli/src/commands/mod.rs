@@ -10,6 +10,7 @@ mod ecard;
 mod identity;
 mod partners;
 mod payments;
+mod pins;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,7 +33,7 @@ pub enum Command {
     /// Partner registry.
     #[command(subcommand)]
     Partner(PartnerCommand),
-    /// Cards: apply, issue, receive, lose, replace, cancel, look up.
+    /// Cards: apply, issue, receive, lose, replace, cancel, look up; PINs.
     #[command(subcommand)]
     Card(CardCommand),
     /// Electronic cards: issue one for a received card, get a QR token.

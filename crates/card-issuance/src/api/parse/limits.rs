@@ -148,6 +148,52 @@ pub static REDEEM_ECARD_TOKEN: Limits<pb::RedeemEcardTokenRequest> = Limits {
     ],
 };
 
+pub static SET_PIN: Limits<pb::SetPinRequest> = Limits {
+    rpc: "SetPin",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("card_number", CODE, |r| &r.card_number),
+        Bound::chars("pin", CODE, |r| &r.pin),
+    ],
+};
+
+pub static CHANGE_PIN: Limits<pb::ChangePinRequest> = Limits {
+    rpc: "ChangePin",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("card_number", CODE, |r| &r.card_number),
+        Bound::chars("current_pin", CODE, |r| &r.current_pin),
+        Bound::chars("new_pin", CODE, |r| &r.new_pin),
+    ],
+};
+
+pub static RESET_PIN: Limits<pb::ResetPinRequest> = Limits {
+    rpc: "ResetPin",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::chars("card_number", CODE, |r| &r.card_number),
+        Bound::chars("new_pin", CODE, |r| &r.new_pin),
+    ],
+};
+
+pub static VERIFY_PIN: Limits<pb::VerifyPinRequest> = Limits {
+    rpc: "VerifyPin",
+    bounds: &[
+        Bound::chars("card.card_number", CODE, |r| {
+            r.card.as_ref().map_or("", |c| &c.card_number)
+        }),
+        Bound::chars("card.card_identification_code", CODE, |r| {
+            r.card.as_ref().map_or("", |c| &c.card_identification_code)
+        }),
+        Bound::chars("pin", CODE, |r| &r.pin),
+    ],
+};
+
+pub static GET_PIN_STATUS: Limits<pb::GetPinStatusRequest> = Limits {
+    rpc: "GetPinStatus",
+    bounds: &[Bound::chars("card_number", CODE, |r| &r.card_number)],
+};
+
 /// Every card-issuance RPC's limits, in the proto's order.
 pub static ALL: &[&dyn Documented] = &[
     &APPLY_FOR_CARD,
@@ -166,6 +212,11 @@ pub static ALL: &[&dyn Documented] = &[
     &ISSUE_ECARD,
     &ISSUE_ECARD_TOKEN,
     &REDEEM_ECARD_TOKEN,
+    &SET_PIN,
+    &CHANGE_PIN,
+    &RESET_PIN,
+    &VERIFY_PIN,
+    &GET_PIN_STATUS,
 ];
 
 #[cfg(test)]
