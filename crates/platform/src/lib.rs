@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod host;
 pub mod idempotency;
+pub mod json;
 pub mod limits;
 pub mod message_size;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod mutation;
 pub mod outbox;
 pub mod paging;
 pub mod rate_limit;
+pub mod reflection;
 pub mod registry;
 pub mod retention;
 pub mod service;
@@ -27,6 +29,7 @@ pub mod session;
 pub mod tasks;
 pub mod telemetry;
 pub mod tls;
+pub mod tls_incoming;
 pub mod trust;
 
 /// Masking types for personal data live in `pii`; re-exported for services.
