@@ -224,6 +224,17 @@ async fn bad_input_is_400_with_every_field_violation() {
     .await;
     assert_eq!(refusal["reason"], json!("JSON_INVALID"));
     assert!(!refusal.to_string().contains("110101199003077777"));
+
+    // Neither JSON nor gRPC: a JSON refusal, not a gRPC answer.
+    let answer = pharmacy
+        .post(format!("{url}{PHARMACY}"))
+        .body("requestId=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let refusal: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(refusal["reason"], json!("CONTENT_TYPE_UNSUPPORTED"));
 }
 
 #[tokio::test]

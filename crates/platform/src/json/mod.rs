@@ -118,9 +118,23 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        if !is_json(request.headers()) {
-            let answer = self.inner.call(request);
-            return Box::pin(async move { Ok(answer.await?.map(Body::new)) });
+        match content_type(request.headers()) {
+            Kind::Json => {}
+            Kind::Grpc => {
+                let answer = self.inner.call(request);
+                return Box::pin(async move { Ok(answer.await?.map(Body::new)) });
+            }
+            // Neither gRPC nor JSON: answered in JSON, never by tonic with
+            // an `application/grpc` answer the caller cannot read.
+            Kind::Other => {
+                let mut refusal = error::response(&status::status(
+                    Code::InvalidArgument,
+                    "CONTENT_TYPE_UNSUPPORTED",
+                    "send content-type: application/json (or gRPC)",
+                ));
+                *refusal.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+                return Box::pin(async move { Ok(refusal) });
+            }
         }
         // The inner service was made ready for this call; a clone takes its
         // place for the next (tower's usual dance).
@@ -131,12 +145,28 @@ where
     }
 }
 
-fn is_json(headers: &http::HeaderMap) -> bool {
-    headers
+enum Kind {
+    Json,
+    Grpc,
+    Other,
+}
+
+/// `application/json` (parameters such as `charset` aside), gRPC
+/// (`application/grpc`, `application/grpc+proto` …), or anything else.
+fn content_type(headers: &http::HeaderMap) -> Kind {
+    let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if media_type == "application/json" {
+        Kind::Json
+    } else if media_type.starts_with("application/grpc") {
+        Kind::Grpc
+    } else {
+        Kind::Other
+    }
 }
 
 async fn transcode<S, B>(
@@ -292,6 +322,7 @@ fn json_response(message: &DynamicMessage) -> http::Response<Body> {
 }
 
 fn broken(what: &str) -> Status {
+    tracing::error!(what, "json transcoding failed");
     status::status(Code::Internal, "JSON_TRANSCODING_FAILED", what.to_owned())
 }
 

@@ -139,6 +139,7 @@ fn error_line(status: &Status) -> Bytes {
 }
 
 fn broken() -> Status {
+    tracing::error!("json transcoding of a stream failed");
     crate::error::status(
         Code::Internal,
         "JSON_TRANSCODING_FAILED",
