@@ -421,3 +421,51 @@ async fn the_readmes_curl_examples_work() {
         answers[1]
     );
 }
+
+/// grpcurl before 1.9 and other common tools speak only reflection
+/// v1alpha; generic clients decode error details only if reflection
+/// describes `google.rpc`.
+#[tokio::test]
+async fn reflection_speaks_v1alpha_and_describes_the_error_details() {
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let mut config = system_tests::identity_config(&system_tests::fresh_database().await);
+    config.platform.reflection = true;
+    let service =
+        system_tests::spawn_identity_with(config, std::sync::Arc::new(system_tests::test_clock()))
+            .await;
+    let mut reflection = ServerReflectionClient::new(service.channel().await);
+    let ask = |request| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol(
+                "google.rpc.BadRequest".into(),
+            )),
+        ]))
+        .await
+        .expect("v1alpha is served")
+        .into_inner();
+    use futures::StreamExt;
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        answers.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a list of services");
+    };
+    assert!(
+        list.service
+            .iter()
+            .any(|s| s.name == "socsec.identity.v1.IdentityService")
+    );
+    let Some(MessageResponse::FileDescriptorResponse(files)) =
+        answers.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected the file describing google.rpc.BadRequest");
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
+}

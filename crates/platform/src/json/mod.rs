@@ -180,6 +180,18 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (mut parts, body) = request.into_parts();
+    if parts.method != Method::POST {
+        let mut refusal = error::response(&status::status(
+            Code::Unimplemented,
+            "HTTP_METHOD_NOT_ALLOWED",
+            "every RPC is called with POST",
+        ));
+        *refusal.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(refusal);
+    }
     let method = match rpc_of(&parts) {
         Ok(method) => method,
         Err(refusal) => return Ok(error::response(&refusal)),
@@ -219,13 +231,6 @@ fn rpc_of(parts: &http::request::Parts) -> Result<MethodDescriptor, Status> {
             format!("no RPC at {}", parts.uri.path()),
         )
     })?;
-    if parts.method != Method::POST {
-        return Err(status::status(
-            Code::Unimplemented,
-            "HTTP_METHOD_NOT_ALLOWED",
-            "every RPC is called with POST",
-        ));
-    }
     if method.is_client_streaming() {
         return Err(status::status(
             Code::Unimplemented,
