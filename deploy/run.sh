@@ -36,8 +36,14 @@ if [ ! -s "$ecard_secret_file" ]; then
 fi
 export SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET=${SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET:-$(cat "$ecard_secret_file")}
 
-echo "socsec: building the services (release)" >&2
-cargo build --release --locked --bins
+# SOCSEC_PROFILE=dev runs debug binaries (they reuse what `deploy/test.sh`
+# compiled; deploy/schemathesis.sh uses them).
+case "${SOCSEC_PROFILE:-release}" in
+  release) echo "socsec: building the services (release)" >&2
+           cargo build --release --locked --bins; bin=target/release ;;
+  dev) cargo build --locked --bins; bin=target/debug ;;
+  *) echo "SOCSEC_PROFILE is release or dev" >&2; exit 2 ;;
+esac
 
 # Mutual TLS with development certificates, made once and kept in the data
 # directory: the partner CA (partners' certificates) and the internal CA
@@ -58,7 +64,7 @@ if [ -e "$SOCSEC_CERTS/ca.pem" ] && [ ! -e "$SOCSEC_CERTS/internal-ca.pem" ]; th
   rm -rf "$SOCSEC_CERTS.single-ca"
   mv "$SOCSEC_CERTS" "$SOCSEC_CERTS.single-ca"
 fi
-target/release/socsec certs >&2  # keeps what is already there
+"$bin/socsec" certs >&2  # keeps what is already there
 chmod 700 "$SOCSEC_CA_KEYS"
 export SOCSEC_TLS_PARTNER_CA_FILE=${SOCSEC_TLS_PARTNER_CA_FILE:-$SOCSEC_CERTS/partner-ca.pem}
 export SOCSEC_TLS_INTERNAL_CA_FILE=${SOCSEC_TLS_INTERNAL_CA_FILE:-$SOCSEC_CERTS/internal-ca.pem}
@@ -98,7 +104,7 @@ start_service() {
   if [ -n "${SOCSEC_METRICS:-}" ]; then
     export "$metrics_var=${!metrics_var:-127.0.0.1:$metrics_port}"
   fi
-  "${start_env[@]}" "target/release/$name" &
+  "${start_env[@]}" "$bin/$name" &
   pids+=($!)
   echo "socsec: $name listening on ${!var}${!metrics_var:+, metrics on ${!metrics_var}} (pid $!)" >&2
 }
@@ -111,7 +117,7 @@ start_service contribution 50054 9464
 # Demo partners and this year's rates, once every service answers (idempotent).
 seeded=""
 for _ in $(seq 1 60); do
-  if target/release/socsec partner list >/dev/null 2>&1 && target/release/socsec seed-demo >/dev/null 2>&1; then
+  if "$bin/socsec" partner list >/dev/null 2>&1 && "$bin/socsec" seed-demo >/dev/null 2>&1; then
     echo "socsec: demo partners and rates for region 110100 are in place" >&2
     seeded=yes
     break
@@ -120,15 +126,15 @@ for _ in $(seq 1 60); do
 done
 if [ -z "$seeded" ]; then
   echo "socsec: could not seed the demo partners within 60 s; the last attempt said:" >&2
-  target/release/socsec seed-demo >&2 || true
+  "$bin/socsec" seed-demo >&2 || true
   exit 1
 fi
 
 cat >&2 <<TXT
 socsec: running over mutual TLS; press Ctrl-C to stop. Try, in another terminal:
-  target/release/socsec --certs $SOCSEC_CERTS demo
-  target/release/socsec --certs $SOCSEC_CERTS --ca-keys $SOCSEC_CA_KEYS certs revoke bank:ICBC
-  target/release/socsec --certs $SOCSEC_CERTS --help
+  $bin/socsec --certs $SOCSEC_CERTS demo
+  $bin/socsec --certs $SOCSEC_CERTS --ca-keys $SOCSEC_CA_KEYS certs revoke bank:ICBC
+  $bin/socsec --certs $SOCSEC_CERTS --help
 TXT
 wait -n "${pids[@]}" || true
 echo "socsec: a service exited; stopping the rest" >&2

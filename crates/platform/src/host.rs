@@ -21,14 +21,19 @@ use crate::{
     clock::Clock,
     config::PlatformConfig,
     db,
+    json::JsonLayer,
     message_size::MessageSizeLayer,
     metrics::Metrics,
     outbox::EventStreams,
     retention,
     session::SessionKeys,
     tls::{self, TlsMaterial},
+    tls_incoming,
     trace::{self, Traces},
 };
+
+/// How long a caller has to finish the TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 pub use crate::tasks::Tasks;
 
@@ -72,7 +77,7 @@ impl Host {
         let tls = TlsMaterial::load(&config)?;
         if let Some(tls) = &tls {
             // Unusable certificate or key: refuse now, not at the first call.
-            Server::builder().tls_config(tls.server()).map_err(|e| {
+            tls.server_config().map_err(|e| {
                 crate::config::ConfigError::invalid(
                     "tls_cert_file",
                     format!("with tls_key_file, not a usable certificate and key: {e}"),
@@ -225,12 +230,8 @@ impl Host {
         .max_encoding_message_size(max_message_bytes);
         let mut routes = routes.add_service(health_service).add_service(audit);
         if self.config.reflection {
-            let reflection = tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(socsec_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .build_v1()
-                .expect("descriptor sets compiled into the binary are valid");
-            routes = routes.add_service(reflection);
+            let (v1, v1alpha) = crate::reflection::services();
+            routes = routes.add_service(v1).add_service(v1alpha);
         }
 
         let auth = AuthLayer::new(
@@ -252,27 +253,35 @@ impl Host {
             .with_keepalive(Some(keepalive));
         // HTTP/2 pings find a half-open connection (a partner's or another
         // service's event stream) within interval + timeout.
-        let mut builder = Server::builder()
+        // HTTP/1.1 too, for the JSON interface (`json`, outside all but the
+        // trace layer: it turns a JSON call into a gRPC one before metrics,
+        // limits and auth see it).
+        let router = Server::builder()
             .http2_keepalive_interval(Some(keepalive))
-            .http2_keepalive_timeout(Some(keepalive_timeout));
-        if let Some(tls) = &self.tls {
-            builder = builder
-                .tls_config(tls.server())
-                .expect("TLS settings were checked at start");
-        }
-        let server = builder
+            .http2_keepalive_timeout(Some(keepalive_timeout))
+            .accept_http1(true)
             .layer(trace::ServerLayer::new(self.traces.clone()))
+            .layer(JsonLayer::new(max_message_bytes))
             .layer(self.metrics.rpc_layer(policy))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 self.config.max_concurrent_calls,
             ))
             .layer(auth)
             .layer(MessageSizeLayer::new(max_message_bytes))
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, async {
-                let _ = stop_rx.await;
-            });
-        let mut server = tokio::spawn(server);
+            .add_routes(routes);
+        let stopped = async {
+            let _ = stop_rx.await;
+        };
+        let mut server = match &self.tls {
+            Some(tls) => {
+                let config = tls
+                    .server_config()
+                    .expect("TLS settings were checked at start");
+                let tls = tls_incoming::accept(incoming, config, TLS_HANDSHAKE, &tasks);
+                tokio::spawn(router.serve_with_incoming_shutdown(tls, stopped))
+            }
+            None => tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped)),
+        };
         tracing::info!(service = service_name, addr = %local_addr, tls = self.tls.is_some(), "serving");
 
         let result = tokio::select! {

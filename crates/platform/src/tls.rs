@@ -18,7 +18,7 @@ use std::{fs, path::Path, sync::Arc, time::Duration};
 
 use tonic::{
     Code, Status,
-    transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig},
+    transport::{Certificate, ClientTlsConfig, Identity},
 };
 use x509_parser::{certificate::X509Certificate, extensions::GeneralName};
 
@@ -39,6 +39,9 @@ pub struct TlsMaterial {
     /// The internal CA: the servers' certificates chain to it.
     server_root: Certificate,
     identity: Identity,
+    /// The same certificate and key, for [`crate::tls_incoming`].
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
     trust: Arc<Trust>,
     crl_reload: Duration,
 }
@@ -87,20 +90,25 @@ impl TlsMaterial {
         Ok(Some(Self {
             client_roots: Certificate::from_pem(client_roots),
             server_root: Certificate::from_pem(internal_ca),
-            identity: Identity::from_pem(cert, key),
+            identity: Identity::from_pem(&cert, &key),
+            cert_pem: cert,
+            key_pem: key,
             trust: Arc::new(trust),
             crl_reload: Duration::from_millis(config.tls_crl_reload_ms),
         }))
     }
 
-    /// The server side: our certificate, and the CAs callers' certificates
-    /// must chain to (a caller may also come without one; see the module).
-    pub fn server(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
-            .identity(self.identity.clone())
-            .client_ca_root(self.client_roots.clone())
-            .client_auth_optional(true)
-            .timeout(Duration::from_secs(10))
+    /// The server side as rustls sees it: our certificate, the CAs callers'
+    /// certificates must chain to (a caller may also come without one; see
+    /// the module), and ALPN `h2` and `http/1.1` — tonic's own acceptor
+    /// offers only `h2`, and rustls refuses a client that offers only
+    /// `http/1.1` (the JSON interface's callers; see [`crate::json`]).
+    pub fn server_config(&self) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
+        crate::tls_incoming::server_config(
+            self.client_roots.get_ref(),
+            &self.cert_pem,
+            &self.key_pem,
+        )
     }
 
     /// The client side: trust servers issued by the internal CA, present

@@ -328,9 +328,13 @@ pub fn set_region_policy(req: &pb::SetRegionPolicyRequest) -> Result<SetRegionPo
     })
 }
 
-/// The region asked for, as given (the service reads it).
+/// The region asked for: a 6-digit region code (anything else, a NUL byte
+/// say, must not reach the database — schemathesis found one that did).
 pub fn get_region_policy(req: &pb::GetRegionPolicyRequest) -> Result<&str> {
     bounded(&limits::GET_REGION_POLICY, req)?;
+    let mut v = FieldViolations::new();
+    region_code(&mut v, "region_code", &req.region_code);
+    accept(v, Some(()))?;
     Ok(&req.region_code)
 }
 
