@@ -10,49 +10,33 @@ use socsec_proto::{
     common::v1::PartnerKind,
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, audit_trail,
-    journeys::{self, Cards, Identity},
-    logs, operator, reason,
-};
+use system_tests::{as_caller, audit_trail, journeys, logs, operator, reason};
 use tonic::{Code, Status};
 
 const PIN: &str = "864209";
 const NEW_PIN: &str = "375918";
 const WRONG_PIN: &str = "502783";
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("ICBC", PartnerKind::Bank),
-        ("H-001", PartnerKind::Hospital),
-        ("P-001", PartnerKind::Pharmacy),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    let cards = system.card_client().await;
-    World {
-        system,
-        identity,
-        cards,
-    }
+    World(
+        system_tests::World::with_partners(
+            &[
+                ("ICBC", PartnerKind::Bank, ""),
+                ("H-001", PartnerKind::Hospital, ""),
+                ("P-001", PartnerKind::Pharmacy, ""),
+            ],
+            &[],
+        )
+        .await,
+    )
 }
 
 impl World {
     /// A signed-in person with a received ICBC card.
     async fn holder(&mut self, name: &str) -> (identity::Person, pb::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        self.system.sign_in(&person).await;
-        (person, card)
+        self.signed_in_holder(name).await
     }
 
     async fn set(
