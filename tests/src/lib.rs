@@ -12,7 +12,7 @@ pub mod journeys;
 pub mod logs;
 pub mod pki;
 mod spawn;
-mod world;
+pub mod world;
 
 use std::sync::Arc;
 

@@ -20,6 +20,14 @@ pub type Contribution = ContributionServiceClient<CallerChannel>;
 /// none).
 pub type Partner = (&'static str, PartnerKind, &'static str);
 
+/// A bank (ICBC, which issues the holders' cards), a hospital (H-001) and
+/// a pharmacy (P-001).
+pub const CARD_PARTNERS: &[Partner] = &[
+    ("ICBC", PartnerKind::Bank, ""),
+    ("H-001", PartnerKind::Hospital, ""),
+    ("P-001", PartnerKind::Pharmacy, ""),
+];
+
 /// A started system with a client of each service.
 pub struct World {
     pub system: System,

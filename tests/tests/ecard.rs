@@ -10,7 +10,6 @@ use chrono::Duration as Span;
 use socsec_proto::{
     activation::v1::{self as pb, EligibilityReason, check_eligibility_request::Card},
     card::v1 as card,
-    common::v1::PartnerKind,
     identity::v1 as identity,
 };
 use system_tests::{as_caller, audit_trail, journeys, operator, reason};
@@ -19,17 +18,7 @@ use tonic::{Code, Status};
 system_tests::world!(World);
 
 async fn world() -> World {
-    World(
-        system_tests::World::with_partners(
-            &[
-                ("ICBC", PartnerKind::Bank, ""),
-                ("H-001", PartnerKind::Hospital, ""),
-                ("P-001", PartnerKind::Pharmacy, ""),
-            ],
-            &[],
-        )
-        .await,
-    )
+    World(system_tests::World::with_partners(system_tests::world::CARD_PARTNERS, &[]).await)
 }
 
 fn person_caller(person: &identity::Person) -> String {

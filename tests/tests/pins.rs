@@ -7,7 +7,6 @@
 use pii::CardIdentificationCode;
 use socsec_proto::{
     card::v1::{self as pb, PinState, PinVerification},
-    common::v1::PartnerKind,
     identity::v1 as identity,
 };
 use system_tests::{as_caller, audit_trail, journeys, logs, operator, reason};
@@ -20,17 +19,7 @@ const WRONG_PIN: &str = "502783";
 system_tests::world!(World);
 
 async fn world() -> World {
-    World(
-        system_tests::World::with_partners(
-            &[
-                ("ICBC", PartnerKind::Bank, ""),
-                ("H-001", PartnerKind::Hospital, ""),
-                ("P-001", PartnerKind::Pharmacy, ""),
-            ],
-            &[],
-        )
-        .await,
-    )
+    World(system_tests::World::with_partners(system_tests::world::CARD_PARTNERS, &[]).await)
 }
 
 impl World {

@@ -170,6 +170,24 @@ mod tests {
     }
 
     #[test]
+    fn a_token_of_the_published_format_verifies() {
+        // Computed outside this code (Python's hmac) for e-card id 0x11…,
+        // nonce 0x22…, expiry 1798000000.
+        const TOKEN: &str = "ecard1.k1.ERERERERERERERERERERESIiIiIiIiIiIiIiIiIiIiIAAAAAaytNgA.\
+                             b_wR4eNMPeck5djkdmMx2q2SrsuyXCiuTpGGJ06NHE0";
+        let expiry = DateTime::from_timestamp(1_798_000_000, 0).unwrap();
+        let claims = keys("k2").verify(TOKEN, expiry - Duration::seconds(1));
+        assert_eq!(
+            claims,
+            Ok(TokenClaims {
+                ecard_id: Uuid::from_bytes([0x11; 16]),
+                nonce: Uuid::from_bytes([0x22; 16]),
+                expires_at: expiry,
+            })
+        );
+    }
+
+    #[test]
     fn a_changed_or_unknown_keyed_token_is_invalid() {
         let now = Utc::now();
         let (token, _) = keys("k1").issue(Uuid::new_v4(), now).unwrap();
