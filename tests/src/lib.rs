@@ -12,6 +12,7 @@ pub mod journeys;
 pub mod logs;
 pub mod pki;
 mod spawn;
+pub mod world;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub use spawn::{
     platform_config, spawn_activation_with, spawn_cards_with, spawn_contribution_with,
     spawn_identity, spawn_identity_with, spawn_service,
 };
+pub use world::{Contribution, Partner, World};
 
 /// The session token key the tests configure.
 pub const SESSION_SECRET: &str = "test-session-secret-of-at-least-32-bytes";

@@ -8,38 +8,29 @@ use socsec_proto::{
     common::v1::PartnerKind,
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, bad_fields, ids,
-    journeys::{self, Activation, Cards, Identity},
-    operator, reason,
-};
+use system_tests::{as_caller, bad_fields, ids, journeys, operator, reason};
 use tonic::Code;
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-    activation: Activation,
-}
+system_tests::world!(World);
 
 /// Two banks with an outlet each, a designated and an undesignated
 /// hospital, a pharmacy and a hotline centre.
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind, parent) in [
-        ("ICBC", PartnerKind::Bank, ""),
-        ("CCB", PartnerKind::Bank, ""),
-        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-        ("CCB-0101", PartnerKind::BankOutlet, "CCB"),
-        ("H-001", PartnerKind::Hospital, ""),
-        ("H-002", PartnerKind::Hospital, ""),
-        ("P-001", PartnerKind::Pharmacy, ""),
-        ("HL-12333", PartnerKind::HotlineCenter, ""),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, parent).await;
-    }
-    identity
+    let mut w = system_tests::World::with_partners(
+        &[
+            ("ICBC", PartnerKind::Bank, ""),
+            ("CCB", PartnerKind::Bank, ""),
+            ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
+            ("CCB-0101", PartnerKind::BankOutlet, "CCB"),
+            ("H-001", PartnerKind::Hospital, ""),
+            ("H-002", PartnerKind::Hospital, ""),
+            ("P-001", PartnerKind::Pharmacy, ""),
+            ("HL-12333", PartnerKind::HotlineCenter, ""),
+        ],
+        &[],
+    )
+    .await;
+    w.identity
         .set_partner_designation(operator(identity::SetPartnerDesignationRequest {
             request_id: "undesignate-h2".into(),
             code: "H-002".into(),
@@ -49,26 +40,10 @@ async fn world() -> World {
         }))
         .await
         .unwrap();
-    let cards = system.card_client().await;
-    let activation = system.activation_client().await;
-    World {
-        system,
-        identity,
-        cards,
-        activation,
-    }
+    World(w)
 }
 
 impl World {
-    /// A person with a received ICBC card, projected into activation.
-    async fn holder(&mut self, name: &str) -> (identity::Person, card::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        journeys::projected(&mut self.activation, &card.card_number, "RECEIVED").await;
-        (person, card)
-    }
-
     async fn eligibility(&mut self, caller: &str, card: Card) -> pb::Eligibility {
         self.activation
             .check_eligibility(as_caller(

@@ -21,8 +21,8 @@ use socsec_proto::{
 };
 use sqlx::{Connection, PgConnection};
 use system_tests::{
-    System, activation_config, as_caller, ids,
-    journeys::{self, Activation, Cards, Identity},
+    activation_config, as_caller, ids,
+    journeys::{self, Activation, Cards},
     logs, operator, reason, spawn_activation_with,
 };
 use tonic::Code;
@@ -30,44 +30,24 @@ use tonic::Code;
 /// A loss committed longer ago than this is never answered ELIGIBLE.
 const BOUND: Duration = Duration::from_secs(2);
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-    activation: Activation,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind, parent) in [
-        ("ICBC", PartnerKind::Bank, ""),
-        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-        ("H-001", PartnerKind::Hospital, ""),
-        ("P-001", PartnerKind::Pharmacy, ""),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, parent).await;
-    }
-    let cards = system.card_client().await;
-    let activation = system.activation_client().await;
-    World {
-        system,
-        identity,
-        cards,
-        activation,
-    }
+    World(
+        system_tests::World::with_partners(
+            &[
+                ("ICBC", PartnerKind::Bank, ""),
+                ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
+                ("H-001", PartnerKind::Hospital, ""),
+                ("P-001", PartnerKind::Pharmacy, ""),
+            ],
+            &[],
+        )
+        .await,
+    )
 }
 
 impl World {
-    /// A person with a received ICBC card, projected into activation.
-    async fn holder(&mut self, name: &str) -> (identity::Person, card::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        journeys::projected(&mut self.activation, &card.card_number, "RECEIVED").await;
-        (person, card)
-    }
-
     /// A holder whose card was activated at the hospital (so it is eligible).
     async fn eligible_holder(&mut self, name: &str) -> (identity::Person, card::Card) {
         let (person, card) = self.holder(name).await;
@@ -306,6 +286,7 @@ async fn with_the_card_stream_cut_a_loss_is_answered_from_card_issuance_or_not_a
     assert!(old.eligible && old.activation_deadline.is_none(), "{old:?}");
 
     // Card-issuance goes down too: nothing is answered, and it says why.
+    let mut w = w.0;
     w.system.cards.stop().await.unwrap();
     for status in [
         eligibility(&mut w.activation, &card).await.unwrap_err(),
@@ -393,7 +374,8 @@ async fn two_instances_on_one_database_neither_double_apply_nor_regress() {
     let mut holders = Vec::new();
     for name in ["双一", "双二", "双三", "双四"] {
         let (_, card) =
-            journeys::person_with_received_card(&mut w.identity, &mut w.cards, name, "ICBC").await;
+            journeys::person_with_received_card(&mut w.0.identity, &mut w.0.cards, name, "ICBC")
+                .await;
         holders.push(card);
     }
     for card in &holders {
@@ -498,9 +480,9 @@ async fn two_instances_on_one_database_neither_double_apply_nor_regress() {
     );
 
     // The first instance stops; the other carries on following the stream.
-    let World {
+    let system_tests::World {
         system, mut cards, ..
-    } = w;
+    } = w.0;
     system.activation.stop().await.unwrap();
     cards
         .report_loss(operator(card::ReportLossRequest {
@@ -682,6 +664,7 @@ async fn a_retry_of_an_answered_activation_is_answered_while_identity_is_down() 
         .await
         .expect("the outlet activates the card")
         .into_inner();
+    let mut w = w.0;
     w.system.identity.stop().await.unwrap();
     let retry = w
         .activation

@@ -10,11 +10,7 @@ use socsec_proto::{
     contribution::v1::{self as pb, AgencyContractStatus as Status, InsuranceType, Scheme},
     identity::v1 as identity,
 };
-use system_tests::{
-    CallerChannel, System, as_caller, bad_fields,
-    journeys::{self, Identity},
-    operator, reason,
-};
+use system_tests::{CallerChannel, as_caller, bad_fields, journeys, operator, reason};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -32,28 +28,23 @@ fn ym_of(year: i32, month: i32) -> Option<YearMonth> {
     Some(YearMonth { year, month })
 }
 
-struct World {
-    system: System,
-    identity: Identity,
-    contribution: Contribution,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("EMP-1", PartnerKind::Employer),
-        ("AGENCY-1", PartnerKind::HrAgency),
-        ("AGENCY-2", PartnerKind::HrAgency),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    let mut contribution = system.contribution_client().await;
+    let mut w = system_tests::World::with_partners(
+        &[
+            ("EMP-1", PartnerKind::Employer, ""),
+            ("AGENCY-1", PartnerKind::HrAgency, ""),
+            ("AGENCY-2", PartnerKind::HrAgency, ""),
+        ],
+        &[],
+    )
+    .await;
     for (i, t) in [InsuranceType::OldAge, InsuranceType::Medical]
         .into_iter()
         .enumerate()
     {
-        contribution
+        w.contribution
             .set_rate_table(operator(pb::SetRateTableRequest {
                 request_id: format!("rates-{i}"),
                 table: Some(socsec_fixtures::rates::typical(REGION, t, 2026)),
@@ -61,11 +52,7 @@ async fn world() -> World {
             .await
             .unwrap();
     }
-    World {
-        system,
-        identity,
-        contribution,
-    }
+    World(w)
 }
 
 fn me(person: &identity::Person) -> String {

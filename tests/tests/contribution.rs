@@ -9,9 +9,7 @@ use socsec_proto::{
 };
 use system_tests::CallerChannel as Channel;
 use system_tests::{
-    As, System, as_caller, bad_fields,
-    journeys::{self, Identity},
-    operator, pay_through_bank, reason, with_token,
+    As, as_caller, bad_fields, journeys, operator, pay_through_bank, reason, with_token,
 };
 use tonic::Code;
 
@@ -87,31 +85,21 @@ async fn set_rates(contribution: &mut Contribution) {
     }
 }
 
-struct World {
-    system: System,
-    identity: Identity,
-    contribution: Contribution,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("EMP-1", PartnerKind::Employer),
-        ("EMP-2", PartnerKind::Employer),
-        ("AGENCY-1", PartnerKind::HrAgency),
-        ("AGENCY-2", PartnerKind::HrAgency),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    journeys::register_collecting_bank(&mut identity, "BOC").await;
-    let mut contribution = system.contribution_client().await;
-    set_rates(&mut contribution).await;
-    World {
-        system,
-        identity,
-        contribution,
-    }
+    let mut w = system_tests::World::with_partners(
+        &[
+            ("EMP-1", PartnerKind::Employer, ""),
+            ("EMP-2", PartnerKind::Employer, ""),
+            ("AGENCY-1", PartnerKind::HrAgency, ""),
+            ("AGENCY-2", PartnerKind::HrAgency, ""),
+        ],
+        &["BOC"],
+    )
+    .await;
+    set_rates(&mut w.contribution).await;
+    World(w)
 }
 
 fn enrol(
@@ -453,8 +441,8 @@ async fn a_late_payment_accrues_the_late_fee_exactly() {
 
     // Everything owed that day, collected by the bank.
     let (order, paid) = pay_through_bank(
-        &mut w.contribution,
-        &w.system.clock,
+        &mut w.0.contribution,
+        &w.0.system.clock,
         on(2026, 2, 25),
         ("employer:EMP-1", BANK),
         ("employer:EMP-1", ym(2026, 1).unwrap()),
@@ -584,8 +572,8 @@ async fn a_flexible_worker_enrols_online_pays_and_sees_the_split() {
         .into_inner();
     assert_eq!(b.contributions.unwrap().fen, 160_000);
     pay_through_bank(
-        &mut w.contribution,
-        &w.system.clock,
+        &mut w.0.contribution,
+        &w.0.system.clock,
         on(2026, 1, 31),
         (&payer, BANK),
         (&payer, ym(2026, 1).unwrap()),
@@ -737,8 +725,8 @@ async fn an_agency_pays_its_clients_contributions_and_service_fee() {
         assert_eq!(reason(&status), "NOT_OWN_RECORD");
     }
     pay_through_bank(
-        &mut w.contribution,
-        &w.system.clock,
+        &mut w.0.contribution,
+        &w.0.system.clock,
         on(2026, 1, 20),
         ("hr_agency:AGENCY-1", BANK),
         ("hr_agency:AGENCY-1", ym(2026, 1).unwrap()),

@@ -10,41 +10,15 @@ use chrono::Duration as Span;
 use socsec_proto::{
     activation::v1::{self as pb, EligibilityReason, check_eligibility_request::Card},
     card::v1 as card,
-    common::v1::PartnerKind,
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, audit_trail,
-    journeys::{self, Activation, Cards, Identity},
-    operator, reason,
-};
+use system_tests::{as_caller, audit_trail, journeys, operator, reason};
 use tonic::{Code, Status};
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-    activation: Activation,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("ICBC", PartnerKind::Bank),
-        ("H-001", PartnerKind::Hospital),
-        ("P-001", PartnerKind::Pharmacy),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    let cards = system.card_client().await;
-    let activation = system.activation_client().await;
-    World {
-        system,
-        identity,
-        cards,
-        activation,
-    }
+    World(system_tests::World::with_partners(system_tests::world::CARD_PARTNERS, &[]).await)
 }
 
 fn person_caller(person: &identity::Person) -> String {
@@ -54,12 +28,7 @@ fn person_caller(person: &identity::Person) -> String {
 impl World {
     /// A person signed in, with a received ICBC card projected into activation.
     async fn holder(&mut self, name: &str) -> (identity::Person, card::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        journeys::projected(&mut self.activation, &card.card_number, "RECEIVED").await;
-        self.system.sign_in(&person).await;
-        (person, card)
+        self.signed_in_holder(name).await
     }
 
     async fn issue_ecard(
@@ -189,7 +158,8 @@ async fn an_ecard_is_issued_through_the_persons_session_or_at_the_counter_one_pe
 
     // Issued at the counter for another person.
     let (_, other_card) =
-        journeys::person_with_received_card(&mut w.identity, &mut w.cards, "电子二", "ICBC").await;
+        journeys::person_with_received_card(&mut w.0.identity, &mut w.0.cards, "电子二", "ICBC")
+            .await;
     let counter = w
         .issue_ecard(
             "operator:OP0001",

@@ -597,6 +597,39 @@ async fn plaintext_and_development_credentials_only_when_configured() {
 }
 
 #[tokio::test]
+async fn a_password_request_id_reused_with_another_password_is_refused() {
+    let clock = test_clock();
+    let service = spawn_identity(Arc::new(clock.clone())).await;
+    let mut client = identity_client(&service).await;
+    let person = register(&mut client, "林峰").await;
+    let set = |password: &str| {
+        operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-once".into(),
+            id_number: person.id_number.clone(),
+            password: password.into(),
+        })
+    };
+    let first = client.set_online_password(set("Spring2026")).await.unwrap();
+    let retried = client.set_online_password(set("Spring2026")).await.unwrap();
+    assert_eq!(retried.into_inner(), first.into_inner());
+    let reused = client
+        .set_online_password(set("Autumn2026"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (reused.code(), reason(&reused)),
+        (Code::FailedPrecondition, "REQUEST_ID_REUSED".into())
+    );
+    // The first password stands.
+    let sign_in = |password: &str| pb::SignInRequest {
+        id_number: person.id_number.clone(),
+        password: password.into(),
+    };
+    client.sign_in(sign_in("Spring2026")).await.unwrap();
+    client.sign_in(sign_in("Autumn2026")).await.unwrap_err();
+}
+
+#[tokio::test]
 async fn a_person_signs_in_and_sees_only_their_own_record() {
     let clock = test_clock();
     let service = spawn_identity(Arc::new(clock.clone())).await;

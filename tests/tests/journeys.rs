@@ -10,23 +10,9 @@ use socsec_proto::{
     contribution::v1::{self as contribution, InsuranceType, Scheme},
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, audit_trail,
-    journeys::{self, Activation, Cards, Identity},
-    operator, pay_through_bank, with_token,
-};
+use system_tests::{as_caller, audit_trail, journeys, operator, pay_through_bank, with_token};
 
-type Contribution = contribution::contribution_service_client::ContributionServiceClient<
-    system_tests::CallerChannel,
->;
-
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-    activation: Activation,
-    contribution: Contribution,
-}
+system_tests::world!(World);
 
 const REGION: &str = "110100";
 /// Contributions are paid through this bank.
@@ -70,22 +56,20 @@ fn assert_no_personal_data_logged() {
 }
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind, parent) in [
-        ("ICBC", PartnerKind::Bank, ""),
-        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-        ("H-001", PartnerKind::Hospital, ""),
-        ("P-001", PartnerKind::Pharmacy, ""),
-        ("HL-12333", PartnerKind::HotlineCenter, ""),
-        ("EMP-1", PartnerKind::Employer, ""),
-        ("AGENCY-1", PartnerKind::HrAgency, ""),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, parent).await;
-    }
-    journeys::register_collecting_bank(&mut identity, COLLECTING_BANK).await;
-    let mut contribution = system.contribution_client().await;
-    contribution
+    let mut w = system_tests::World::with_partners(
+        &[
+            ("ICBC", PartnerKind::Bank, ""),
+            ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
+            ("H-001", PartnerKind::Hospital, ""),
+            ("P-001", PartnerKind::Pharmacy, ""),
+            ("HL-12333", PartnerKind::HotlineCenter, ""),
+            ("EMP-1", PartnerKind::Employer, ""),
+            ("AGENCY-1", PartnerKind::HrAgency, ""),
+        ],
+        &[COLLECTING_BANK],
+    )
+    .await;
+    w.contribution
         .set_rate_table(operator(contribution::SetRateTableRequest {
             request_id: "rates".into(),
             table: Some(socsec_fixtures::rates::typical(
@@ -96,24 +80,10 @@ async fn world() -> World {
         }))
         .await
         .unwrap();
-    World {
-        identity,
-        cards: system.card_client().await,
-        activation: system.activation_client().await,
-        contribution,
-        system,
-    }
+    World(w)
 }
 
 impl World {
-    async fn holder(&mut self, name: &str) -> (identity::Person, card::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        journeys::projected(&mut self.activation, &card.card_number, "RECEIVED").await;
-        (person, card)
-    }
-
     async fn eligibility(&mut self, caller: &str, card: Card) -> activation::Eligibility {
         self.activation
             .check_eligibility(as_caller(
@@ -494,8 +464,8 @@ async fn journey_7_a_flexible_worker_online() {
         // 20% of 8,000 yuan each month: the worker asks for a payment order
         // online, pays it at the collecting bank, and the bank records it.
         let (order, paid) = pay_through_bank(
-            &mut w.contribution,
-            &w.system.clock,
+            &mut w.0.contribution,
+            &w.0.system.clock,
             day(month as u32, 20),
             (&payer, BANK),
             ("", ym(month).unwrap()),
@@ -624,8 +594,8 @@ async fn journey_8_an_individual_through_an_hr_agency() {
     run_month(&mut w, "j8-run", 1).await;
     // 9,000 yuan: 16% = 144,000 + 8% = 72,000 + the 80 yuan fee = 224,000 fen.
     let (order, paid) = pay_through_bank(
-        &mut w.contribution,
-        &w.system.clock,
+        &mut w.0.contribution,
+        &w.0.system.clock,
         day(1, 31),
         ("hr_agency:AGENCY-1", BANK),
         ("", ym(1).unwrap()),
@@ -734,8 +704,8 @@ async fn journey_9_employer_and_employee_with_a_late_payment() {
     // The employer pays on 4 March through the bank: the order holds the
     // late fee to that day, and the bank's payment clears the bill.
     let (order, paid) = pay_through_bank(
-        &mut w.contribution,
-        &w.system.clock,
+        &mut w.0.contribution,
+        &w.0.system.clock,
         day(3, 4),
         ("employer:EMP-1", BANK),
         ("", ym(1).unwrap()),

@@ -69,18 +69,20 @@ async fn run(contribution: &mut Contribution, request_id: &str) {
 }
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("EMP-1", PartnerKind::Employer),
-        ("AGENCY-1", PartnerKind::HrAgency),
-        ("ICBC", PartnerKind::Bank),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    journeys::register_collecting_bank(&mut identity, "BOC").await;
-    journeys::register_collecting_bank(&mut identity, "CCB").await;
-    let mut contribution = system.contribution_client().await;
+    let system_tests::World {
+        system,
+        mut identity,
+        mut contribution,
+        ..
+    } = system_tests::World::with_partners(
+        &[
+            ("EMP-1", PartnerKind::Employer, ""),
+            ("AGENCY-1", PartnerKind::HrAgency, ""),
+            ("ICBC", PartnerKind::Bank, ""),
+        ],
+        &["BOC", "CCB"],
+    )
+    .await;
     contribution
         .set_rate_table(operator(pb::SetRateTableRequest {
             request_id: "rates".into(),

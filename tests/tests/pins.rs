@@ -7,52 +7,25 @@
 use pii::CardIdentificationCode;
 use socsec_proto::{
     card::v1::{self as pb, PinState, PinVerification},
-    common::v1::PartnerKind,
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, audit_trail,
-    journeys::{self, Cards, Identity},
-    logs, operator, reason,
-};
+use system_tests::{as_caller, audit_trail, journeys, logs, operator, reason};
 use tonic::{Code, Status};
 
 const PIN: &str = "864209";
 const NEW_PIN: &str = "375918";
 const WRONG_PIN: &str = "502783";
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind) in [
-        ("ICBC", PartnerKind::Bank),
-        ("H-001", PartnerKind::Hospital),
-        ("P-001", PartnerKind::Pharmacy),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, "").await;
-    }
-    let cards = system.card_client().await;
-    World {
-        system,
-        identity,
-        cards,
-    }
+    World(system_tests::World::with_partners(system_tests::world::CARD_PARTNERS, &[]).await)
 }
 
 impl World {
     /// A signed-in person with a received ICBC card.
     async fn holder(&mut self, name: &str) -> (identity::Person, pb::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        self.system.sign_in(&person).await;
-        (person, card)
+        self.signed_in_holder(name).await
     }
 
     async fn set(
@@ -553,5 +526,94 @@ async fn the_pin_is_never_answered_logged_or_in_the_database_log() {
         found.is_empty(),
         "the database log holds {} personal values",
         found.len()
+    );
+}
+
+/// `request_hash` stored for `request_id` in card-issuance's idempotency table.
+async fn stored_fingerprint(w: &World, request_id: &str) -> Vec<u8> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&w.system.database_url)
+        .await
+        .unwrap();
+    sqlx::query_scalar(
+        "SELECT request_hash FROM card_issuance.idempotency_keys WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_id_reused_with_another_pin_is_refused_and_only_a_keyed_digest_is_kept() {
+    let mut w = world().await;
+    let (holder, card) = w.holder("林静").await;
+    let me = person(&holder);
+    let reused = |status: Status| {
+        assert_eq!(
+            (status.code(), reason(&status)),
+            (Code::FailedPrecondition, "REQUEST_ID_REUSED".into())
+        );
+    };
+    let set = |pin: &str| pb::SetPinRequest {
+        request_id: "set-once".into(),
+        card_number: card.card_number.clone(),
+        pin: pin.into(),
+    };
+
+    // SetPin: the same PIN is a retry, another PIN a reuse.
+    let first = w.cards.set_pin(as_caller(&me, set(PIN))).await.unwrap();
+    let retried = w.cards.set_pin(as_caller(&me, set(PIN))).await.unwrap();
+    assert_eq!(retried.into_inner(), first.into_inner());
+    reused(
+        w.cards
+            .set_pin(as_caller(&me, set(NEW_PIN)))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        w.verify("hospital:H-001", &card, PIN).await,
+        PinVerification::Match
+    );
+
+    // Neither the request with its PIN nor without it hashes to what is
+    // kept: the digest is keyed, so PINs cannot be tried against it offline.
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let kept = stored_fingerprint(&w, "set-once").await;
+    for candidate in [set(PIN), set("")] {
+        assert_ne!(kept, Sha256::digest(candidate.encode_to_vec()).to_vec());
+    }
+
+    // ChangePin: another current or new PIN under the same request id is a
+    // reuse, refused before the current PIN is judged (nothing counted).
+    let changed = w
+        .change(&me, &card, PIN, NEW_PIN, "change-once")
+        .await
+        .unwrap();
+    let again = w
+        .change(&me, &card, PIN, NEW_PIN, "change-once")
+        .await
+        .unwrap();
+    assert_eq!(again, changed);
+    reused(
+        w.change(&me, &card, PIN, WRONG_PIN, "change-once")
+            .await
+            .unwrap_err(),
+    );
+    reused(
+        w.change(&me, &card, WRONG_PIN, NEW_PIN, "change-once")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(w.status(&me, &card).await.attempts_left, 5);
+
+    // ResetPin at the counter: likewise.
+    let reset = w.reset(&card, PIN, "reset-once").await.unwrap();
+    assert_eq!(w.reset(&card, PIN, "reset-once").await.unwrap(), reset);
+    reused(w.reset(&card, WRONG_PIN, "reset-once").await.unwrap_err());
+    assert_eq!(
+        w.verify("hospital:H-001", &card, PIN).await,
+        PinVerification::Match
     );
 }

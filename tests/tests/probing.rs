@@ -10,58 +10,33 @@ use std::time::Duration;
 use pii::{CardIdentificationCode, CardNumber};
 use socsec_proto::{
     activation::v1::{self as pb, EligibilityReason, check_eligibility_request::Card},
-    card::v1 as card,
     common::v1::PartnerKind,
     identity::v1 as identity,
 };
-use system_tests::{
-    System, as_caller, audit_trail,
-    journeys::{self, Activation, Cards, Identity},
-    reason,
-};
+use system_tests::{as_caller, audit_trail, journeys, reason};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-struct World {
-    system: System,
-    identity: Identity,
-    cards: Cards,
-    activation: Activation,
-}
+system_tests::world!(World);
 
 async fn world() -> World {
-    let system = System::start().await;
-    let mut identity = system.identity_client().await;
-    for (code, kind, parent) in [
-        ("ICBC", PartnerKind::Bank, ""),
-        ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-        ("H-001", PartnerKind::Hospital, ""),
-        ("H-002", PartnerKind::Hospital, ""),
-        ("P-001", PartnerKind::Pharmacy, ""),
-        ("HL-12333", PartnerKind::HotlineCenter, ""),
-    ] {
-        journeys::register_partner(&mut identity, code, kind, parent).await;
-    }
-    let cards = system.card_client().await;
-    let activation = system.activation_client().await;
-    World {
-        system,
-        identity,
-        cards,
-        activation,
-    }
+    World(
+        system_tests::World::with_partners(
+            &[
+                ("ICBC", PartnerKind::Bank, ""),
+                ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
+                ("H-001", PartnerKind::Hospital, ""),
+                ("H-002", PartnerKind::Hospital, ""),
+                ("P-001", PartnerKind::Pharmacy, ""),
+                ("HL-12333", PartnerKind::HotlineCenter, ""),
+            ],
+            &[],
+        )
+        .await,
+    )
 }
 
 impl World {
-    /// A person with a received ICBC card, projected into activation.
-    async fn holder(&mut self, name: &str) -> (identity::Person, card::Card) {
-        let (person, card) =
-            journeys::person_with_received_card(&mut self.identity, &mut self.cards, name, "ICBC")
-                .await;
-        journeys::projected(&mut self.activation, &card.card_number, "RECEIVED").await;
-        (person, card)
-    }
-
     async fn check(
         &mut self,
         caller: &str,

@@ -20,6 +20,7 @@ use platform::{
     clock::Clock,
     config::{self, ConfigError, PlatformConfig},
     host::{Host, Ready, StartupError},
+    idempotency::FingerprintKeys,
     registry::{PARTNER_CACHE, RemoteRegistry},
 };
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,10 @@ impl platform::service::Service for Application {
                 host.clock(),
                 directory::Directory::new(identity),
             )
-            .with_ecard_keys(config.ecard_token_keys()),
+            .with_ecard_keys(config.ecard_token_keys())
+            .with_fingerprint_keys(FingerprintKeys::from_session_keys(
+                host.session_keys().as_ref(),
+            )),
         );
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(

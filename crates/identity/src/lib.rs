@@ -205,7 +205,7 @@ impl platform::service::Service for Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        let registry = Arc::new(registry::LocalRegistry::new(admission, host.clock()));
+        let registry = Arc::new(registry::local(admission, host.clock()));
         Ok(host.ready(SERVICE_NAME, &policy::POLICY, registry, routes))
     }
 }

@@ -1,20 +1,17 @@
 //! The partner registry and the session table as identity's own auth layer
 //! asks them: straight from the tables, through the admission pool (a few
 //! connections of their own, so a flood of sign-ins or other calls cannot
-//! starve partners' admission), judged by the one admission rule
-//! (`socsec_core::admit`, as `platform::registry::admit` words its
-//! refusals). Concurrent first calls of one partner share one query, and an
+//! starve partners' admission), judged by the one admission rule. The
+//! caching and single-flight are `platform::registry::CachedRegistry`'s: an
 //! admission is remembered for a second; a session is checked on every call.
 
 use std::{sync::Arc, time::Duration};
 
-use futures::future::BoxFuture;
-use moka::future::Cache;
 use platform::{
-    auth::{Caller, PartnerRegistry},
+    auth::Caller,
     clock::Clock,
-    registry::{admit, unavailable},
-    session::{self, SessionId},
+    registry::{CachedRegistry, Registration, RegistrySource, unavailable},
+    session,
 };
 use sqlx::PgPool;
 use tonic::Status;
@@ -25,74 +22,44 @@ use crate::{domain::partner::registration, store};
 /// How long identity's auth layer remembers that a partner was admitted.
 const ADMITTED_FOR: Duration = Duration::from_secs(1);
 
+/// Identity's auth layer's registry.
+pub type LocalRegistry = CachedRegistry<Tables>;
+
+/// Identity's own tables, read through the admission pool.
 #[derive(Clone)]
-pub struct LocalRegistry {
+pub struct Tables {
     admission: PgPool,
     clock: Arc<dyn Clock>,
-    admitted: Cache<Caller, ()>,
 }
 
-impl LocalRegistry {
-    pub fn new(admission: PgPool, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            admission,
-            clock,
-            admitted: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ADMITTED_FOR)
-                .build(),
-        }
-    }
+/// The registry over identity's tables: admissions remembered for
+/// [`ADMITTED_FOR`], sessions checked on every call.
+pub fn local(admission: PgPool, clock: Arc<dyn Clock>) -> LocalRegistry {
+    CachedRegistry::with_source(Tables { admission, clock }, ADMITTED_FOR, None)
+}
 
-    async fn ask(&self, caller: &Caller) -> Result<(), Status> {
+impl RegistrySource for Tables {
+    async fn registration(&self, caller: &Caller) -> Result<Option<Registration>, Status> {
         let row = store::partner_by_code(&self.admission, &caller.code)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "partner registry query failed");
                 unavailable()
             })?;
-        admit(
-            caller,
-            row.map(|row| registration(row.kind, row.designation_in_force)),
-        )
-    }
-}
-
-impl PartnerRegistry for LocalRegistry {
-    fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>> {
-        let this = self.clone();
-        Box::pin(async move {
-            this.admitted
-                .try_get_with(caller.clone(), this.ask(&caller))
-                .await
-                .map_err(|refusal: Arc<Status>| (*refusal).clone())
-        })
+        Ok(row.map(|row| registration(row.kind, row.designation_in_force)))
     }
 
-    fn ensure_session_live(
-        &self,
-        session: SessionId,
-        person: Caller,
-    ) -> BoxFuture<'static, Result<(), Status>> {
-        let this = self.clone();
-        Box::pin(async move {
-            let (Ok(session_id), Ok(person_id)) =
-                (Uuid::parse_str(&session.0), Uuid::parse_str(&person.code))
-            else {
-                return Err(session::status_revoked());
-            };
-            let live =
-                store::session_live(&this.admission, session_id, person_id, this.clock.now())
-                    .await
-                    .map_err(|e| {
-                        tracing::warn!(error = %e, "session check failed");
-                        session::status_unavailable()
-                    })?;
-            if live {
-                Ok(())
-            } else {
-                Err(session::status_revoked())
-            }
-        })
+    async fn session_live(&self, session_id: &str, person_id: &str) -> Result<bool, Status> {
+        let (Ok(session_id), Ok(person_id)) =
+            (Uuid::parse_str(session_id), Uuid::parse_str(person_id))
+        else {
+            return Ok(false);
+        };
+        store::session_live(&self.admission, session_id, person_id, self.clock.now())
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "session check failed");
+                session::status_unavailable()
+            })
     }
 }

@@ -7,15 +7,19 @@
 //! first answer. A concurrent duplicate waits on the key's row lock and then
 //! sees the committed answer. The same request id with other content (or for
 //! another RPC) is refused with `REQUEST_ID_REUSED`.
+//!
+//! A request's fingerprint (what a retry must match) is described in
+//! `fingerprint`: secret fields are digested with a deployment key.
 
 use prost::Message;
-use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use tonic::{Code, Status};
 
+pub use crate::fingerprint::{FingerprintKeys, Secrets};
 use crate::{
     auth::Caller,
     error::{self, FieldViolations},
+    fingerprint::fingerprints,
 };
 
 /// A validated request id: 1 to 64 characters of `A-Z a-z 0-9 . _ : -`.
@@ -79,6 +83,8 @@ pub enum IdempotencyError {
     Reused,
     #[error("stored answer is unreadable: {0}")]
     Corrupt(#[from] prost::DecodeError),
+    #[error("no key to fingerprint secret fields with (no session token key configured)")]
+    NoFingerprintKey,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -96,6 +102,12 @@ impl IdempotencyError {
             Self::Database(e) => error::database(&e),
             Self::Corrupt(e) => {
                 tracing::error!(error = %e, "stored answer is unreadable");
+                error::internal()
+            }
+            Self::NoFingerprintKey => {
+                tracing::error!(
+                    "a request with secret fields, but no session token key to fingerprint them with"
+                );
                 error::internal()
             }
         }
@@ -122,9 +134,10 @@ pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
     rpc: &str,
     request_id: &RequestId,
     request: &Req,
+    secrets: Option<Secrets<'_>>,
 ) -> Result<Claim<Resp>, IdempotencyError> {
     let caller = caller.to_string();
-    let hash = fingerprint(request);
+    let hashes = fingerprints(request, secrets)?;
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT (caller, request_id) DO NOTHING",
@@ -132,7 +145,7 @@ pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
     .bind(&caller)
     .bind(request_id.as_str())
     .bind(rpc)
-    .bind(&hash)
+    .bind(&hashes[0])
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -145,7 +158,7 @@ pub(crate) async fn claim<Req: Message, Resp: Message + Default>(
     let stored = stored(&mut *conn, &caller, request_id)
         .await?
         .ok_or(IdempotencyError::Reused)?;
-    let answer = stored.answer_for(rpc, &hash)?;
+    let answer = stored.answer_for(rpc, &hashes)?;
     Ok(Claim::Replay(answer.ok_or(IdempotencyError::Reused)?))
 }
 
@@ -158,14 +171,14 @@ struct Stored {
 }
 
 impl Stored {
-    /// The stored answer if this is the same request (`rpc`, `hash`);
-    /// `Reused` otherwise.
+    /// The stored answer if this is the same request (`rpc`, one of
+    /// `hashes`); `Reused` otherwise.
     fn answer_for<Resp: Message + Default>(
         self,
         rpc: &str,
-        hash: &[u8],
+        hashes: &[Vec<u8>],
     ) -> Result<Option<Resp>, IdempotencyError> {
-        if self.rpc != rpc || self.request_hash != hash {
+        if self.rpc != rpc || !hashes.contains(&self.request_hash) {
             return Err(IdempotencyError::Reused);
         }
         Ok(self
@@ -195,11 +208,6 @@ async fn stored(
     }))
 }
 
-/// The hash a retry must match.
-fn fingerprint(request: &impl Message) -> Vec<u8> {
-    Sha256::digest(request.encode_to_vec()).to_vec()
-}
-
 /// The answer already given to `request_id` for `caller`, without claiming
 /// anything: `None` if the request id is new (or its first call is still
 /// under way), `Reused` if it was used for another request.
@@ -209,10 +217,12 @@ pub async fn stored_answer<Req: Message, Resp: Message + Default>(
     rpc: &str,
     request_id: &RequestId,
     request: &Req,
+    secrets: Option<Secrets<'_>>,
 ) -> Result<Option<Resp>, IdempotencyError> {
+    let hashes = fingerprints(request, secrets)?;
     match stored(pool, &caller.to_string(), request_id).await? {
         None => Ok(None),
-        Some(stored) => stored.answer_for(rpc, &fingerprint(request)),
+        Some(stored) => stored.answer_for(rpc, &hashes),
     }
 }
 

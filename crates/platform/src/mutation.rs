@@ -28,7 +28,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     auth::Caller,
-    idempotency::{self, Claim, IdempotencyError, RequestId},
+    idempotency::{self, Claim, FingerprintKeys, IdempotencyError, RequestId, Secrets},
 };
 
 /// Who asks for which change, under which request id.
@@ -38,6 +38,9 @@ pub struct Mutation<'a> {
     /// The RPC's name as the audit trail shows it (`ActivateAtHospital`).
     pub rpc: &'static str,
     pub request_id: &'a RequestId,
+    /// Secret fields (PINs, passwords) cleared from the fingerprint proto,
+    /// fingerprinted by a keyed digest instead.
+    secrets: Option<Secrets<'a>>,
 }
 
 impl<'a> Mutation<'a> {
@@ -46,6 +49,18 @@ impl<'a> Mutation<'a> {
             caller,
             rpc,
             request_id,
+            secrets: None,
+        }
+    }
+
+    /// The request's secret fields, which the caller has cleared from the
+    /// proto it passes as the fingerprint: a retry must carry the same
+    /// secrets (another PIN under the same request id is a reuse), and
+    /// only an HMAC of them under `keys` is stored.
+    pub fn with_secrets(self, keys: &'a FingerprintKeys, values: &'a [&'a [u8]]) -> Self {
+        Self {
+            secrets: Some(Secrets { keys, values }),
+            ..self
         }
     }
 }
@@ -132,6 +147,7 @@ where
         mutation.rpc,
         mutation.request_id,
         request,
+        mutation.secrets,
     )
     .await
 }
@@ -139,7 +155,8 @@ where
 /// Runs `work` in one transaction under `mutation`'s request id: begin,
 /// claim or replay, work, store answer + events + audit, commit. `request`
 /// is the fingerprint a retry must match (the parsed request's proto;
-/// secrets such as passwords must be cleared from it first).
+/// secrets such as PINs and passwords must be cleared from it first and
+/// given with [`Mutation::with_secrets`]).
 pub async fn run<Req, A, E, W>(
     pool: &PgPool,
     mutation: Mutation<'_>,
@@ -159,6 +176,7 @@ where
         mutation.rpc,
         mutation.request_id,
         request,
+        mutation.secrets,
     )
     .await?;
     let ticket = match claim {

@@ -82,17 +82,75 @@ pub const PARTNER_CACHE: Duration = Duration::from_secs(60);
 /// revocation delay). Identity itself checks its table on every call.
 pub const SESSION_CACHE: Duration = Duration::from_secs(5);
 
-/// Identity's registry over gRPC. Admitted partners are remembered for
-/// `ttl`, so a suspension reaches this service within that time; refusals
-/// are not remembered, so a partner registered a moment ago is admitted.
-/// Concurrent first calls of one partner make a single call to identity
-/// (moka's `try_get_with` runs one initialiser per key and shares its result).
+/// Where a registry's answers come from: identity's own tables (identity's
+/// auth layer) or identity over gRPC (every other service).
+pub trait RegistrySource: Clone + Send + Sync + 'static {
+    /// `caller`'s registration, `None` if its code is not registered;
+    /// `Err` (UNAVAILABLE) if the registry cannot be read.
+    fn registration(
+        &self,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Option<Registration>, Status>> + Send;
+
+    /// Whether `session_id` of `person_id` is live; `Err` (UNAVAILABLE) if
+    /// that cannot be asked now.
+    fn session_live(
+        &self,
+        session_id: &str,
+        person_id: &str,
+    ) -> impl Future<Output = Result<bool, Status>> + Send;
+}
+
+/// The partner registry as the auth layer asks it, over a [`RegistrySource`].
+/// Admitted partners are remembered for a while, so a suspension takes
+/// effect within that time; refusals are not remembered, so a partner
+/// registered a moment ago is admitted. Concurrent first calls of one
+/// partner (or session) share one question (moka's `try_get_with` runs one
+/// initialiser per key and shares its result).
 #[derive(Clone)]
-pub struct RemoteRegistry {
-    identity: IdentityServiceClient<ServiceChannel>,
+pub struct CachedRegistry<S> {
+    source: S,
     admitted: Cache<Caller, ()>,
-    /// Sessions identity said were live, for [`SESSION_CACHE`].
-    live_sessions: Cache<(String, String), ()>,
+    /// Sessions the source said were live; `None`: asked on every call.
+    live_sessions: Option<Cache<(String, String), ()>>,
+}
+
+/// Identity's registry over gRPC, as every other service asks it.
+pub type RemoteRegistry = CachedRegistry<IdentityOverGrpc>;
+
+impl<S: RegistrySource> CachedRegistry<S> {
+    /// Admissions remembered for `admitted_for`, live sessions for
+    /// `sessions_for` (`None`: every call asks).
+    pub fn with_source(source: S, admitted_for: Duration, sessions_for: Option<Duration>) -> Self {
+        Self {
+            source,
+            admitted: bounded_cache(admitted_for),
+            live_sessions: sessions_for.map(bounded_cache),
+        }
+    }
+
+    async fn ask(&self, caller: &Caller) -> Result<(), Status> {
+        admit(caller, self.source.registration(caller).await?)
+    }
+
+    async fn ask_session(&self, session_id: &str, person_id: &str) -> Result<(), Status> {
+        if self.source.session_live(session_id, person_id).await? {
+            Ok(())
+        } else {
+            Err(session::status_revoked())
+        }
+    }
+}
+
+fn bounded_cache<K, V>(ttl: Duration) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(ttl)
+        .build()
 }
 
 impl RemoteRegistry {
@@ -101,54 +159,51 @@ impl RemoteRegistry {
         Arc::new(Self::new(identity, ttl))
     }
 
+    /// Admissions remembered for `ttl`, live sessions for [`SESSION_CACHE`]
+    /// (or `ttl` if shorter).
     pub fn new(identity: ServiceChannel, ttl: Duration) -> Self {
-        Self {
-            identity: IdentityServiceClient::new(identity),
-            admitted: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
-            live_sessions: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(SESSION_CACHE.min(ttl))
-                .build(),
+        let identity = IdentityOverGrpc(IdentityServiceClient::new(identity));
+        Self::with_source(identity, ttl, Some(SESSION_CACHE.min(ttl)))
+    }
+}
+
+/// Identity's answers over gRPC.
+#[derive(Clone)]
+pub struct IdentityOverGrpc(IdentityServiceClient<ServiceChannel>);
+
+impl RegistrySource for IdentityOverGrpc {
+    async fn registration(&self, caller: &Caller) -> Result<Option<Registration>, Status> {
+        let request = GetPartnerRequest {
+            code: caller.code.clone(),
+        };
+        match self.0.clone().get_partner(request).await {
+            Ok(partner) => Ok(registration(&partner.into_inner())),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(None)
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
+                Err(unavailable())
+            }
         }
     }
 
-    /// Asks identity whether `session` of `person_id` is live.
-    async fn ask_session(&self, session_id: &str, person_id: &str) -> Result<(), Status> {
+    async fn session_live(&self, session_id: &str, person_id: &str) -> Result<bool, Status> {
         let request = CheckSessionRequest {
             session_id: session_id.to_owned(),
             person_id: person_id.to_owned(),
         };
-        match self.identity.clone().check_session(request).await {
-            Ok(answer) if answer.get_ref().live => Ok(()),
-            Ok(_) => Err(session::status_revoked()),
+        match self.0.clone().check_session(request).await {
+            Ok(answer) => Ok(answer.get_ref().live),
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "session check unavailable");
                 Err(session::status_unavailable())
             }
         }
     }
-
-    /// Asks identity whether `caller` is admitted.
-    async fn ask(&self, caller: &Caller) -> Result<(), Status> {
-        let request = GetPartnerRequest {
-            code: caller.code.clone(),
-        };
-        let registered = match self.identity.clone().get_partner(request).await {
-            Ok(partner) => registration(&partner.into_inner()),
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => None,
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "partner registry unavailable");
-                return Err(unavailable());
-            }
-        };
-        admit(caller, registered)
-    }
 }
 
-impl PartnerRegistry for RemoteRegistry {
+impl<S: RegistrySource> PartnerRegistry for CachedRegistry<S> {
     fn ensure_registered(&self, caller: Caller) -> BoxFuture<'static, Result<(), Status>> {
         let this = self.clone();
         Box::pin(async move {
@@ -159,8 +214,8 @@ impl PartnerRegistry for RemoteRegistry {
         })
     }
 
-    /// Live answers are remembered for [`SESSION_CACHE`] (single-flight per
-    /// session); ended sessions and failures are not remembered.
+    /// Live answers are remembered (single-flight per session) where the
+    /// registry caches sessions; ended sessions and failures are not.
     fn ensure_session_live(
         &self,
         session: SessionId,
@@ -169,10 +224,13 @@ impl PartnerRegistry for RemoteRegistry {
         let this = self.clone();
         Box::pin(async move {
             let key = (session.0, person.code);
-            this.live_sessions
-                .try_get_with(key.clone(), this.ask_session(&key.0, &key.1))
-                .await
-                .map_err(|refusal: Arc<Status>| (*refusal).clone())
+            match &this.live_sessions {
+                Some(cache) => cache
+                    .try_get_with(key.clone(), this.ask_session(&key.0, &key.1))
+                    .await
+                    .map_err(|refusal: Arc<Status>| (*refusal).clone()),
+                None => this.ask_session(&key.0, &key.1).await,
+            }
         })
     }
 }

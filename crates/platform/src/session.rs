@@ -13,24 +13,19 @@
 //! identity's word: the session id is what the auth layer asks about
 //! (`auth::PartnerRegistry::ensure_session_live`).
 
-use std::collections::BTreeMap;
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::signing::KeyRing;
 
 /// The key id of `session_token_secret`, the single-key configuration.
 pub const DEFAULT_KEY_ID: &str = "default";
 
+/// The format's prefix: `v2.<key id>.<session id>.<person id>.<expiry>.<sig>`.
+const PREFIX: &str = "v2";
+
 /// The keys a service checks session tokens with, and the one identity signs with.
-#[derive(Clone)]
-pub struct SessionKeys {
-    keys: BTreeMap<String, Vec<u8>>,
-    signing: Option<String>,
-}
+#[derive(Clone, Debug)]
+pub struct SessionKeys(KeyRing);
 
 /// A genuine, unexpired token's claims.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,67 +67,36 @@ impl SessionKeys {
         keys: impl IntoIterator<Item = (&'a str, &'a str)>,
         signing: Option<&str>,
     ) -> Self {
-        let keys: BTreeMap<String, Vec<u8>> = keys
-            .into_iter()
-            .map(|(id, secret)| (id.to_owned(), secret.as_bytes().to_vec()))
-            .collect();
-        Self {
-            signing: signing
-                .filter(|id| keys.contains_key(*id))
-                .map(str::to_owned),
-            keys,
-        }
+        Self(KeyRing::new(keys, signing))
     }
 
     /// Whether tokens can be issued (a signing key is configured).
     pub fn can_sign(&self) -> bool {
-        self.signing.is_some()
-    }
-
-    fn mac(secret: &[u8], claims: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(claims.as_bytes());
-        mac
+        self.0.signing_key().is_some()
     }
 
     /// A token for `session_id` of `person_id`, signed with the signing key.
     /// Panics without one: services that issue tokens refuse to start
     /// without a signing key.
     pub fn issue(&self, person_id: &str, session_id: &str, expires_at: DateTime<Utc>) -> String {
-        let kid = self
-            .signing
-            .as_deref()
-            .expect("a signing key is configured");
-        let claims = format!(
-            "v2.{kid}.{session_id}.{person_id}.{}",
-            expires_at.timestamp()
-        );
-        let signature =
-            URL_SAFE_NO_PAD.encode(Self::mac(&self.keys[kid], &claims).finalize().into_bytes());
-        format!("{claims}.{signature}")
+        let body = format!("{session_id}.{person_id}.{}", expires_at.timestamp());
+        self.0
+            .sign(PREFIX, &body)
+            .expect("a signing key is configured")
     }
 
     /// The token's claims, if it is genuine (signed by a listed key) and unexpired.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<SessionClaims, SessionError> {
-        let (claims, signature) = token.rsplit_once('.').ok_or(SessionError::Invalid)?;
-        let mut parts = claims.split('.');
-        let (Some("v2"), Some(kid), Some(session_id), Some(person_id), Some(expiry), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let body = self
+            .0
+            .verify(PREFIX, token)
+            .map_err(|_| SessionError::Invalid)?;
+        let mut parts = body.split('.');
+        let (Some(session_id), Some(person_id), Some(expiry), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(SessionError::Invalid);
         };
-        let secret = self.keys.get(kid).ok_or(SessionError::Invalid)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| SessionError::Invalid)?;
-        Self::mac(secret, claims)
-            .verify_slice(&signature)
-            .map_err(|_| SessionError::Invalid)?;
         let expiry: i64 = expiry.parse().map_err(|_| SessionError::Invalid)?;
         if now.timestamp() >= expiry {
             return Err(SessionError::Expired);
@@ -141,6 +105,12 @@ impl SessionKeys {
             person_id: person_id.to_owned(),
             session_id: session_id.to_owned(),
         })
+    }
+
+    /// Keys for `purpose` derived from the session keys (the signing key's
+    /// first), for secrets every service holding these keys may use.
+    pub fn derive(&self, purpose: &str) -> Vec<[u8; 32]> {
+        self.0.derive(purpose)
     }
 }
 
@@ -217,6 +187,23 @@ mod tests {
         assert_eq!(
             keys.verify(&token, now + Duration::minutes(15)),
             Err(SessionError::Expired)
+        );
+    }
+
+    #[test]
+    fn the_wire_format_is_unchanged() {
+        // Computed outside this code (Python's hmac): a token issued before
+        // the key ring was shared with e-card tokens still verifies, and the
+        // same claims still give the same token.
+        const ISSUED: &str = "v2.default.0190a0b0-0000-7000-8000-000000000001.p-1.1798000000.\
+                              y1WVIBG5hNYr_LcY41LOvp_lhVfrElcrqEIAYNdoamI";
+        let keys = SessionKeys::new(&"k".repeat(32));
+        let expiry = DateTime::from_timestamp(1_798_000_000, 0).unwrap();
+        assert_eq!(keys.issue("p-1", SESSION, expiry), ISSUED);
+        let claims = keys.verify(ISSUED, expiry - Duration::seconds(1)).unwrap();
+        assert_eq!(
+            (claims.person_id.as_str(), claims.session_id.as_str()),
+            ("p-1", SESSION)
         );
     }
 

@@ -24,6 +24,17 @@ use crate::{
     published, store,
 };
 
+/// The card eligibility is judged for: an e-card's token stands for its
+/// card, exchanged with card-issuance before anything is judged.
+enum Shown {
+    Card {
+        number: CardNumber,
+        identification_code: Option<CardIdentificationCode>,
+    },
+    /// An old medical insurance card (upper-case).
+    Legacy(String),
+}
+
 impl Activations {
     /// Whether the card presented can be used for settlement now, and how
     /// fresh the card's state behind the answer is. The caller's
@@ -35,9 +46,17 @@ impl Activations {
     ) -> Result<(Verdict, Basis)> {
         let now = self.clock.now();
         self.ensure_may_present(caller).await?;
-        let query = match query {
+        let shown = match query {
+            EligibilityQuery::Card {
+                number,
+                identification_code,
+            } => Shown::Card {
+                number,
+                identification_code,
+            },
+            EligibilityQuery::Legacy(number) => Shown::Legacy(number),
             EligibilityQuery::Ecard(token) => match self.ecard_card(caller, &token, None).await? {
-                Some((number, code)) => EligibilityQuery::Card {
+                Some((number, code)) => Shown::Card {
                     number,
                     identification_code: Some(code),
                 },
@@ -49,12 +68,11 @@ impl Activations {
                     return self.not_presented(caller, None, basis).await;
                 }
             },
-            query => query,
         };
         let fresh = self.fresh_projection().await?;
-        match (query, fresh) {
+        match (shown, fresh) {
             (
-                EligibilityQuery::Card {
+                Shown::Card {
                     number,
                     identification_code,
                 },
@@ -77,7 +95,7 @@ impl Activations {
                 Ok((card_verdict(&facts, now), basis))
             }
             (
-                EligibilityQuery::Card {
+                Shown::Card {
                     number,
                     identification_code,
                 },
@@ -86,7 +104,7 @@ impl Activations {
                 self.card_from_source(caller, &number, identification_code, now)
                     .await
             }
-            (EligibilityQuery::Legacy(number), Some(basis)) => {
+            (Shown::Legacy(number), Some(basis)) => {
                 let Some((old, current)) =
                     store::legacy_card_visited_by(&self.pool, caller, &number).await?
                 else {
@@ -96,11 +114,7 @@ impl Activations {
                 let retired = old.status == LegacyStatus::Retired;
                 Ok((legacy_verdict(retired, facts.as_ref(), now), basis))
             }
-            (EligibilityQuery::Legacy(number), None) => {
-                self.legacy_from_source(caller, &number, now).await
-            }
-            // Replaced by its card above.
-            (EligibilityQuery::Ecard(_), _) => Err(crate::error::ActivationError::CardNotFound),
+            (Shown::Legacy(number), None) => self.legacy_from_source(caller, &number, now).await,
         }
     }
 

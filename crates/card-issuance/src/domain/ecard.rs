@@ -14,17 +14,12 @@
 //! make it `ecard_token_signing_key`, remove the old one a minute later
 //! (a token lives `ecard_token_ttl_secs`).
 
-use std::collections::BTreeMap;
-
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use platform::signing::KeyRing;
 use uuid::Uuid;
 
 use super::CardStatus;
-
-type HmacSha256 = Hmac<Sha256>;
 
 const PREFIX: &str = "ecard1";
 
@@ -73,20 +68,10 @@ pub enum TokenError {
 }
 
 /// The keys e-card tokens are checked with, and the one that signs.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TokenKeys {
-    keys: BTreeMap<String, Vec<u8>>,
-    signing: Option<String>,
+    keys: KeyRing,
     ttl: Duration,
-}
-
-impl std::fmt::Debug for TokenKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys")
-            .field("key_ids", &self.keys.keys().collect::<Vec<_>>())
-            .field("signing", &self.signing)
-            .finish()
-    }
 }
 
 impl TokenKeys {
@@ -96,34 +81,21 @@ impl TokenKeys {
         signing: Option<&str>,
         ttl: Duration,
     ) -> Self {
-        let keys: BTreeMap<String, Vec<u8>> = keys
-            .into_iter()
-            .map(|(id, secret)| (id.to_owned(), secret.to_vec()))
-            .collect();
         Self {
-            signing: signing
-                .filter(|id| keys.contains_key(*id))
-                .map(str::to_owned),
-            keys,
+            keys: KeyRing::new(keys, signing),
             ttl,
         }
     }
 
     /// The key id new tokens are signed with, if any.
     pub fn signing_key(&self) -> Option<&str> {
-        self.signing.as_deref()
-    }
-
-    fn mac(secret: &[u8], signed: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(signed.as_bytes());
-        mac
+        self.keys.signing_key()
     }
 
     /// A new token for `ecard_id`, valid from `now` for the configured
     /// lifetime; `None` without a signing key.
     pub fn issue(&self, ecard_id: Uuid, now: DateTime<Utc>) -> Option<(String, TokenClaims)> {
-        let kid = self.signing.as_deref()?;
+        self.signing_key()?;
         // Whole seconds, as the token carries it.
         let expires_at = DateTime::from_timestamp((now + self.ttl).timestamp(), 0)?;
         let claims = TokenClaims {
@@ -135,9 +107,7 @@ impl TokenKeys {
         payload.extend_from_slice(claims.ecard_id.as_bytes());
         payload.extend_from_slice(claims.nonce.as_bytes());
         payload.extend_from_slice(&claims.expires_at.timestamp().to_be_bytes());
-        let signed = format!("{PREFIX}.{kid}.{}", URL_SAFE_NO_PAD.encode(payload));
-        let signature = Self::mac(&self.keys[kid], &signed).finalize().into_bytes();
-        let token = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature));
+        let token = self.keys.sign(PREFIX, &URL_SAFE_NO_PAD.encode(payload))?;
         Some((token, claims))
     }
 
@@ -145,19 +115,9 @@ impl TokenKeys {
     /// not expired at `now`. A forged token is `Invalid` whatever else is
     /// wrong with it; its expiry is read only once the signature holds.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<TokenClaims, TokenError> {
-        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
-        let mut parts = signed.split('.');
-        let (Some(PREFIX), Some(kid), Some(payload), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Invalid);
-        };
-        let secret = self.keys.get(kid).ok_or(TokenError::Invalid)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Invalid)?;
-        Self::mac(secret, signed)
-            .verify_slice(&signature)
+        let payload = self
+            .keys
+            .verify(PREFIX, token)
             .map_err(|_| TokenError::Invalid)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
@@ -207,6 +167,24 @@ mod tests {
         assert_eq!(claims.ecard_id, ecard);
         let later = now + Duration::seconds(61);
         assert_eq!(keys("k1").verify(&token, later), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_of_the_published_format_verifies() {
+        // Computed outside this code (Python's hmac) for e-card id 0x11…,
+        // nonce 0x22…, expiry 1798000000.
+        const TOKEN: &str = "ecard1.k1.ERERERERERERERERERERESIiIiIiIiIiIiIiIiIiIiIAAAAAaytNgA.\
+                             b_wR4eNMPeck5djkdmMx2q2SrsuyXCiuTpGGJ06NHE0";
+        let expiry = DateTime::from_timestamp(1_798_000_000, 0).unwrap();
+        let claims = keys("k2").verify(TOKEN, expiry - Duration::seconds(1));
+        assert_eq!(
+            claims,
+            Ok(TokenClaims {
+                ecard_id: Uuid::from_bytes([0x11; 16]),
+                nonce: Uuid::from_bytes([0x22; 16]),
+                expires_at: expiry,
+            })
+        );
     }
 
     #[test]

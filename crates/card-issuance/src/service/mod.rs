@@ -15,7 +15,7 @@ mod reads;
 
 use std::sync::Arc;
 
-use platform::{clock::Clock, host::Tasks, outbox::EventStreams};
+use platform::{clock::Clock, host::Tasks, idempotency::FingerprintKeys, outbox::EventStreams};
 use sqlx::PgPool;
 
 pub use commands::*;
@@ -39,6 +39,9 @@ pub struct Cards {
     ecard_keys: TokenKeys,
     /// Where argon2 runs for card PINs.
     pin_hashing: Arc<pins::PinHashing>,
+    /// Key the PINs in a request's fingerprint are digested with (none:
+    /// PIN changes are refused).
+    fingerprint_keys: FingerprintKeys,
 }
 
 impl Cards {
@@ -57,7 +60,14 @@ impl Cards {
             directory,
             ecard_keys: TokenKeys::default(),
             pin_hashing: Arc::default(),
+            fingerprint_keys: FingerprintKeys::default(),
         }
+    }
+
+    /// The keys PINs are digested with in a request's fingerprint.
+    pub fn with_fingerprint_keys(mut self, keys: FingerprintKeys) -> Self {
+        self.fingerprint_keys = keys;
+        self
     }
 
     /// The keys e-card tokens are signed and checked with.

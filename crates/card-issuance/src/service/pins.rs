@@ -7,8 +7,10 @@
 //! is hashed before its transaction; a check reads the PIN, verifies, then
 //! records the outcome only if the PIN is still as read (`store::pins`).
 //! Every wrong PIN is a `FAILED_ATTEMPT` audit entry of the caller, naming
-//! the holder; the PIN itself is never logged, stored in clear, returned,
-//! or kept in the fingerprint a retry is matched against.
+//! the holder; the PIN itself is never logged, stored in clear or
+//! returned. The fingerprint a retry is matched against holds only an HMAC
+//! of the PINs under a deployment key (`platform::idempotency`), so a
+//! request id reused with another PIN is refused as a reuse.
 
 use std::time::Duration;
 
@@ -102,6 +104,15 @@ fn usable(card: &PinCardRow) -> Result<()> {
     }
 }
 
+/// How a judged PIN is written.
+#[derive(Clone, Copy)]
+enum Put {
+    /// The card's first PIN, refused if one was set meanwhile.
+    First,
+    /// In place of the current PIN (or as the first), unlocking it.
+    Replace,
+}
+
 impl Cards {
     pub(super) async fn hash(&self, pin: Pin) -> Result<String> {
         self.pin_hashing.run(move || pin.hash()).await
@@ -123,7 +134,9 @@ impl Cards {
             pin: String::new(),
             ..request.clone()
         };
-        let mutation = Mutation::new(caller, "SetPin", &request_id);
+        let secrets: &[&[u8]] = &[request.pin.as_bytes()];
+        let mutation = Mutation::new(caller, "SetPin", &request_id)
+            .with_secrets(&self.fingerprint_keys, secrets);
         if let Some(answer) = mutation::replay(&self.pool, mutation, &fingerprint).await? {
             return Ok(answer);
         }
@@ -135,34 +148,18 @@ impl Cards {
             return Err(CardError::PinAlreadySet);
         }
         let hash = self.hash(pin).await?;
-        let (at, by) = (self.clock.now(), caller.to_string());
-        let mutation = Mutation::new(caller, "SetPin", &request_id);
-        mutation::run(
-            &self.pool,
+        // Only a card in the holder's hands gets a PIN online.
+        let recheck = |card: &PinCardRow| match card.status {
+            CardStatus::Received => Ok(()),
+            status => Err(CardError::PinCardState(status)),
+        };
+        self.write_pin(
             mutation,
             &fingerprint,
-            async |conn| -> Result<Effects<_>> {
-                let card = store::lock_pin_card(conn, &card_number)
-                    .await?
-                    .ok_or(CardError::CardNotFound)?;
-                // Only a card in the holder's hands gets a PIN online.
-                if card.status != CardStatus::Received {
-                    return Err(CardError::PinCardState(card.status));
-                }
-                let new = NewPin {
-                    hash: &hash,
-                    at,
-                    by: &by,
-                };
-                if !store::insert_pin(conn, &card_number, &new).await? {
-                    return Err(CardError::PinAlreadySet);
-                }
-                Ok(Effects::new(
-                    present::pin_set(&card_number, at),
-                    Events::none(),
-                    Audit::change(card.person_id),
-                ))
-            },
+            &card_number,
+            &hash,
+            Put::First,
+            recheck,
         )
         .await
         .inspect(|_| tracing::info!(card = %card_number, "card pin set by the holder"))
@@ -187,7 +184,9 @@ impl Cards {
             new_pin: String::new(),
             ..request.clone()
         };
-        let mutation = Mutation::new(caller, "ChangePin", &request_id);
+        let secrets: &[&[u8]] = &[request.current_pin.as_bytes(), request.new_pin.as_bytes()];
+        let mutation = Mutation::new(caller, "ChangePin", &request_id)
+            .with_secrets(&self.fingerprint_keys, secrets);
         if let Some(answer) = mutation::replay(&self.pool, mutation, &fingerprint).await? {
             return Ok(answer);
         }
@@ -227,34 +226,23 @@ impl Cards {
                 }
             });
         };
-        let (at, by) = (self.clock.now(), caller.to_string());
-        let mutation = Mutation::new(caller, "ChangePin", &request_id);
-        mutation::run(
-            &self.pool,
+        // The current PIN was judged against what was read: it must still
+        // be the PIN, and not locked meanwhile.
+        let recheck = |card: &PinCardRow| {
+            usable(card)?;
+            if card.pin().as_ref() == Some(&seen) {
+                Ok(())
+            } else {
+                Err(CardError::PinChangedMeanwhile)
+            }
+        };
+        self.write_pin(
             mutation,
             &fingerprint,
-            async |conn| -> Result<Effects<_>> {
-                let card = store::lock_pin_card(conn, &card_number)
-                    .await?
-                    .ok_or(CardError::CardNotFound)?;
-                usable(&card)?;
-                // The current PIN was judged against what was read: it must
-                // still be the PIN, and not locked meanwhile.
-                if card.pin().as_ref() != Some(&seen) {
-                    return Err(CardError::PinChangedMeanwhile);
-                }
-                let pin = NewPin {
-                    hash: &new_hash,
-                    at,
-                    by: &by,
-                };
-                store::put_pin(conn, &card_number, &pin).await?;
-                Ok(Effects::new(
-                    present::pin_set(&card_number, at),
-                    Events::none(),
-                    Audit::change(card.person_id),
-                ))
-            },
+            &card_number,
+            &new_hash,
+            Put::Replace,
+            recheck,
         )
         .await
         .inspect(|_| tracing::info!(card = %card_number, "card pin changed by the holder"))
@@ -277,36 +265,66 @@ impl Cards {
             new_pin: String::new(),
             ..request.clone()
         };
-        let mutation = Mutation::new(caller, "ResetPin", &request_id);
+        let secrets: &[&[u8]] = &[request.new_pin.as_bytes()];
+        let mutation = Mutation::new(caller, "ResetPin", &request_id)
+            .with_secrets(&self.fingerprint_keys, secrets);
         if let Some(answer) = mutation::replay(&self.pool, mutation, &fingerprint).await? {
             return Ok(answer);
         }
         let hash = self.hash(new).await?;
-        let (at, by) = (self.clock.now(), caller.to_string());
-        let mutation = Mutation::new(caller, "ResetPin", &request_id);
+        self.write_pin(
+            mutation,
+            &fingerprint,
+            &card_number,
+            &hash,
+            Put::Replace,
+            usable,
+        )
+        .await
+        .inspect(
+            |_| tracing::info!(card = %card_number, by = %caller, "card pin reset at the counter"),
+        )
+    }
+
+    /// The write every PIN change ends with, once the new PIN is hashed (no
+    /// connection held meanwhile): in one transaction under the request
+    /// id, lock the card, `recheck` what was judged on the read, write the
+    /// hash, answer with the PIN's status.
+    async fn write_pin(
+        &self,
+        mutation: Mutation<'_>,
+        fingerprint: &impl prost::Message,
+        card_number: &CardNumber,
+        hash: &str,
+        put: Put,
+        recheck: impl FnOnce(&PinCardRow) -> Result<()>,
+    ) -> Result<pb::PinStatus> {
+        let (at, by) = (self.clock.now(), mutation.caller.to_string());
         mutation::run(
             &self.pool,
             mutation,
-            &fingerprint,
+            fingerprint,
             async |conn| -> Result<Effects<_>> {
-                let card = store::lock_pin_card(conn, &card_number)
+                let card = store::lock_pin_card(conn, card_number)
                     .await?
                     .ok_or(CardError::CardNotFound)?;
-                usable(&card)?;
-                let pin = NewPin {
-                    hash: &hash,
-                    at,
-                    by: &by,
-                };
-                store::put_pin(conn, &card_number, &pin).await?;
+                recheck(&card)?;
+                let pin = NewPin { hash, at, by: &by };
+                match put {
+                    Put::First => {
+                        if !store::insert_pin(conn, card_number, &pin).await? {
+                            return Err(CardError::PinAlreadySet);
+                        }
+                    }
+                    Put::Replace => store::put_pin(conn, card_number, &pin).await?,
+                }
                 Ok(Effects::new(
-                    present::pin_set(&card_number, at),
+                    present::pin_set(card_number, at),
                     Events::none(),
                     Audit::change(card.person_id),
                 ))
             },
         )
         .await
-        .inspect(|_| tracing::info!(card = %card_number, by = %by, "card pin reset at the counter"))
     }
 }

@@ -44,12 +44,15 @@ impl Identity {
             id_number,
             password,
         } = command;
-        // The password is not part of the fingerprint kept for retries: no
-        // unsalted digest of a password is ever stored.
+        // The fingerprint kept for retries holds only an HMAC of the password
+        // under a deployment key: no unsalted digest that could be undone
+        // offline is stored, and the request id reused with another password
+        // is still refused as a reuse.
         let fingerprint = pb::SetOnlinePasswordRequest {
             password: String::new(),
             ..request.clone()
         };
+        let secrets: &[&[u8]] = &[request.password.as_bytes()];
         let hash = tokio::task::spawn_blocking(move || password.hash())
             .await
             .map_err(|e| {
@@ -57,7 +60,8 @@ impl Identity {
             })?;
         let now = self.clock.now();
         let by = caller.to_string();
-        let mutation = Mutation::new(caller, "SetOnlinePassword", &request_id);
+        let mutation = Mutation::new(caller, "SetOnlinePassword", &request_id)
+            .with_secrets(&self.fingerprint_keys, secrets);
         let answer = mutation::run(
             &self.pool,
             mutation,

@@ -16,7 +16,7 @@ pub use guard::{Guard, GuardSettings};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use platform::{clock::Clock, session::SessionKeys};
+use platform::{clock::Clock, idempotency::FingerprintKeys, session::SessionKeys};
 use sqlx::PgPool;
 
 use crate::{domain::LockoutPolicy, error::IdentityError};
@@ -42,6 +42,9 @@ pub struct Identity {
     admission: PgPool,
     clock: Arc<dyn Clock>,
     sessions: SessionKeys,
+    /// Derived from the session keys: passwords in a request's fingerprint
+    /// are digested with it.
+    fingerprint_keys: FingerprintKeys,
     sign_in: SignInSettings,
     limits: Arc<Guard>,
 }
@@ -59,6 +62,7 @@ impl Identity {
             pool,
             admission,
             clock,
+            fingerprint_keys: FingerprintKeys::from_session_keys(Some(&sessions)),
             sessions,
             sign_in,
             limits,
