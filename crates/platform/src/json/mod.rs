@@ -14,9 +14,13 @@
 //! HTTP status. A server-streaming RPC answers newline-delimited JSON, one
 //! message a line, an error as the last line ([`stream`]).
 //!
+//! A service may also serve the medical-insurance platform's envelope
+//! ([`envelope`]), mapped onto its RPCs and sent through the same path.
+//!
 //! Anything else (gRPC, health, reflection) passes through untouched.
 //! [`openapi`] describes the same mapping as an OpenAPI 3.1 document.
 
+pub mod envelope;
 pub mod error;
 pub mod openapi;
 mod stream;
@@ -72,16 +76,27 @@ pub(crate) fn serialize_options() -> SerializeOptions {
 }
 
 /// Transcodes JSON calls; outermost in the host's stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct JsonLayer {
     max_message_bytes: usize,
+    envelopes: Option<envelope::Adapter>,
 }
 
 impl JsonLayer {
     /// A JSON body over `max_message_bytes` is refused as gRPC refuses a
     /// message over it.
     pub fn new(max_message_bytes: usize) -> Self {
-        Self { max_message_bytes }
+        Self {
+            max_message_bytes,
+            envelopes: None,
+        }
+    }
+
+    /// Serves the envelope at [`envelope::PATH`] with `adapter`'s
+    /// transactions.
+    pub fn with_envelopes(mut self, adapter: Option<envelope::Adapter>) -> Self {
+        self.envelopes = adapter;
+        self
     }
 }
 
@@ -92,14 +107,16 @@ impl<S> Layer<S> for JsonLayer {
         Json {
             inner,
             max_message_bytes: self.max_message_bytes,
+            envelopes: self.envelopes.clone(),
         }
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Json<S> {
     inner: S,
     max_message_bytes: usize,
+    envelopes: Option<envelope::Adapter>,
 }
 
 impl<S, B> Service<http::Request<Body>> for Json<S>
@@ -118,6 +135,18 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if let Some(adapter) = &self.envelopes
+            && request.uri().path() == envelope::PATH
+            && request.method() == Method::POST
+        {
+            // Vendor DLLs send the envelope with varying content types: the
+            // path alone says it is one.
+            let adapter = adapter.clone();
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            let max = self.max_message_bytes;
+            return Box::pin(envelope::call(inner, adapter, request, max));
+        }
         match content_type(request.headers()) {
             Kind::Json => {}
             Kind::Grpc => {
