@@ -102,8 +102,12 @@ pub struct Route {
     /// `(RPC field, envelope field)`, e.g. `("card_identification_code",
     /// "input.data.card_sn")`.
     pub fields: &'static [(&'static str, &'static str)],
-    pub output: Box<dyn FnOnce(Result<Value, Refusal>) -> Result<Value, Refusal> + Send>,
+    pub output: Output,
 }
+
+/// Turns the RPC's answer (or refusal) into the envelope's `output` (or
+/// refusal).
+pub type Output = Box<dyn FnOnce(Result<Value, Refusal>) -> Result<Value, Refusal> + Send>;
 
 /// The transactions a service serves through the envelope.
 pub trait Transactions: Send + Sync + 'static {
