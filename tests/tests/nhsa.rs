@@ -341,6 +341,7 @@ async fn outpatient_registration_2201_activates_on_first_use_and_later_registrat
     let output = ok(&answer);
     assert_eq!(output["first_use_activation"], json!(false));
     assert!(output["activation"]["activated_at"].is_string(), "{output}");
+    assert_eq!(output["activation"]["channel"], json!("CHANNEL_HOSPITAL"));
 
     let eligibility = w
         .activation
@@ -519,4 +520,66 @@ async fn the_institution_is_the_certificates_and_bad_envelopes_are_refused_namin
         "ENVELOPE_INVALID",
     );
     assert!(why.contains("JSON object"), "{why}");
+}
+
+/// The README's `curl` example of the envelope, run as written (paths and
+/// address replaced) with the demo hospital's certificate.
+#[tokio::test]
+async fn the_readmes_curl_envelope_works() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("curl is not installed; skipping the README's example");
+        return;
+    }
+    let w = world().await;
+    let mut identity = w.system.identity_client().await;
+    journeys::register_partner(&mut identity, "H-DEMO", PartnerKind::Hospital, "").await;
+    pki().write_callers(&["hospital:H-DEMO"]);
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("### Hospital and pharmacy software: the NHSA envelope")
+        .nth(1)
+        .expect("the README has the envelope section");
+    let section = section.split("\n### ").next().unwrap();
+    let commands: Vec<&str> = section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .filter(|block| block.starts_with("curl "))
+        .collect();
+    assert_eq!(commands.len(), 1, "one curl example");
+    let command = commands[0]
+        .replace(".data/pki", &pki().dir.display().to_string())
+        .replace("https://127.0.0.1:50053", &w.system.activation.url());
+    let script = format!("curl --silent --show-error {}", &command["curl ".len()..]);
+    let (number, code) = (
+        w.card.card_number.clone(),
+        w.card.card_identification_code.clone(),
+    );
+    // A blocking pool thread: the services run on this test's runtime.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .args(["-c", &script])
+            .env("CARD_NUMBER", number)
+            .env("CARD_CODE", code)
+            .output()
+            .expect("bash runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("not JSON: {stdout}"));
+    assert_eq!(
+        ok(&answer)["eligibility"]["reason"],
+        json!("ELIGIBILITY_REASON_CARD_NOT_ACTIVATED")
+    );
 }

@@ -185,7 +185,9 @@ fn first_use(answer: Result<Value, Refusal>) -> Result<Value, Refusal> {
         Err(refusal) if refusal.reason == "CARD_ALREADY_ACTIVE" => Ok(json!({
             "first_use_activation": false,
             "activation": {
-                "channel": refusal.metadata.get("channel"),
+                "channel": refusal.metadata.get("channel")
+                    .and_then(Value::as_str)
+                    .map(|channel| format!("CHANNEL_{channel}")),
                 "activated_at": refusal.metadata.get("activated_at"),
             },
         })),
