@@ -357,18 +357,7 @@ fn snake_case(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(key, value)| {
-                    let mut name = String::with_capacity(key.len() + 4);
-                    for c in key.chars() {
-                        if c.is_ascii_uppercase() {
-                            name.push('_');
-                            name.push(c.to_ascii_lowercase());
-                        } else {
-                            name.push(c);
-                        }
-                    }
-                    (name, snake_case(value))
-                })
+                .map(|(key, value)| (super::snake_case(&key), snake_case(value)))
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(snake_case).collect()),

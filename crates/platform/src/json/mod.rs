@@ -289,26 +289,65 @@ async fn read_message(
             ));
         }
     };
-    let invalid = |e: serde_json::Error| {
-        status::status(
-            Code::InvalidArgument,
-            "JSON_INVALID",
-            format!(
-                "the body is not a valid {}: {}",
-                method.input().full_name(),
-                without_values(&e.to_string())
-            ),
-        )
+    let invalid = |e: serde_json::Error, field: Option<String>| {
+        let message = format!(
+            "the body is not a valid {}: {}",
+            method.input().full_name(),
+            without_values(&e.to_string())
+        );
+        match field {
+            // The offending field as a `BadRequest` violation, named as the
+            // RPC's own violations are (proto field path).
+            Some(field) => {
+                let mut violations = status::FieldViolations::new();
+                violations.add(&field, "JSON_INVALID", message);
+                violations.into_status()
+            }
+            None => status::status(Code::InvalidArgument, "JSON_INVALID", message),
+        }
     };
     let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let mut track = serde_path_to_error::Track::new();
     let message = DynamicMessage::deserialize_with_options(
         method.input(),
-        &mut json,
+        serde_path_to_error::Deserializer::new(&mut json, &mut track),
         &DeserializeOptions::new(),
     )
-    .map_err(invalid)?;
-    json.end().map_err(invalid)?;
+    .map_err(|e| invalid(e, field_path(&track.path())))?;
+    json.end().map_err(|e| invalid(e, None))?;
     Ok(message)
+}
+
+/// The proto field path (`social_security_card.card_number`) of the JSON
+/// path serde stopped at, if it stopped inside a field.
+fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut parts = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } => parts.push(snake_case(key)),
+            Segment::Seq { index } => match parts.last_mut() {
+                Some(last) => last.push_str(&format!("[{index}]")),
+                None => return None,
+            },
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+/// A lowerCamelCase JSON name as its proto field name.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The JSON of a unary answer: its one message, or its error.
