@@ -520,6 +520,8 @@ async fn the_institution_is_the_certificates_and_bad_envelopes_are_refused_namin
         "ENVELOPE_INVALID",
     );
     assert!(why.contains("JSON object"), "{why}");
+    let answer = w.hospital.get(w.url()).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
 /// The README's `curl` example of the envelope, run as written (paths and

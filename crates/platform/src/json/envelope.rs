@@ -32,8 +32,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 /// Where the envelope is posted.
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 
-/// An envelope, its fields checked; `data` is `input.data`.
-#[derive(Debug)]
+/// An envelope, its fields checked; `data` is `input.data` (personal
+/// data: no `Debug`).
 pub struct Envelope {
     pub infno: String,
     pub msgid: String,
@@ -118,8 +118,8 @@ pub trait Transactions: Send + Sync + 'static {
 pub type Adapter = Arc<dyn Transactions>;
 
 /// Answers one envelope posted to [`PATH`]: always HTTP 200 with the
-/// envelope answer (the platform's convention), but for a body over the
-/// size limit.
+/// envelope answer (the platform's convention), but for a method other
+/// than POST (405).
 pub(super) async fn call<S, B>(
     inner: S,
     adapter: Adapter,
@@ -132,6 +132,18 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let received = now();
+    if request.method() != Method::POST {
+        let mut refusal = super::error::response(&crate::error::status(
+            tonic::Code::Unimplemented,
+            "HTTP_METHOD_NOT_ALLOWED",
+            "the envelope is posted",
+        ));
+        *refusal.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(refusal);
+    }
     let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, max_message_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),

@@ -137,7 +137,6 @@ where
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         if let Some(adapter) = &self.envelopes
             && request.uri().path() == envelope::PATH
-            && request.method() == Method::POST
         {
             // Vendor DLLs send the envelope with varying content types: the
             // path alone says it is one.
