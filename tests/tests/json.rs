@@ -214,6 +214,26 @@ async fn bad_input_is_400_with_every_field_violation() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refusal["reason"], json!("JSON_INVALID"));
+    // The offending field is named, as the RPC's own violations are.
+    assert_eq!(
+        refusal["fieldViolations"][0]["field"],
+        json!("request_id"),
+        "{refusal}"
+    );
+    assert!(!refusal.to_string().contains("110101199003077777"));
+    let (_, refusal) = post_raw(
+        &pharmacy,
+        &url,
+        ELIGIBILITY,
+        r#"{"socialSecurityCard": {"cardNumber": 5}}"#.into(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        refusal["fieldViolations"][0]["field"],
+        json!("social_security_card.card_number"),
+        "{refusal}"
+    );
     let (_, refusal) = post_raw(
         &pharmacy,
         &url,

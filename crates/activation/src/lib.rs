@@ -252,6 +252,10 @@ impl platform::service::Service for Application {
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-        Ok(host.ready(SERVICE_NAME, &policy::POLICY, registry, routes))
+        // Hospital and pharmacy software's envelope (NHSA style): 1101,
+        // 2201, 2401 and 2101 mapped onto eligibility and activation.
+        Ok(host
+            .ready(SERVICE_NAME, &policy::POLICY, registry, routes)
+            .with_envelopes(Arc::new(api::envelope::Nhsa)))
     }
 }

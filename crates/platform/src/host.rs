@@ -21,7 +21,7 @@ use crate::{
     clock::Clock,
     config::PlatformConfig,
     db,
-    json::JsonLayer,
+    json::{JsonLayer, envelope::Adapter},
     message_size::MessageSizeLayer,
     metrics::Metrics,
     outbox::EventStreams,
@@ -188,19 +188,20 @@ impl Host {
             policy,
             registry,
             routes,
+            envelopes: None,
         }
     }
 
     /// Serves `routes` (whose main service is `service_name`, e.g.
     /// `socsec.identity.v1.IdentityService`) until `shutdown` resolves, then
     /// stops accepting calls and gives in-flight ones `drain_timeout_ms`.
-    /// Partners calling are checked against `registry`.
     async fn serve(
         self,
         service_name: &'static str,
         policy: &'static Policy,
         registry: Arc<dyn PartnerRegistry>,
         routes: Routes,
+        envelopes: Option<Adapter>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -261,7 +262,7 @@ impl Host {
             .http2_keepalive_timeout(Some(keepalive_timeout))
             .accept_http1(true)
             .layer(trace::ServerLayer::new(self.traces.clone()))
-            .layer(JsonLayer::new(max_message_bytes))
+            .layer(JsonLayer::new(max_message_bytes).with_envelopes(envelopes))
             .layer(self.metrics.rpc_layer(policy))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 self.config.max_concurrent_calls,
@@ -331,9 +332,16 @@ pub struct Ready {
     policy: &'static Policy,
     registry: Arc<dyn PartnerRegistry>,
     routes: Routes,
+    envelopes: Option<Adapter>,
 }
 
 impl Ready {
+    /// Also serves the envelope (`json::envelope`) with `adapter`.
+    pub fn with_envelopes(mut self, adapter: Adapter) -> Self {
+        self.envelopes = Some(adapter);
+        self
+    }
+
     /// Where it listens (port 0 in the configuration picks a free one).
     pub fn local_addr(&self) -> SocketAddr {
         self.host.local_addr()
@@ -355,6 +363,7 @@ impl Ready {
                 self.policy,
                 self.registry,
                 self.routes,
+                self.envelopes,
                 shutdown,
             )
             .await

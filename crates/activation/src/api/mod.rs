@@ -3,6 +3,7 @@
 //! work (`crate::service`) and the answer (`present`). An
 //! `ActivationError` becomes its status through `?`.
 
+pub mod envelope;
 pub mod parse;
 pub mod present;
 

@@ -14,9 +14,13 @@
 //! HTTP status. A server-streaming RPC answers newline-delimited JSON, one
 //! message a line, an error as the last line ([`stream`]).
 //!
+//! A service may also serve the medical-insurance platform's envelope
+//! ([`envelope`]), mapped onto its RPCs and sent through the same path.
+//!
 //! Anything else (gRPC, health, reflection) passes through untouched.
 //! [`openapi`] describes the same mapping as an OpenAPI 3.1 document.
 
+pub mod envelope;
 pub mod error;
 pub mod openapi;
 mod stream;
@@ -72,16 +76,27 @@ pub(crate) fn serialize_options() -> SerializeOptions {
 }
 
 /// Transcodes JSON calls; outermost in the host's stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct JsonLayer {
     max_message_bytes: usize,
+    envelopes: Option<envelope::Adapter>,
 }
 
 impl JsonLayer {
     /// A JSON body over `max_message_bytes` is refused as gRPC refuses a
     /// message over it.
     pub fn new(max_message_bytes: usize) -> Self {
-        Self { max_message_bytes }
+        Self {
+            max_message_bytes,
+            envelopes: None,
+        }
+    }
+
+    /// Serves the envelope at [`envelope::PATH`] with `adapter`'s
+    /// transactions.
+    pub fn with_envelopes(mut self, adapter: Option<envelope::Adapter>) -> Self {
+        self.envelopes = adapter;
+        self
     }
 }
 
@@ -92,14 +107,16 @@ impl<S> Layer<S> for JsonLayer {
         Json {
             inner,
             max_message_bytes: self.max_message_bytes,
+            envelopes: self.envelopes.clone(),
         }
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Json<S> {
     inner: S,
     max_message_bytes: usize,
+    envelopes: Option<envelope::Adapter>,
 }
 
 impl<S, B> Service<http::Request<Body>> for Json<S>
@@ -118,6 +135,17 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if let Some(adapter) = &self.envelopes
+            && request.uri().path() == envelope::PATH
+        {
+            // Vendor DLLs send the envelope with varying content types: the
+            // path alone says it is one.
+            let adapter = adapter.clone();
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            let max = self.max_message_bytes;
+            return Box::pin(envelope::call(inner, adapter, request, max));
+        }
         match content_type(request.headers()) {
             Kind::Json => {}
             Kind::Grpc => {
@@ -260,26 +288,65 @@ async fn read_message(
             ));
         }
     };
-    let invalid = |e: serde_json::Error| {
-        status::status(
-            Code::InvalidArgument,
-            "JSON_INVALID",
-            format!(
-                "the body is not a valid {}: {}",
-                method.input().full_name(),
-                without_values(&e.to_string())
-            ),
-        )
+    let invalid = |e: serde_json::Error, field: Option<String>| {
+        let message = format!(
+            "the body is not a valid {}: {}",
+            method.input().full_name(),
+            without_values(&e.to_string())
+        );
+        match field {
+            // The offending field as a `BadRequest` violation, named as the
+            // RPC's own violations are (proto field path).
+            Some(field) => {
+                let mut violations = status::FieldViolations::new();
+                violations.add(&field, "JSON_INVALID", message);
+                violations.into_status()
+            }
+            None => status::status(Code::InvalidArgument, "JSON_INVALID", message),
+        }
     };
     let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let mut track = serde_path_to_error::Track::new();
     let message = DynamicMessage::deserialize_with_options(
         method.input(),
-        &mut json,
+        serde_path_to_error::Deserializer::new(&mut json, &mut track),
         &DeserializeOptions::new(),
     )
-    .map_err(invalid)?;
-    json.end().map_err(invalid)?;
+    .map_err(|e| invalid(e, field_path(&track.path())))?;
+    json.end().map_err(|e| invalid(e, None))?;
     Ok(message)
+}
+
+/// The proto field path (`social_security_card.card_number`) of the JSON
+/// path serde stopped at, if it stopped inside a field.
+fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut parts = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } => parts.push(snake_case(key)),
+            Segment::Seq { index } => match parts.last_mut() {
+                Some(last) => last.push_str(&format!("[{index}]")),
+                None => return None,
+            },
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+/// A lowerCamelCase JSON name as its proto field name.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The JSON of a unary answer: its one message, or its error.

@@ -1,0 +1,416 @@
+//! The medical-insurance platform's envelope (NHSA style) for hospital HIS
+//! and pharmacy POS software: one endpoint, `POST
+//! /fsi/api/rsfComIfsService/callService`, the transaction named by a
+//! 4-digit `infno` in the body, business errors in the body (`infcode`,
+//! `err_msg`) under HTTP 200.
+//!
+//! Not a second implementation: the service that owns the answer says
+//! which RPC each `infno` is and how `input.data` becomes that RPC's
+//! request ([`Transactions`]); the request is then sent as a JSON call of
+//! that RPC through [`super::transcode`] — the very stack every gRPC and
+//! JSON call takes (certificate identity, authorization, idempotency with
+//! `msgid` as the request id, audit, limits, metrics) — and its answer or
+//! refusal is wrapped back into the envelope.
+//!
+//! The caller is still the one the mutual-TLS certificate names: an
+//! envelope without a client certificate, or whose `fixmedins_code` is not
+//! the institution the certificate names, is refused before any RPC.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, header};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::{Map, Value, json};
+use tonic::{
+    body::Body,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
+use tower::Service;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// Where the envelope is posted.
+pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+/// An envelope, its fields checked; `data` is `input.data` (personal
+/// data: no `Debug`).
+pub struct Envelope {
+    pub infno: String,
+    pub msgid: String,
+    pub fixmedins_code: String,
+    pub inf_time: String,
+    pub opter: String,
+    pub data: Map<String, Value>,
+}
+
+impl Envelope {
+    /// `input.data.<field>` as a string: absent or empty is `None`; not a
+    /// string is a refusal naming the field.
+    pub fn text(&self, field: &str) -> Result<Option<&str>, Refusal> {
+        match self.data.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(Refusal::field(
+                &format!("input.data.{field}"),
+                "must be a string",
+            )),
+        }
+    }
+
+    /// `input.data.<field>`, required.
+    pub fn required(&self, field: &str) -> Result<&str, Refusal> {
+        self.text(field)?
+            .ok_or_else(|| Refusal::field(&format!("input.data.{field}"), "is required"))
+    }
+}
+
+/// A refusal in the envelope: `infcode` -1, `err_msg` (never personal
+/// data), and our machine-readable `err_reason`.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub reason: String,
+    pub message: String,
+    /// The RPC refusal's `ErrorInfo` metadata, if it came from the RPC.
+    pub metadata: Map<String, Value>,
+    pub retry_delay: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            reason: reason.to_owned(),
+            message: message.into(),
+            metadata: Map::new(),
+            retry_delay: None,
+        }
+    }
+
+    /// A malformed envelope field.
+    pub fn field(field: &str, description: &str) -> Self {
+        Self::new("ENVELOPE_INVALID", format!("{field}: {description}"))
+    }
+}
+
+/// What an `infno` is here: the RPC, its request in proto3 JSON, how the
+/// RPC's field names read in the envelope (for error messages), and how its
+/// answer (proto3 JSON with proto field names) becomes `output`.
+pub struct Route {
+    /// `/socsec.x.v1.XService/Method`.
+    pub rpc: &'static str,
+    pub request: Value,
+    /// `(RPC field, envelope field)`, e.g. `("card_identification_code",
+    /// "input.data.card_sn")`.
+    pub fields: &'static [(&'static str, &'static str)],
+    pub output: Output,
+}
+
+/// Turns the RPC's answer (or refusal) into the envelope's `output` (or
+/// refusal).
+pub type Output = Box<dyn FnOnce(Result<Value, Refusal>) -> Result<Value, Refusal> + Send>;
+
+/// The transactions a service serves through the envelope.
+pub trait Transactions: Send + Sync + 'static {
+    /// The route of `envelope`'s `infno`, or why there is none.
+    fn route(&self, envelope: &Envelope) -> Result<Route, Refusal>;
+}
+
+pub type Adapter = Arc<dyn Transactions>;
+
+/// Answers one envelope posted to [`PATH`]: always HTTP 200 with the
+/// envelope answer (the platform's convention), but for a method other
+/// than POST (405).
+pub(super) async fn call<S, B>(
+    inner: S,
+    adapter: Adapter,
+    request: http::Request<Body>,
+    max_message_bytes: usize,
+) -> Result<http::Response<Body>, S::Error>
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let received = now();
+    if request.method() != Method::POST {
+        let mut refusal = super::error::response(&crate::error::status(
+            tonic::Code::Unimplemented,
+            "HTTP_METHOD_NOT_ALLOWED",
+            "the envelope is posted",
+        ));
+        *refusal.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(refusal);
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, max_message_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let refusal = Refusal::new(
+                "MESSAGE_TOO_LARGE",
+                format!("the body could not be read in {max_message_bytes} bytes"),
+            );
+            return Ok(answer(&received, Err(refusal)));
+        }
+    };
+    let envelope = match parse(&bytes) {
+        Ok(envelope) => envelope,
+        Err(refusal) => return Ok(answer(&received, Err(refusal))),
+    };
+    if let Err(refusal) = same_institution(&parts, &envelope) {
+        return Ok(answer(&received, Err(refusal)));
+    }
+    let route = match adapter.route(&envelope) {
+        Ok(route) => route,
+        Err(refusal) => return Ok(answer(&received, Err(refusal))),
+    };
+    parts.method = Method::POST;
+    parts.uri = match route.rpc.parse() {
+        Ok(uri) => uri,
+        Err(_) => {
+            let refusal = Refusal::new("ENVELOPE_ROUTE_INVALID", "the transaction has no route");
+            return Ok(answer(&received, Err(refusal)));
+        }
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let rpc_request = http::Request::from_parts(
+        parts,
+        Body::new(Full::new(Bytes::from(route.request.to_string()))),
+    );
+    let rpc_answer = super::transcode(inner, rpc_request, max_message_bytes).await?;
+    let result = read_answer(rpc_answer, route.fields).await;
+    Ok(answer(&received, (route.output)(result)))
+}
+
+/// The envelope in `bytes`, every malformed field named at once.
+fn parse(bytes: &[u8]) -> Result<Envelope, Refusal> {
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(bytes) else {
+        return Err(Refusal::new(
+            "ENVELOPE_INVALID",
+            "the body is not a JSON object (the envelope)",
+        ));
+    };
+    let mut problems = Vec::new();
+    let mut text = |field: &str, check: fn(&str) -> Result<(), &'static str>| -> String {
+        match body.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => match check(s) {
+                Ok(()) => s.clone(),
+                Err(why) => {
+                    problems.push(format!("{field}: {why}"));
+                    String::new()
+                }
+            },
+            Some(Value::Number(n)) if field == "infno" => n.to_string(),
+            None | Some(Value::Null) => {
+                problems.push(format!("{field}: is required"));
+                String::new()
+            }
+            Some(Value::String(_)) => {
+                problems.push(format!("{field}: is required"));
+                String::new()
+            }
+            Some(_) => {
+                problems.push(format!("{field}: must be a string"));
+                String::new()
+            }
+        }
+    };
+    let infno = text("infno", |s| {
+        (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(())
+            .ok_or("must be 4 digits")
+    });
+    let msgid = text("msgid", |s| {
+        (s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)))
+        .then_some(())
+        .ok_or("must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+    });
+    let fixmedins_code = text("fixmedins_code", |s| {
+        (s.chars().count() <= 64)
+            .then_some(())
+            .ok_or("must be at most 64 characters")
+    });
+    let inf_time = text("inf_time", |s| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .map(|_| ())
+            .map_err(|_| "must be yyyy-MM-dd HH:mm:ss")
+    });
+    let opter = text("opter", |s| {
+        (s.chars().count() <= 64)
+            .then_some(())
+            .ok_or("must be at most 64 characters")
+    });
+    let data = match body.get_mut("input").and_then(|i| i.get_mut("data")) {
+        Some(Value::Object(data)) => std::mem::take(data),
+        Some(_) => {
+            problems.push("input.data: must be an object".into());
+            Map::new()
+        }
+        None => {
+            problems.push("input.data: is required".into());
+            Map::new()
+        }
+    };
+    if !problems.is_empty() {
+        return Err(Refusal::new("ENVELOPE_INVALID", problems.join("; ")));
+    }
+    Ok(Envelope {
+        infno,
+        msgid,
+        fixmedins_code,
+        inf_time,
+        opter,
+        data,
+    })
+}
+
+/// Refuses an envelope whose `fixmedins_code` is not the institution the
+/// client certificate names (the auth layer then checks the certificate
+/// itself — issuer, revocation, registration — as for every call).
+fn same_institution(parts: &http::request::Parts, envelope: &Envelope) -> Result<(), Refusal> {
+    let certificate = parts
+        .extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()
+        .and_then(|info| info.peer_certs())
+        .and_then(|chain| chain.first().cloned())
+        .ok_or_else(|| {
+            Refusal::new(
+                "CERTIFICATE_REQUIRED",
+                "the envelope is accepted only with the institution's client certificate",
+            )
+        })?;
+    let named = X509Certificate::from_der(&certificate)
+        .map_err(|_| {
+            Refusal::new(
+                "CERTIFICATE_IDENTITY_INVALID",
+                "the client certificate cannot be parsed",
+            )
+        })
+        .and_then(|(_, cert)| {
+            crate::tls::caller_named_by(&cert)
+                .map_err(|s| Refusal::new("CERTIFICATE_IDENTITY_INVALID", s.message()))
+        })?;
+    if named.code != envelope.fixmedins_code {
+        return Err(Refusal::new(
+            "FIXMEDINS_CODE_MISMATCH",
+            "fixmedins_code is not the institution named by the client certificate",
+        ));
+    }
+    Ok(())
+}
+
+/// The RPC's JSON answer (keys as proto field names), or its refusal with
+/// field violations named as in the envelope.
+async fn read_answer(
+    answer: http::Response<Body>,
+    fields: &[(&str, &str)],
+) -> Result<Value, Refusal> {
+    let ok = answer.status() == http::StatusCode::OK;
+    let body = match answer.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Refusal::new("ANSWER_CUT_OFF", "the answer was cut off")),
+    };
+    let json: Value = serde_json::from_slice(&body)
+        .map_err(|_| Refusal::new("ANSWER_INVALID", "the answer was not JSON"))?;
+    if ok {
+        return Ok(snake_case(json));
+    }
+    let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default();
+    let mut message = text("message").to_owned();
+    if let Some(violations) = json.get("fieldViolations").and_then(Value::as_array) {
+        let named: Vec<String> = violations
+            .iter()
+            .map(|v| {
+                let field = v.get("field").and_then(Value::as_str).unwrap_or_default();
+                let field = fields
+                    .iter()
+                    .find(|(rpc, _)| *rpc == field)
+                    .map_or(field, |(_, envelope)| envelope);
+                let description = v
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                format!("{field}: {description}")
+            })
+            .collect();
+        if !named.is_empty() {
+            message = named.join("; ");
+        }
+    }
+    Err(Refusal {
+        reason: match text("reason") {
+            "" => text("code").to_owned(),
+            reason => reason.to_owned(),
+        },
+        message,
+        metadata: json
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        retry_delay: json
+            .get("retryDelay")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+/// Proto3 JSON names (`cardNumber`) as proto field names (`card_number`),
+/// the envelope's spelling.
+fn snake_case(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (super::snake_case(&key), snake_case(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(snake_case).collect()),
+        other => other,
+    }
+}
+
+/// `yyyy-MM-dd HH:mm:ss`, China time, as the envelope writes times.
+fn now() -> String {
+    chrono::Utc::now()
+        .with_timezone(&socsec_core::time::china())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The envelope answer, HTTP 200 either way.
+fn answer(received: &str, result: Result<Value, Refusal>) -> http::Response<Body> {
+    let mut body = json!({
+        "infcode": 0,
+        "err_msg": null,
+        "err_reason": null,
+        "warn_msg": null,
+        "output": null,
+        "inf_refmsgid": uuid::Uuid::new_v4().simple().to_string(),
+        "refmsg_time": received,
+        "respond_time": now(),
+    });
+    match result {
+        Ok(output) => body["output"] = output,
+        Err(refusal) => {
+            body["infcode"] = json!(-1);
+            body["err_msg"] = json!(refusal.message);
+            body["err_reason"] = json!(refusal.reason);
+            if let Some(delay) = refusal.retry_delay {
+                body["retry_delay"] = json!(delay);
+            }
+        }
+    }
+    super::error::with_body(
+        http::StatusCode::OK,
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+}
