@@ -6,25 +6,26 @@
 //! proxy in between holds a key.
 //!
 //! tonic's own `Channel::balance_list` keeps sending calls to an instance
-//! that is gone (each such call fails at once with UNAVAILABLE). Here a
-//! task asks each instance's health every [`PROBE_EVERY`] over a connection
-//! of its own and takes an instance out of the balancer when it does not
-//! answer SERVING within [`PROBE_TIMEOUT`], and back in when it does again.
-//! When no instance answers, all stay in: calls then fail fast with
-//! UNAVAILABLE rather than wait for one. The task ends when the channel is
-//! dropped.
+//! that is gone (each such call fails at once with UNAVAILABLE). Here each
+//! instance's health is followed with the standard `grpc.health.v1` `Watch`
+//! stream, over a connection of its own: an instance leaves the balancer
+//! when its stream says NOT_SERVING or breaks (a killed process breaks it at
+//! once), and comes back when a new stream says SERVING (tried every
+//! [`RETRY_WATCH`]). When no instance is SERVING, all are offered: calls
+//! then fail fast with UNAVAILABLE rather than wait for one. The tasks end
+//! when the channel is dropped. A frozen instance keeps its stream open: it
+//! leaves when the connection's HTTP/2 keepalive gives up on it.
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint, channel::Change};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-/// How often each instance's health is asked.
-pub const PROBE_EVERY: Duration = Duration::from_millis(500);
-/// How long an instance has to answer SERVING.
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long after a health stream broke a new one is opened.
+pub const RETRY_WATCH: Duration = Duration::from_millis(250);
 
 /// The URLs in `urls`: one, or several separated by commas (spaces around
 /// them ignored, empty ones dropped).
@@ -36,9 +37,8 @@ pub fn urls(urls: &str) -> Vec<&str> {
 }
 
 /// A lazily connecting channel over `endpoints`: one endpoint's own
-/// channel, or calls balanced over those whose health check answers
-/// SERVING. Several endpoints need a Tokio runtime (the health task is
-/// spawned on it).
+/// channel, or calls balanced over those whose health is SERVING. Several
+/// endpoints need a Tokio runtime (the health tasks are spawned on it).
 ///
 /// # Panics
 /// If `endpoints` is empty.
@@ -47,26 +47,28 @@ pub fn channel(endpoints: Vec<Endpoint>) -> Channel {
     if endpoints.len() == 1 {
         return endpoints[0].connect_lazy();
     }
-    let (channel, changes) = Channel::balance_channel::<usize>(endpoints.len() * 2 + 2);
-    tokio::spawn(follow_health(endpoints, changes));
+    let n = endpoints.len();
+    let (channel, changes) = Channel::balance_channel::<usize>(n * 4);
+    let (reports, health) = mpsc::channel(n * 4);
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        tokio::spawn(watch_health(i, endpoint.clone(), reports.clone()));
+    }
+    tokio::spawn(offer_serving(endpoints, health, changes));
     channel
 }
 
-/// Keeps the balancer's set of instances to those answering SERVING.
-async fn follow_health(
+/// Keeps the balancer's set of instances to those SERVING (all of them
+/// when none is), from the health reports `(instance, serving)`.
+async fn offer_serving(
     endpoints: Vec<Endpoint>,
-    changes: tokio::sync::mpsc::Sender<Change<usize, Endpoint>>,
+    mut health: mpsc::Receiver<(usize, bool)>,
+    changes: mpsc::Sender<Change<usize, Endpoint>>,
 ) {
-    let probes: Vec<HealthClient<Channel>> = endpoints
-        .iter()
-        .map(|e| HealthClient::new(e.connect_lazy()))
-        .collect();
+    let mut serving = vec![false; endpoints.len()];
     let mut offered = vec![false; endpoints.len()];
     loop {
-        let serving = serving_now(&probes).await;
-        // None answering: offer every instance, so calls fail fast.
-        let wanted = if serving.iter().any(|s| *s) {
-            serving
+        let wanted: Vec<bool> = if serving.iter().any(|s| *s) {
+            serving.clone()
         } else {
             vec![true; endpoints.len()]
         };
@@ -84,30 +86,45 @@ async fn follow_health(
             }
             offered[i] = want;
         }
-        tokio::select! {
+        let report = tokio::select! {
             () = changes.closed() => return,
-            () = tokio::time::sleep(PROBE_EVERY) => {}
-        }
+            report = health.recv() => report,
+        };
+        let Some((i, now)) = report else { return };
+        serving[i] = now;
     }
 }
 
-/// Whether each instance answers SERVING within [`PROBE_TIMEOUT`], asked
-/// all at once.
-async fn serving_now(probes: &[HealthClient<Channel>]) -> Vec<bool> {
-    let asks = probes.iter().map(|probe| {
-        let mut probe = probe.clone();
-        tokio::spawn(async move {
-            let mut request = tonic::Request::new(HealthCheckRequest {
-                service: String::new(),
-            });
-            request.set_timeout(PROBE_TIMEOUT);
-            let answer = tokio::time::timeout(PROBE_TIMEOUT, probe.check(request)).await;
-            matches!(answer, Ok(Ok(a)) if a.get_ref().status() == ServingStatus::Serving)
-        })
-    });
-    let mut serving = Vec::with_capacity(probes.len());
-    for ask in asks.collect::<Vec<_>>() {
-        serving.push(ask.await.unwrap_or(false));
+/// Follows instance `i`'s health with `Watch`, reporting each status, and
+/// not-serving when the stream breaks; ends when nobody listens.
+async fn watch_health(i: usize, endpoint: Endpoint, reports: mpsc::Sender<(usize, bool)>) {
+    let mut client = HealthClient::new(endpoint.connect_lazy());
+    loop {
+        let follow = async {
+            let mut stream = client
+                .watch(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await?
+                .into_inner();
+            while let Some(answer) = stream.message().await? {
+                let serving = answer.status() == ServingStatus::Serving;
+                if reports.send((i, serving)).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), tonic::Status>(())
+        };
+        tokio::select! {
+            () = reports.closed() => return,
+            _ = follow => {}
+        }
+        if reports.send((i, false)).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            () = reports.closed() => return,
+            () = tokio::time::sleep(RETRY_WATCH) => {}
+        }
     }
-    serving
 }
