@@ -9,9 +9,9 @@
 //! that is gone (each such call fails at once with UNAVAILABLE). Here each
 //! instance's health is followed with the standard `grpc.health.v1` `Watch`
 //! stream, over a connection of its own: an instance leaves the balancer
-//! when its stream says NOT_SERVING or breaks (a killed process breaks it at
-//! once), and comes back when a new stream says SERVING (tried every
-//! [`RETRY_WATCH`]). When no instance is SERVING, all are offered: calls
+//! when its stream says NOT_SERVING (as one does at the start of a graceful
+//! stop) or breaks (a killed process breaks it at once), and comes back
+//! when a new stream says SERVING (tried every [`RETRY_WATCH`]). When no instance is SERVING, all are offered: calls
 //! then fail fast with UNAVAILABLE rather than wait for one. The tasks end
 //! when the channel is dropped. A frozen instance keeps its stream open: it
 //! leaves when the connection's HTTP/2 keepalive gives up on it.
@@ -109,7 +109,10 @@ async fn watch_health(i: usize, endpoint: Endpoint, reports: mpsc::Sender<(usize
                 .into_inner();
             while let Some(answer) = stream.message().await? {
                 let serving = answer.status() == ServingStatus::Serving;
-                if reports.send((i, serving)).await.is_err() {
+                // Not serving: the stream is ended (and a new one tried
+                // after RETRY_WATCH), since an instance draining for a
+                // graceful stop waits for the calls open on it, this one too.
+                if reports.send((i, serving)).await.is_err() || !serving {
                     break;
                 }
             }
