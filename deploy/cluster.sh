@@ -19,7 +19,7 @@
 #                         three Patroni nodes, with deploy/prometheus/alerts.yml
 #
 # Installs what is missing (Debian packages patroni, etcd-server, haproxy,
-# prometheus, postgresql; apt-get as root), migrates each service once,
+# prometheus, postgresql-15, curl; apt-get as root), migrates each service once,
 # starts everything, seeds the demo partners, prints the addresses, and
 # stops everything on Ctrl-C. Data stays in $SOCSEC_CLUSTER_DIR (default
 # .data/cluster); the next run reuses it.
@@ -51,6 +51,7 @@ command -v etcd >/dev/null || missing+=(etcd-server)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v prometheus >/dev/null || missing+=(prometheus)
 ls /usr/lib/postgresql/15/bin/postgres >/dev/null 2>&1 || missing+=(postgresql-15)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
