@@ -206,11 +206,12 @@ bootstrap:
     - encoding: UTF8
     - locale: C.UTF-8
     - data-checksums
+postgresql:
+  # Written by Patroni into pg_hba.conf at every start, on every node.
   pg_hba:
     - local all all trust
     - host replication replicator 127.0.0.1/32 scram-sha-256
     - host all all 127.0.0.1/32 scram-sha-256
-postgresql:
   listen: 127.0.0.1:${pg_ports[$i]}
   connect_address: 127.0.0.1:${pg_ports[$i]}
   data_dir: $dir/pg$n
@@ -284,6 +285,22 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 leader >/dev/null || { log "no primary within 120 s; see $dir/logs/patroni*.log"; exit 1; }
+# Ready only with every node running and a synchronous standby in place:
+# otherwise losing the primary now could not be survived (and a failover
+# measured now would measure something else).
+healthy() {
+  curl -s "http://127.0.0.1:${rest_ports[0]}/cluster" | python3 -c '
+import json, sys
+members = json.load(sys.stdin).get("members", [])
+running = [m for m in members if m.get("state") in ("running", "streaming")]
+sync = [m for m in members if m.get("role") == "sync_standby"]
+sys.exit(0 if len(running) == 3 and sync else 1)' 2>/dev/null
+}
+for _ in $(seq 1 120); do
+  healthy && break
+  sleep 1
+done
+healthy || { log "the three nodes are not all running with a synchronous standby after 120 s; see $dir/logs/patroni*.log"; exit 1; }
 export PGPASSWORD=$superuser_password
 for _ in $(seq 1 30); do
   "$pg_bin/psql" -h 127.0.0.1 -p $haproxy_port -U postgres -tAc 'SELECT 1' postgres >/dev/null 2>&1 && break

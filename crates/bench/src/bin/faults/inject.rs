@@ -167,11 +167,14 @@ async fn kill_primary(database_url: &str, journal: &Journal) -> (Duration, Durat
     let mut conn = PgConnection::connect(database_url)
         .await
         .expect("a connection to the primary");
-    let (data_dir, port): (String, i32) =
-        sqlx::query_as("SELECT current_setting('data_directory'), inet_server_port()")
-            .fetch_one(&mut conn)
-            .await
-            .expect("the primary's data directory");
+    let (data_dir, port, sync, standbys): (String, i32, i64, i64) = sqlx::query_as(
+        "SELECT current_setting('data_directory'), inet_server_port(), \
+                (SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'), \
+                (SELECT count(*) FROM pg_stat_replication)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the primary's data directory");
     drop(conn);
     let pid_file = std::path::Path::new(&data_dir).join("postmaster.pid");
     let pid = std::fs::read_to_string(&pid_file)
@@ -198,8 +201,9 @@ async fn kill_primary(database_url: &str, journal: &Journal) -> (Duration, Durat
         if let Ok(Ok(new_port)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
             let healed = journal.now();
             let note = format!(
-                "postmaster {pid} of the primary on port {port} killed; a write through HAProxy committed \
-                 again {:.1} s later, on the node on port {new_port} ({probes} probes)",
+                "postmaster {pid} of the primary on port {port} killed ({standbys} standbys streaming, \
+                 {sync} of them synchronous); a write through HAProxy committed again {:.1} s later, \
+                 on the node on port {new_port} ({probes} probes)",
                 started.elapsed().as_secs_f64()
             );
             return (injected, healed, note);
@@ -208,7 +212,10 @@ async fn kill_primary(database_url: &str, journal: &Journal) -> (Duration, Durat
             return (
                 injected,
                 journal.now(),
-                format!("postmaster {pid} on port {port} killed; no write committed within 120 s"),
+                format!(
+                    "postmaster {pid} on port {port} killed ({standbys} standbys streaming, {sync} \
+                     synchronous); no write committed within 120 s"
+                ),
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
