@@ -85,7 +85,11 @@ haproxy_port=5440
 haproxy_stats=7440
 prometheus_port=9490
 service_names=(identity card-issuance activation contribution)
-grpc_a=(50051 50052 50053 50054) grpc_b=(50151 50152 50153 50154)
+# The first instances on the ports deploy/run.sh and the CLI default to; the
+# second ones below Linux's ephemeral range (32768–60999), where an outgoing
+# connection cannot have taken the port a moment before (the first ones can
+# meet that: the instance is then started again, as after any exit).
+grpc_a=(50051 50052 50053 50054) grpc_b=(30151 30152 30153 30154)
 metrics_a=(9461 9462 9463 9464) metrics_b=(9471 9472 9473 9474)
 
 busy=()
