@@ -27,7 +27,7 @@ use socsec_proto::{
 use tonic::{Request, metadata::MetadataValue};
 
 pub use database::{admin_url, database_exists, fresh_database};
-pub use pki::{AsCaller, CallerChannel, caller_channel, pki};
+pub use pki::{AsCaller, CallerChannel, balanced_caller_channel, caller_channel, pki};
 pub use socsec_fixtures::{bad_fields, eventually, ids, reason, try_eventually};
 pub use spawn::{
     Running, activation_config, card_config, contribution_config, identity_client, identity_config,

@@ -176,3 +176,27 @@ pub fn caller_channel(addr: SocketAddr) -> CallerChannel {
         Ok(tls_channel(addr, issued.as_ref()))
     })
 }
+
+/// Like [`caller_channel`], over several instances of one service: calls
+/// are balanced over those answering SERVING (`socsec_core::balance`, as
+/// for a comma-separated address).
+pub fn balanced_caller_channel(addrs: &[SocketAddr]) -> CallerChannel {
+    let addrs = addrs.to_vec();
+    CallerChannel::new(move |caller: Option<&str>| {
+        let server_ca = pki().authority(Ca::Internal).cert_pem().to_owned();
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(server_ca));
+        if let Some(client) = caller.map(|caller| pki().caller(caller)) {
+            tls = tls.identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
+        }
+        let endpoints = addrs
+            .iter()
+            .map(|addr| {
+                Endpoint::from_shared(format!("https://{addr}"))
+                    .unwrap()
+                    .tls_config(tls.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(socsec_core::balance::channel(endpoints))
+    })
+}

@@ -173,6 +173,31 @@ impl Services {
         }
     }
 
+    /// A second instance of every service (not started yet), each
+    /// service's address becoming both instances' URLs, comma-separated:
+    /// the callers (the services too) balance over them. Call before
+    /// [`Self::start_all`].
+    pub fn double(&mut self) {
+        for name in NAMES {
+            let first = self.instances[self.index(name)].url();
+            self.instances.push(Instance {
+                name,
+                port: free_port(),
+                child: None,
+            });
+            let both = format!("{first},{}", self.instances.last().expect("pushed").url());
+            match name {
+                "identity" => self.identity = both,
+                "card-issuance" => {
+                    self.activation_to_cards = both.clone();
+                    self.cards = both;
+                }
+                "activation" => self.activation = both,
+                _ => self.contribution = both,
+            }
+        }
+    }
+
     /// Starts every instance not running.
     pub fn start_all(&mut self) {
         for i in 0..self.instances.len() {

@@ -11,7 +11,7 @@ use socsec_proto::{
     contribution::v1::contribution_service_client::ContributionServiceClient,
     identity::v1::identity_service_client::IdentityServiceClient,
 };
-use tonic::{Request, Status, metadata::MetadataValue, transport::Endpoint};
+use tonic::{Request, Status, metadata::MetadataValue};
 
 /// Why a command did not do what it was asked.
 pub enum Failure {
@@ -29,8 +29,11 @@ impl From<Status> for Failure {
 
 pub type Outcome = Result<(), Failure>;
 
+// Each service's address is one URL, or its instances' URLs separated by
+// commas (calls are spread over those answering their health check).
 #[derive(Args, Clone)]
 pub struct Connection {
+    /// Identity's URL (several instances: separated by commas).
     #[arg(
         long,
         env = "SOCSEC_IDENTITY_URL",
@@ -38,6 +41,7 @@ pub struct Connection {
         global = true
     )]
     pub identity: String,
+    /// Card-issuance's URL (several instances: separated by commas).
     #[arg(
         long,
         env = "SOCSEC_CARDS_URL",
@@ -45,6 +49,7 @@ pub struct Connection {
         global = true
     )]
     pub cards: String,
+    /// Activation's URL (several instances: separated by commas).
     #[arg(
         long,
         env = "SOCSEC_ACTIVATION_URL",
@@ -52,6 +57,7 @@ pub struct Connection {
         global = true
     )]
     pub activation: String,
+    /// Contribution's URL (several instances: separated by commas).
     #[arg(
         long,
         env = "SOCSEC_CONTRIBUTION_URL",
@@ -89,10 +95,9 @@ impl Connection {
     /// A channel to `url` calling each request over mutual TLS with the
     /// certificate of the caller it names (from `--certs`).
     pub(crate) async fn channel(&self, url: &str) -> Result<CallerChannel, Failure> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| Failure::Usage(format!("{url}: {e}")))?;
+        let endpoints = devpki::channel::endpoints(url).map_err(Failure::Usage)?;
         if self.plaintext {
-            let channel = endpoint.connect_lazy();
+            let channel = socsec_core::balance::channel(endpoints);
             return Ok(CallerChannel::new(move |_| Ok(channel.clone())));
         }
         devpki::channel::from_dir(&self.certs, url).map_err(|e| {

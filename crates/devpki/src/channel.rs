@@ -57,14 +57,15 @@ impl CallerChannel {
     }
 }
 
-/// A channel to `url` trusting the servers' CA, `dir/internal-ca.pem`, and
-/// presenting, for each request, its caller's certificate from `dir`
-/// (`<kind>-<code>.pem` and `<kind>-<code>-key.pem`, as [`crate::ensure_development_pki`] and
-/// [`crate::issue_into`] write them).
+/// A channel to `url` — or to the instances of one service, their URLs
+/// separated by commas, calls spread over those answering SERVING
+/// (`socsec_core::balance`) — trusting the servers' CA,
+/// `dir/internal-ca.pem`, and presenting, for each request, its caller's
+/// certificate from `dir` (`<kind>-<code>.pem` and `<kind>-<code>-key.pem`,
+/// as [`crate::ensure_development_pki`] and [`crate::issue_into`] write
+/// them).
 pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| format!("{url}: {e}"))?
-        .tcp_nodelay(true);
+    let endpoints = endpoints(url)?;
     let read = |dir: &Path, name: &str| -> Result<Vec<u8>, String> {
         let path: PathBuf = dir.join(name);
         std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
@@ -79,12 +80,29 @@ pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
             let key = read(&dir, &format!("{stem}-key.pem"))?;
             tls = tls.identity(Identity::from_pem(cert, key));
         }
-        Ok(endpoint
-            .clone()
-            .tls_config(tls)
-            .map_err(|e| e.to_string())?
-            .connect_lazy())
+        let with_tls = endpoints
+            .iter()
+            .map(|e| e.clone().tls_config(tls.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(socsec_core::balance::channel(with_tls))
     }))
+}
+
+/// The endpoints of `urls` (one URL, or several separated by commas).
+pub fn endpoints(urls: &str) -> Result<Vec<Endpoint>, String> {
+    let endpoints = socsec_core::balance::urls(urls)
+        .into_iter()
+        .map(|url| {
+            Endpoint::from_shared(url.to_owned())
+                .map(|e| e.tcp_nodelay(true))
+                .map_err(|e| format!("{url}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if endpoints.is_empty() {
+        return Err(format!("{urls:?}: no URL"));
+    }
+    Ok(endpoints)
 }
 
 impl tower::Service<http::Request<Body>> for CallerChannel {

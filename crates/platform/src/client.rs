@@ -53,30 +53,36 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// A lazily connecting channel to `url` (config key `key`).
-    pub fn channel(&self, key: &'static str, url: &str) -> Result<ServiceChannel, ConfigError> {
-        check_url(key, url, self.tls.is_none())?;
+    /// A lazily connecting channel to `urls` (config key `key`): one URL,
+    /// or the instances of one service separated by commas, calls spread
+    /// over those answering SERVING (`socsec_core::balance`).
+    pub fn channel(&self, key: &'static str, urls: &str) -> Result<ServiceChannel, ConfigError> {
+        check_url(key, urls, self.tls.is_none())?;
         let problem = |problem: String| ConfigError::invalid(key, problem);
-        let mut endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| problem(e.to_string()))?
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(self.deadline)
-            .tcp_nodelay(true)
-            .tcp_keepalive(Some(self.keepalive.0))
-            .http2_keep_alive_interval(self.keepalive.0)
-            .keep_alive_timeout(self.keepalive.1)
-            .keep_alive_while_idle(true);
-        if let Some(tls) = &self.tls {
-            endpoint = endpoint
-                .tls_config(tls.client())
-                .map_err(|e| problem(e.to_string()))?;
+        let mut endpoints = Vec::new();
+        for url in socsec_core::balance::urls(urls) {
+            let mut endpoint = Endpoint::from_shared(url.to_owned())
+                .map_err(|e| problem(e.to_string()))?
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(self.deadline)
+                .tcp_nodelay(true)
+                .tcp_keepalive(Some(self.keepalive.0))
+                .http2_keep_alive_interval(self.keepalive.0)
+                .keep_alive_timeout(self.keepalive.1)
+                .keep_alive_while_idle(true);
+            if let Some(tls) = &self.tls {
+                endpoint = endpoint
+                    .tls_config(tls.client())
+                    .map_err(|e| problem(e.to_string()))?;
+            }
+            endpoints.push(endpoint);
         }
         let credential = self.tls.is_none().then(|| {
             MetadataValue::try_from(format!("service:{}", self.caller))
                 .expect("service names are ASCII")
         });
         Ok(InterceptedService::new(
-            endpoint.connect_lazy(),
+            socsec_core::balance::channel(endpoints),
             ServiceCredential(credential),
         ))
     }
@@ -97,25 +103,23 @@ pub fn on_behalf_of<T>(message: T, origin: &Caller, request_id: Option<&str>) ->
     request
 }
 
-/// Checks the URL of another service (config key `key`): `https://` with
-/// TLS, `http://` only when `plaintext`.
-pub fn check_url(key: &'static str, url: &str, plaintext: bool) -> Result<(), ConfigError> {
-    let ok = if plaintext {
-        url.starts_with("http://")
-    } else {
-        url.starts_with("https://")
-    };
-    if ok {
+/// Checks the URL of another service (config key `key`), or each of its
+/// instances' URLs separated by commas: `https://` with TLS, `http://` only
+/// when `plaintext`.
+pub fn check_url(key: &'static str, urls: &str, plaintext: bool) -> Result<(), ConfigError> {
+    let scheme = if plaintext { "http://" } else { "https://" };
+    let each = socsec_core::balance::urls(urls);
+    if !each.is_empty() && each.iter().all(|url| url.starts_with(scheme)) {
         Ok(())
     } else if plaintext {
         Err(ConfigError::invalid(
             key,
-            "must be an http:// URL (`plaintext = true`)",
+            "must be an http:// URL, or several separated by commas (`plaintext = true`)",
         ))
     } else {
         Err(ConfigError::invalid(
             key,
-            "must be an https:// URL (mutual TLS; `plaintext = true` allows http://)",
+            "must be an https:// URL, or several separated by commas (mutual TLS; `plaintext = true` allows http://)",
         ))
     }
 }

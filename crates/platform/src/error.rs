@@ -85,11 +85,17 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
             // 08: connection exception; 57P0x: shutdown / cannot connect now;
             // 57014: statement timeout; 55P03: lock timeout; 25P03: idle in
             // transaction timeout; 40001 / 40P01: serialization failure,
-            // deadlock; 53: insufficient resources.
+            // deadlock; 53: insufficient resources; 25006: a write reached
+            // a read-only node — during a failover, a connection made to the
+            // old primary as it came back as a standby, before the proxy
+            // moved (the services never open read-only transactions).
             code.starts_with("08")
                 || code.starts_with("57P")
                 || code.starts_with("53")
-                || matches!(code, "57014" | "55P03" | "25P03" | "40001" | "40P01")
+                || matches!(
+                    code,
+                    "57014" | "55P03" | "25P03" | "40001" | "40P01" | "25006"
+                )
         }),
         _ => false,
     }

@@ -121,11 +121,104 @@ pub async fn inject(system: &mut System, load: &Load, planned: &Planned) -> Time
                 system.services.instances[first].port, system.services.instances[second].port
             ));
         }
+        Fault::PrimaryKilled => {
+            let (at, healed_at, text) = kill_primary(&system.database_url, journal).await;
+            note = text;
+            return Timeline {
+                injected: at,
+                healed: healed_at,
+                note,
+            };
+        }
+        Fault::InstancesKilled => {
+            let first: Vec<usize> = socsec_bench::services::NAMES
+                .iter()
+                .map(|name| system.services.index(name))
+                .collect();
+            injected = journal.now();
+            for i in &first {
+                system.services.kill(*i);
+            }
+            tokio::time::sleep(hold).await;
+            for i in &first {
+                system.services.start_instance(*i);
+            }
+            let ports: Vec<String> = first
+                .iter()
+                .map(|i| system.services.instances[*i].port.to_string())
+                .collect();
+            note = format!("killed the instances on ports {}", ports.join(", "));
+        }
     }
     Timeline {
         injected,
         healed: journal.now(),
         note,
+    }
+}
+
+/// `kill -9` of the postmaster of the primary `database_url` leads to
+/// (through HAProxy), then a write probe every 100 ms through the same
+/// address: `SELECT txid_current()` on a new connection, which commits only
+/// on a primary and, with synchronous replication, only once a standby has
+/// it. The instant of the kill, of the first probe that succeeded, and a
+/// note naming both nodes.
+async fn kill_primary(database_url: &str, journal: &Journal) -> (Duration, Duration, String) {
+    let mut conn = PgConnection::connect(database_url)
+        .await
+        .expect("a connection to the primary");
+    let (data_dir, port, sync, standbys): (String, i32, i64, i64) = sqlx::query_as(
+        "SELECT current_setting('data_directory'), inet_server_port(), \
+                (SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'), \
+                (SELECT count(*) FROM pg_stat_replication)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the primary's data directory");
+    drop(conn);
+    let pid_file = std::path::Path::new(&data_dir).join("postmaster.pid");
+    let pid = std::fs::read_to_string(&pid_file)
+        .expect("the primary's postmaster.pid (run as root or as the postgres user)")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let started = Instant::now();
+    let injected = journal.now();
+    socsec_bench::services::signal(pid.parse().expect("a pid"), "KILL");
+    let mut probes = 0;
+    loop {
+        probes += 1;
+        let attempt = async {
+            let mut conn = PgConnection::connect(database_url).await?;
+            let (_, port): (i64, i32) =
+                sqlx::query_as("SELECT txid_current()::text::bigint, inet_server_port()")
+                    .fetch_one(&mut conn)
+                    .await?;
+            Ok::<i32, sqlx::Error>(port)
+        };
+        if let Ok(Ok(new_port)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
+            let healed = journal.now();
+            let note = format!(
+                "postmaster {pid} of the primary on port {port} killed ({standbys} standbys streaming, \
+                 {sync} of them synchronous); a write through HAProxy committed again {:.1} s later, \
+                 on the node on port {new_port} ({probes} probes)",
+                started.elapsed().as_secs_f64()
+            );
+            return (injected, healed, note);
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return (
+                injected,
+                journal.now(),
+                format!(
+                    "postmaster {pid} on port {port} killed ({standbys} standbys streaming, {sync} \
+                     synchronous); no write committed within 120 s"
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -64,6 +64,12 @@ struct Args {
     /// Run `pg_ctl` as this user (the cluster's owner).
     #[arg(long)]
     pg_owner: Option<String>,
+    /// Against the Patroni cluster of `deploy/cluster.sh --database-only`
+    /// (`--database-url` through its HAProxy): two instances of every
+    /// service, and the cluster's faults (the primary killed, one instance
+    /// of each service killed) instead of the others. `deploy/failover.sh`.
+    #[arg(long)]
+    cluster: bool,
     /// Where the report goes (default: docs/RELIABILITY.md, or
     /// target/RELIABILITY-short.md with --short or --only).
     #[arg(long)]
@@ -97,7 +103,11 @@ async fn main() {
         unknown.is_empty(),
         "unknown faults {unknown:?}; --only list lists them"
     );
-    let planned = plan::plan(args.short, &args.only);
+    let planned = if args.cluster {
+        plan::plan_cluster(args.short)
+    } else {
+        plan::plan(args.short, &args.only)
+    };
     let pace = if args.short {
         Pace {
             steady: Duration::from_secs(2),
@@ -110,7 +120,9 @@ async fn main() {
         }
     };
     let out = args.out.clone().unwrap_or_else(|| {
-        if args.short || !args.only.is_empty() {
+        if args.cluster {
+            "target/RELIABILITY-cluster.md".into()
+        } else if args.short || !args.only.is_empty() {
             "target/RELIABILITY-short.md".into()
         } else {
             "docs/RELIABILITY.md".into()
@@ -136,7 +148,13 @@ async fn main() {
     };
     let logs = std::env::temp_dir().join(format!("socsec-faults-{}", std::process::id()));
     println!("services log to {}", logs.display());
-    let mut system = System::start(args.target.bin_dir.clone(), url.clone(), postgres, logs).await;
+    let mut system = System::start(
+        args.target.bin_dir.clone(),
+        url.clone(),
+        (postgres, args.cluster),
+        logs,
+    )
+    .await;
     let services = &system.services;
     let identity = IdentityServiceClient::new(services.channel(&services.identity));
     seed::partners(&identity).await;
@@ -217,6 +235,7 @@ async fn main() {
 
     let setup = Setup {
         short: args.short,
+        cluster: args.cluster,
         build: args
             .target
             .bin_dir

@@ -23,6 +23,12 @@ pub enum Fault {
     /// spread over both; the first is killed (`kill -9`) mid-load and
     /// started again after the hold.
     TwoActivations,
+    /// On the Patroni cluster (`--cluster`): `kill -9` of the current
+    /// primary's postmaster; Patroni promotes the synchronous standby.
+    PrimaryKilled,
+    /// On the cluster: `kill -9` of one instance of every service, each
+    /// started again after the hold; the other instances carry the load.
+    InstancesKilled,
 }
 
 pub struct Planned {
@@ -47,6 +53,10 @@ impl Planned {
             }
             Fault::TwoActivations => {
                 format!("two activation instances, one killed mid-load ({s} s down)")
+            }
+            Fault::PrimaryKilled => "kill -9 of the Postgres primary's postmaster (Patroni)".into(),
+            Fault::InstancesKilled => {
+                format!("kill -9 of one instance of every service ({s} s down)")
             }
         }
     }
@@ -116,6 +126,23 @@ pub fn plan(short: bool, only: &[String]) -> Vec<Planned> {
         })
         .map(|(key, fault, hold, _)| Planned { key, fault, hold })
         .collect()
+}
+
+/// The faults of the cluster run (`--cluster`): the primary, then one
+/// instance of each service.
+pub fn plan_cluster(short: bool) -> Vec<Planned> {
+    vec![
+        Planned {
+            key: "primary-killed".into(),
+            fault: Fault::PrimaryKilled,
+            hold: Duration::ZERO,
+        },
+        Planned {
+            key: "instances-killed".into(),
+            fault: Fault::InstancesKilled,
+            hold: Duration::from_secs(if short { 3 } else { 10 }),
+        },
+    ]
 }
 
 /// Every key [`plan`] knows.

@@ -40,6 +40,8 @@ impl Outcome {
 /// How the run was set up, for the report's opening.
 pub struct Setup {
     pub short: bool,
+    /// Against the Patroni cluster, two instances of every service.
+    pub cluster: bool,
     /// `release` or `debug`: how the services were built.
     pub build: String,
     pub cards: usize,
@@ -62,8 +64,13 @@ pub fn render(setup: &Setup, outcomes: &[Outcome], out: &Path) -> String {
     let _ = writeln!(r, "# Reliability\n");
     let _ = writeln!(
         r,
-        "Measured by `deploy/faults.sh{}` on {}, {}; {} faults in {:.1} minutes. \
+        "Measured by `deploy/{}{}` on {}, {}; {} faults in {:.1} minutes. \
          Everything below the title up to \"Analysis\" is written by that command: do not edit it by hand.\n",
+        if setup.cluster {
+            "failover.sh"
+        } else {
+            "faults.sh"
+        },
         if setup.short { " --short" } else { "" },
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine::describe(),
@@ -77,18 +84,26 @@ pub fn render(setup: &Setup, outcomes: &[Outcome], out: &Path) -> String {
             format!("{} {rate:.0}/s ({workers} worker{s})", kind.name())
         })
         .collect();
-    let _ = writeln!(
-        r,
+    let on = if setup.cluster {
+        "On one machine: the Patroni cluster of `deploy/cluster.sh --database-only` (three Postgres 15 nodes, \
+         synchronous replication, reached through HAProxy), two instances of every service as separate processes \
+         ({} builds, mutual TLS, default timeouts and keepalive; callers, the services included, balance over both \
+         instances' health-checked addresses)"
+    } else {
         "On one machine: a private Postgres (durable: fsync and synchronous commit on), the four services \
          as separate processes ({} builds, mutual TLS, default timeouts and keepalive), activation \
-         reaching card-issuance through a TCP proxy in the driver, and a steady mixed load: {}. \
+         reaching card-issuance through a TCP proxy in the driver"
+    }
+    .replace("{}", &setup.build);
+    let _ = writeln!(
+        r,
+        "{on}, and a steady mixed load: {}. \
          {} persons hold received cards; {} cards were activated before the first fault; {} employees of \
          four employers were enrolled and this month run, so each employer has a bill to pay. A partner \
          waits {} s for an answer; a call refused for a passing reason (UNAVAILABLE, DEADLINE_EXCEEDED, …) \
          is sent again a second later with the same request id; every tenth activation answered OK is sent \
          again at once. After each fault the load runs on while every instance is checked for SERVING, \
          then the invariants are checked against the services and (read-only) their schemas.\n",
-        setup.build,
         pace.join(", "),
         setup.cards,
         setup.activated_before,
@@ -143,7 +158,7 @@ fn summary(r: &mut String, outcomes: &[Outcome]) {
     let _ = writeln!(
         r,
         "*Lasted*: from the injection to the heal (the process started again, SIGCONT, the session ended, \
-         the proxy forwarding again, `pg_ctl restart` returned). *Calls OK again*: from the heal until \
+         the proxy forwarding again, `pg_ctl restart` returned, a write committed again through HAProxy after the primary was killed). *Calls OK again*: from the heal until \
          every kind of call was answered OK from then on (*never*: still refused at the check). *Longest \
          call*: among the calls under way until both had happened.\n"
     );

@@ -50,15 +50,19 @@ pub struct System {
     pub proxy: Proxy,
     pub postgres: Option<Postgres>,
     pub database_url: String,
+    /// Two instances of every service (`--cluster`).
+    pub doubled: bool,
 }
 
 impl System {
     /// Starts the services of `bin_dir` against `database_url`, activation
     /// reaching card-issuance through a proxy.
+    /// With `doubled`, two instances of every service, callers balancing
+    /// over both (no proxy in between).
     pub async fn start(
         bin_dir: PathBuf,
         database_url: String,
-        postgres: Option<Postgres>,
+        (postgres, doubled): (Option<Postgres>, bool),
         log_dir: PathBuf,
     ) -> Self {
         let mut services = Services::prepare(Launch {
@@ -69,26 +73,32 @@ impl System {
         });
         let cards_port = services.instances[services.index("card-issuance")].port;
         let proxy = Proxy::start(([127, 0, 0, 1], cards_port).into()).await;
-        services.activation_to_cards = proxy.url();
+        if doubled {
+            services.double();
+        } else {
+            services.activation_to_cards = proxy.url();
+        }
         services.start_all();
-        for url in [
-            &services.identity,
-            &services.cards,
-            &services.activation,
-            &services.contribution,
-        ] {
-            services.serving(url).await;
+        for instance in &services.instances {
+            services.serving(&instance.url()).await;
         }
         Self {
             services,
             proxy,
             postgres,
             database_url,
+            doubled,
         }
     }
 
-    /// Clients of every running activation instance.
+    /// Clients of every running activation instance (doubled: one client
+    /// balancing over both).
     pub fn activation_clients(&self) -> Vec<ActivationServiceClient<CallerChannel>> {
+        if self.doubled {
+            return vec![ActivationServiceClient::new(
+                self.services.channel(&self.services.activation),
+            )];
+        }
         self.services
             .instances
             .iter()

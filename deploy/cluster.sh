@@ -1,0 +1,484 @@
+#!/usr/bin/env bash
+# A production-shaped cluster on this machine, loopback addresses only:
+#
+#   etcd (3 members)      the consensus store Patroni keeps the leader lock in
+#   Patroni + Postgres 15 three nodes, one primary and two standbys,
+#   (3 nodes)             synchronous replication (`synchronous_mode: true`):
+#                         a commit is acknowledged once a standby has it, so
+#                         it survives losing the primary; Patroni promotes the
+#                         synchronous standby when the primary fails
+#   HAProxy               one address for the services (127.0.0.1:5440) that
+#                         always leads to the current primary, found by asking
+#                         each node's Patroni REST API (`GET /primary`)
+#   two instances of      calls spread over both by the callers themselves:
+#   every service         each address is a comma-separated list, and the
+#                         clients balance over the instances answering their
+#                         health check (`socsec_core::balance`), so mutual TLS
+#                         stays end to end
+#   Prometheus            scrapes all eight instances' metrics ports and the
+#                         three Patroni nodes, with deploy/prometheus/alerts.yml
+#
+# Installs what is missing (Debian packages patroni, etcd-server, haproxy,
+# prometheus, postgresql-15, curl; apt-get as root), migrates each service once,
+# starts everything, seeds the demo partners, prints the addresses, and
+# stops everything on Ctrl-C. Data stays in $SOCSEC_CLUSTER_DIR (default
+# .data/cluster); the next run reuses it.
+#
+# SOCSEC_PROFILE=dev runs debug binaries (what `deploy/test.sh` compiled),
+# release (the default) builds release ones, as deploy/run.sh does.
+# `--database-only` brings up etcd, Patroni and HAProxy only (the failover
+# measurement, deploy/failover.sh, starts the services itself).
+set -euo pipefail
+# Each background process in a process group of its own: Ctrl-C reaches
+# this script only, which stops everything in order (Patroni before etcd).
+set -m
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+database_only=""
+case "${1:-}" in
+  --database-only) database_only=yes ;;
+  "") ;;
+  *) echo "usage: deploy/cluster.sh [--database-only]" >&2; exit 2 ;;
+esac
+
+log() { printf 'cluster: %s\n' "$*" >&2; }
+
+# --- packages ---------------------------------------------------------------
+missing=()
+command -v patroni >/dev/null || missing+=(patroni)
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v prometheus >/dev/null || missing+=(prometheus)
+ls /usr/lib/postgresql/15/bin/postgres >/dev/null 2>&1 || missing+=(postgresql-15)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing ${missing[*]}"
+  # The packages' own services (a system-wide etcd on 2379, haproxy) are
+  # not used: this cluster runs its own processes on other ports.
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 \
+    install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+pg_bin=/usr/lib/postgresql/15/bin
+haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+# --- places and ports -------------------------------------------------------
+dir=${SOCSEC_CLUSTER_DIR:-$repo/.data/cluster}
+mkdir -p "$dir/logs"
+chmod 755 "$dir"
+# Postgres refuses to run as root: Patroni and Postgres run as `postgres`.
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  # setpriv execs (runuser would stand between, and SIGKILL Patroni two
+  # seconds into its shutdown, before it has stopped its Postgres).
+  as_pg=(env HOME=/var/lib/postgresql setpriv --reuid=postgres --regid=postgres --init-groups --)
+  id postgres >/dev/null 2>&1 || { log "no postgres user (the postgresql package makes it)"; exit 1; }
+fi
+
+etcd_client=(2479 2481 2483)   # each member's peer port is the next one
+pg_ports=(5441 5442 5443)
+rest_ports=(8101 8102 8103)
+haproxy_port=5440
+haproxy_stats=7440
+prometheus_port=9490
+service_names=(identity card-issuance activation contribution)
+# The first instances on the ports deploy/run.sh and the CLI default to; the
+# second ones below Linux's ephemeral range (32768–60999), where an outgoing
+# connection cannot have taken the port a moment before (the first ones can
+# meet that: the instance is then started again, as after any exit).
+grpc_a=(50051 50052 50053 50054) grpc_b=(30151 30152 30153 30154)
+metrics_a=(9461 9462 9463 9464) metrics_b=(9471 9472 9473 9474)
+
+busy=()
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ports=("${etcd_client[@]}" "${pg_ports[@]}" "${rest_ports[@]}" $haproxy_port $haproxy_stats)
+for p in "${etcd_client[@]}"; do ports+=($((p + 1))); done
+[ -n "$database_only" ] || ports+=($prometheus_port "${grpc_a[@]}" "${grpc_b[@]}" "${metrics_a[@]}" "${metrics_b[@]}")
+for p in "${ports[@]}"; do in_use "$p" && busy+=("$p"); done
+if [ ${#busy[@]} -gt 0 ]; then
+  log "ports already in use on 127.0.0.1: ${busy[*]} (another cluster or deploy/run.sh running?)"
+  exit 1
+fi
+
+# Passwords of the database roles, made once (mode 0600).
+secret() {
+  local file="$dir/$1"
+  [ -s "$file" ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$file")
+  cat "$file"
+}
+superuser_password=$(secret postgres-password)
+replication_password=$(secret replication-password)
+
+# --- stopping ---------------------------------------------------------------
+pids=()        # Prometheus, HAProxy
+declare -A instance_pid=() instance_of=()  # the services' instances, by port
+patroni_pids=()
+etcd_pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  log "stopping"
+  local running=("${pids[@]}" "${instance_pid[@]}")
+  if [ ${#running[@]} -gt 0 ]; then
+    kill -TERM "${running[@]}" 2>/dev/null || true
+    wait "${running[@]}" 2>/dev/null || true
+  fi
+  # Patroni stops its Postgres on SIGTERM (a fast shutdown), then exits.
+  if [ ${#patroni_pids[@]} -gt 0 ]; then
+    kill -TERM "${patroni_pids[@]}" 2>/dev/null || true
+    wait "${patroni_pids[@]}" 2>/dev/null || true
+  fi
+  if [ ${#etcd_pids[@]} -gt 0 ]; then
+    kill -TERM "${etcd_pids[@]}" 2>/dev/null || true
+    wait "${etcd_pids[@]}" 2>/dev/null || true
+  fi
+  rm -f "$dir/cluster.env"
+  log "stopped"
+  exit 0
+}
+trap stop_all INT TERM EXIT
+
+# --- etcd -------------------------------------------------------------------
+initial=""
+for i in 0 1 2; do
+  initial+="${initial:+,}etcd$((i + 1))=http://127.0.0.1:$((etcd_client[i] + 1))"
+done
+etcd_hosts=""
+for i in 0 1 2; do
+  n=$((i + 1)) c=${etcd_client[$i]}
+  etcd_hosts+="${etcd_hosts:+,}127.0.0.1:$c"
+  state=existing
+  [ -d "$dir/etcd$n/member" ] || state=new
+  etcd --name "etcd$n" --data-dir "$dir/etcd$n" \
+    --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
+    --listen-peer-urls "http://127.0.0.1:$((c + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((c + 1))" \
+    --initial-cluster "$initial" --initial-cluster-token socsec-etcd --initial-cluster-state "$state" \
+    >>"$dir/logs/etcd$n.log" 2>&1 &
+  etcd_pids+=($!)
+done
+log "etcd members on 127.0.0.1:${etcd_client[*]}"
+
+# --- Patroni + Postgres -----------------------------------------------------
+# Everything the Postgres nodes write belongs to the postgres user.
+for i in 0 1 2; do
+  n=$((i + 1))
+  # pg<n>: the data directory; patroni<n>: the node's own files (Patroni
+  # writes its pgpass there).
+  mkdir -p "$dir/pg$n" "$dir/patroni$n"
+  chmod 700 "$dir/pg$n" "$dir/patroni$n"
+  cat >"$dir/patroni$n.yml" <<YAML
+# Written by deploy/cluster.sh.
+scope: socsec
+name: pg$n
+log:
+  level: INFO
+restapi:
+  listen: 127.0.0.1:${rest_ports[$i]}
+  connect_address: 127.0.0.1:${rest_ports[$i]}
+etcd3:
+  hosts: $etcd_hosts
+bootstrap:
+  dcs:
+    # The leader lock lives 10 s without renewal; each node looks every
+    # second. A crashed primary is not restarted in place
+    # (primary_start_timeout 0): the synchronous standby is promoted.
+    ttl: 10
+    loop_wait: 1
+    retry_timeout: 3
+    primary_start_timeout: 0
+    synchronous_mode: true
+    maximum_lag_on_failover: 1048576
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        max_connections: 300
+        wal_level: replica
+        hot_standby: "on"
+        wal_log_hints: "on"
+        max_wal_senders: 10
+        max_replication_slots: 10
+        # The server's log must never hold personal data (see
+        # deploy/lib/postgres.sh for why each of these).
+        log_error_verbosity: terse
+        log_min_error_statement: panic
+        log_parameter_max_length_on_error: 0
+        log_parameter_max_length: 0
+  initdb:
+    - encoding: UTF8
+    - locale: C.UTF-8
+    - data-checksums
+postgresql:
+  # Written by Patroni into pg_hba.conf at every start, on every node.
+  pg_hba:
+    - local all all trust
+    - host replication replicator 127.0.0.1/32 scram-sha-256
+    - host all all 127.0.0.1/32 scram-sha-256
+  listen: 127.0.0.1:${pg_ports[$i]}
+  connect_address: 127.0.0.1:${pg_ports[$i]}
+  data_dir: $dir/pg$n
+  bin_dir: $pg_bin
+  pgpass: $dir/patroni$n/pgpass
+  authentication:
+    superuser: {username: postgres, password: "$superuser_password"}
+    replication: {username: replicator, password: "$replication_password"}
+    rewind: {username: postgres, password: "$superuser_password"}
+  parameters:
+    unix_socket_directories: $dir/pg$n
+    logging_collector: "on"
+    log_directory: log
+YAML
+  if [ ${#as_pg[@]} -gt 0 ]; then
+    chown postgres: "$dir/pg$n" "$dir/patroni$n" "$dir/patroni$n.yml"
+    runuser -u postgres -- test -w "$dir/pg$n" || {
+      log "the postgres user cannot write $dir/pg$n (is a parent folder private?); set SOCSEC_CLUSTER_DIR"; exit 1; }
+  fi
+  "${as_pg[@]}" patroni "$dir/patroni$n.yml" >>"$dir/logs/patroni$n.log" 2>&1 &
+  patroni_pids+=($!)
+done
+
+# --- HAProxy ----------------------------------------------------------------
+cat >"$dir/haproxy.cfg" <<CFG
+# Written by deploy/cluster.sh: 127.0.0.1:$haproxy_port leads to the node
+# whose Patroni answers GET /primary with 200 (only the leader does).
+global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 30m
+  timeout server 30m
+  timeout check 1s
+listen primary
+  bind 127.0.0.1:$haproxy_port
+  option httpchk GET /primary
+  http-check expect status 200
+  # Checked every half second; a node that stops being primary has its
+  # sessions cut, so no client keeps writing to a demoted node.
+  default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+  server pg1 127.0.0.1:${pg_ports[0]} maxconn 300 check port ${rest_ports[0]}
+  server pg2 127.0.0.1:${pg_ports[1]} maxconn 300 check port ${rest_ports[1]}
+  server pg3 127.0.0.1:${pg_ports[2]} maxconn 300 check port ${rest_ports[2]}
+listen stats
+  mode http
+  bind 127.0.0.1:$haproxy_stats
+  stats enable
+  stats uri /
+CFG
+"$haproxy_bin" -f "$dir/haproxy.cfg" -db >>"$dir/logs/haproxy.log" 2>&1 &
+pids+=($!)
+
+# The leader, as Patroni's REST API says (the node whose GET /primary is 200).
+leader() {
+  local i
+  for i in 0 1 2; do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${rest_ports[$i]}/primary")" = 200 ]; then
+      echo "pg$((i + 1))"; return 0
+    fi
+  done
+  return 1
+}
+log "waiting for Patroni to elect a primary (a first start runs initdb and two base backups)"
+for _ in $(seq 1 120); do
+  leader >/dev/null && break
+  for p in "${patroni_pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || { log "a Patroni node exited; see $dir/logs/patroni*.log"; exit 1; }
+  done
+  sleep 1
+done
+leader >/dev/null || { log "no primary within 120 s; see $dir/logs/patroni*.log"; exit 1; }
+# Ready only with every node running and a synchronous standby in place:
+# otherwise losing the primary now could not be survived (and a failover
+# measured now would measure something else).
+healthy() {
+  curl -s "http://127.0.0.1:${rest_ports[0]}/cluster" | python3 -c '
+import json, sys
+members = json.load(sys.stdin).get("members", [])
+running = [m for m in members if m.get("state") in ("running", "streaming")]
+sync = [m for m in members if m.get("role") == "sync_standby"]
+sys.exit(0 if len(running) == 3 and sync else 1)' 2>/dev/null
+}
+for _ in $(seq 1 120); do
+  healthy && break
+  sleep 1
+done
+healthy || { log "the three nodes are not all running with a synchronous standby after 120 s; see $dir/logs/patroni*.log"; exit 1; }
+export PGPASSWORD=$superuser_password
+for _ in $(seq 1 30); do
+  "$pg_bin/psql" -h 127.0.0.1 -p $haproxy_port -U postgres -tAc 'SELECT 1' postgres >/dev/null 2>&1 && break
+  sleep 1
+done
+if ! "$pg_bin/psql" -h 127.0.0.1 -p $haproxy_port -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'socsec'" postgres | grep -q 1; then
+  "$pg_bin/createdb" -h 127.0.0.1 -p $haproxy_port -U postgres socsec
+fi
+unset PGPASSWORD
+database_url="postgres://postgres:$superuser_password@127.0.0.1:$haproxy_port/socsec"
+log "Postgres primary $(leader), reached through HAProxy on 127.0.0.1:$haproxy_port"
+
+# What another program needs to find the cluster (deploy/failover.sh).
+write_env() {
+  (umask 077; cat >"$dir/cluster.env" <<ENV
+SOCSEC_CLUSTER_DATABASE_URL=$database_url
+SOCSEC_CLUSTER_ADMIN_URL=postgres://postgres:$superuser_password@127.0.0.1:$haproxy_port/postgres
+SOCSEC_CLUSTER_PATRONI=127.0.0.1:${rest_ports[0]},127.0.0.1:${rest_ports[1]},127.0.0.1:${rest_ports[2]}
+SOCSEC_CLUSTER_PG_DATA=$dir/pg1,$dir/pg2,$dir/pg3
+ENV
+  )
+}
+
+if [ -n "$database_only" ]; then
+  write_env
+  log "database only: ready (see $dir/cluster.env); Ctrl-C stops it"
+  wait -n "${patroni_pids[@]}" "${etcd_pids[@]}" || true
+  log "a Patroni node or an etcd member exited; stopping the rest"
+  exit 1
+fi
+
+# --- the services -----------------------------------------------------------
+case "${SOCSEC_PROFILE:-release}" in
+  release) log "building the services (release)"; cargo build --release --locked --bins; bin=target/release ;;
+  dev) cargo build --locked --bins; bin=target/debug ;;
+  *) log "SOCSEC_PROFILE is release or dev"; exit 2 ;;
+esac
+
+# Development certificates, session and e-card secrets, as deploy/run.sh
+# makes them (its comments say why each).
+export SOCSEC_CERTS=${SOCSEC_CERTS:-$dir/pki}
+export SOCSEC_CA_KEYS=${SOCSEC_CA_KEYS:-$dir/ca-keys}
+"$bin/socsec" certs >&2
+chmod 700 "$SOCSEC_CA_KEYS"
+export SOCSEC_SESSION_TOKEN_SECRET=${SOCSEC_SESSION_TOKEN_SECRET:-$(secret session-token-secret)}
+export SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET=${SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET:-$(secret ecard-token-secret)}
+export SOCSEC_TLS_PARTNER_CA_FILE=$SOCSEC_CERTS/partner-ca.pem
+export SOCSEC_TLS_INTERNAL_CA_FILE=$SOCSEC_CERTS/internal-ca.pem
+export SOCSEC_TLS_PARTNER_CRL_FILE=$SOCSEC_CERTS/partner-ca.crl.pem
+export SOCSEC_TLS_INTERNAL_CRL_FILE=$SOCSEC_CERTS/internal-ca.crl.pem
+export DATABASE_URL=$database_url
+
+# Each service's address: both instances, comma-separated. The services
+# calling identity and card-issuance balance over both; so does the CLI.
+urls() { echo "https://127.0.0.1:$1,https://127.0.0.1:$2"; }
+identity_urls=$(urls "${grpc_a[0]}" "${grpc_b[0]}")
+cards_urls=$(urls "${grpc_a[1]}" "${grpc_b[1]}")
+activation_urls=$(urls "${grpc_a[2]}" "${grpc_b[2]}")
+contribution_urls=$(urls "${grpc_a[3]}" "${grpc_b[3]}")
+export SOCSEC_ACTIVATION_IDENTITY_URL=$identity_urls
+export SOCSEC_ACTIVATION_CARD_ISSUANCE_URL=$cards_urls
+export SOCSEC_CARD_ISSUANCE_IDENTITY_URL=$identity_urls
+export SOCSEC_CONTRIBUTION_IDENTITY_URL=$identity_urls
+
+start_env=(env -u SOCSEC_CA_KEYS)
+# Instance pids by port; an instance that exits is started again (as a
+# process supervisor would), the other one carrying the calls meanwhile.
+start_instance() {
+  local i=$1 port=$2 metrics=$3 name prefix
+  name=${service_names[$i]}
+  prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
+  "${start_env[@]}" "${prefix}_LISTEN_ADDR=127.0.0.1:$port" "${prefix}_METRICS_LISTEN=127.0.0.1:$metrics" \
+    "$bin/$name" >>"$dir/logs/$name-$port.log" 2>&1 &
+  instance_pid[$port]=$!
+  instance_of[$port]="$i $metrics"
+}
+for i in 0 1 2 3; do
+  name=${service_names[$i]}
+  prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
+  export "${prefix}_TLS_CERT_FILE=$SOCSEC_CERTS/$name.pem" "${prefix}_TLS_KEY_FILE=$SOCSEC_CERTS/$name-key.pem"
+  # Both instances use the same schema; migrate once, before either starts.
+  "${start_env[@]}" "$bin/$name" --migrate-only >>"$dir/logs/$name-migrate.log" 2>&1 || {
+    log "$name: migrations failed; see $dir/logs/$name-migrate.log"; exit 1; }
+  start_instance "$i" "${grpc_a[$i]}" "${metrics_a[$i]}"
+  start_instance "$i" "${grpc_b[$i]}" "${metrics_b[$i]}"
+done
+log "services migrated and started, two instances each"
+
+# --- Prometheus -------------------------------------------------------------
+mkdir -p "$dir/prometheus"
+cp deploy/prometheus/alerts.yml "$dir/prometheus/alerts.yml"
+{
+  cat <<YAML
+# Written by deploy/cluster.sh: every instance of every service, and the
+# Patroni nodes (their REST API serves /metrics).
+global:
+  scrape_interval: 5s
+  evaluation_interval: 15s
+  external_labels:
+    system: socsec
+rule_files:
+  - alerts.yml
+scrape_configs:
+  - job_name: socsec
+    static_configs:
+YAML
+  for i in 0 1 2 3; do
+    printf '      - targets: ["127.0.0.1:%s", "127.0.0.1:%s"]\n        labels:\n          service: %s\n' \
+      "${metrics_a[$i]}" "${metrics_b[$i]}" "${service_names[$i]}"
+  done
+  cat <<YAML
+  - job_name: patroni
+    static_configs:
+      - targets: ["127.0.0.1:${rest_ports[0]}", "127.0.0.1:${rest_ports[1]}", "127.0.0.1:${rest_ports[2]}"]
+YAML
+} >"$dir/prometheus/prometheus.yml"
+promtool check config "$dir/prometheus/prometheus.yml" >/dev/null
+prometheus --config.file="$dir/prometheus/prometheus.yml" --storage.tsdb.path="$dir/prometheus/data" \
+  --web.listen-address="127.0.0.1:$prometheus_port" >>"$dir/logs/prometheus.log" 2>&1 &
+pids+=($!)
+
+# --- the CLI ----------------------------------------------------------------
+cat >"$dir/cli.env" <<ENV
+# Source this (. $dir/cli.env) to point \`socsec\` at both instances of each service.
+export SOCSEC_CERTS=$SOCSEC_CERTS
+export SOCSEC_IDENTITY_URL=$identity_urls
+export SOCSEC_CARDS_URL=$cards_urls
+export SOCSEC_ACTIVATION_URL=$activation_urls
+export SOCSEC_CONTRIBUTION_URL=$contribution_urls
+ENV
+. "$dir/cli.env"
+seeded=""
+for _ in $(seq 1 90); do
+  if "$bin/socsec" partner list >/dev/null 2>&1 && "$bin/socsec" seed-demo >/dev/null 2>&1; then
+    seeded=yes; break
+  fi
+  sleep 1
+done
+if [ -z "$seeded" ]; then
+  log "could not seed the demo partners within 90 s; the last attempt said:"
+  "$bin/socsec" seed-demo >&2 || true
+  exit 1
+fi
+write_env
+
+cat >&2 <<TXT
+cluster: running; press Ctrl-C to stop everything.
+  Postgres primary   $(leader) — services connect through HAProxy 127.0.0.1:$haproxy_port
+                     nodes 127.0.0.1:${pg_ports[*]}, Patroni REST :${rest_ports[*]}
+                     (PGPASSWORD=\$(cat $dir/postgres-password) patronictl -c $dir/patroni1.yml list)
+  etcd               127.0.0.1:${etcd_client[*]}
+  HAProxy stats      http://127.0.0.1:$haproxy_stats/
+  identity           $identity_urls
+  card-issuance      $cards_urls
+  activation         $activation_urls
+  contribution       $contribution_urls
+  metrics            127.0.0.1:${metrics_a[*]} and :${metrics_b[*]}
+  Prometheus         http://127.0.0.1:$prometheus_port/
+  logs               $dir/logs/
+Try, in another terminal:
+  . $dir/cli.env && $bin/socsec demo
+TXT
+while true; do
+  sleep 1
+  for p in "${pids[@]}" "${patroni_pids[@]}" "${etcd_pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || { log "process $p (etcd, Patroni, HAProxy or Prometheus) exited; stopping the rest"; exit 1; }
+  done
+  for port in "${!instance_pid[@]}"; do
+    if ! kill -0 "${instance_pid[$port]}" 2>/dev/null; then
+      wait "${instance_pid[$port]}" 2>/dev/null || true
+      read -r i metrics <<<"${instance_of[$port]}"
+      log "${service_names[$i]} on :$port exited; starting it again"
+      start_instance "$i" "$port" "$metrics"
+    fi
+  done
+done
