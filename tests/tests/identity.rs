@@ -1350,19 +1350,24 @@ async fn audit_entries_past_retention_are_purged_and_recent_ones_kept() {
     let mut client = identity_client(&service).await;
     let person = register(&mut client, "周存").await;
     let pool = platform::db::connect(&config.platform).await.unwrap();
-    // An entry written 200 days ago (the database's clock stamps entries),
-    // purged with a retention of 190 days. (The service's own hourly purge
-    // keeps 366 days, so it cannot race this test for the entry.)
+    // An entry written in the month eight months back (the database's clock
+    // stamps entries), whose month partition is dropped with a retention of
+    // 190 days. (The service's own hourly sweep keeps 366 days, so it cannot
+    // race this test for the entry.)
     sqlx::query(
         "INSERT INTO audit_log (at, actor_kind, actor_code, action, access, subject_id)
-         VALUES (now() - interval '200 days', 'operator', 'OP0001', 'GetPerson', 'READ', $1)",
+         VALUES (date_trunc('month', now()) - interval '8 months', 'operator', 'OP0001',
+                 'GetPerson', 'READ', $1)",
     )
     .bind(&person.person_id)
     .execute(&pool)
     .await
     .unwrap();
     assert_eq!(
-        platform::audit::purge_older_than(&pool, 190).await.unwrap(),
+        platform::retention::purge_audit(&pool, 190)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let left: Vec<String> = system_tests::audit_trail(&service, &person.person_id)

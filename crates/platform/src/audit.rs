@@ -136,27 +136,6 @@ pub async fn list(
     .await
 }
 
-/// Deletes entries older than `days` days, a batch at a time; returns how
-/// many went.
-pub async fn purge_older_than(pool: &sqlx::PgPool, days: u32) -> Result<u64, sqlx::Error> {
-    let mut purged = 0;
-    loop {
-        let done = sqlx::query(
-            "DELETE FROM audit_log WHERE id IN (
-                 SELECT id FROM audit_log WHERE at < now() - make_interval(days => $1)
-                 LIMIT 10000)",
-        )
-        .bind(i32::try_from(days).unwrap_or(i32::MAX))
-        .execute(pool)
-        .await?
-        .rows_affected();
-        purged += done;
-        if done < 10_000 {
-            return Ok(purged);
-        }
-    }
-}
-
 /// Where a page of a person's trail continues: after entry `after`, up to
 /// entry `upto` (the listing's first page's own entry), so a listing ends
 /// where it began.

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod mutation;
 pub mod outbox;
 pub mod paging;
+pub mod partitions;
 pub mod rate_limit;
 pub mod reflection;
 pub mod registry;

@@ -1,12 +1,22 @@
-//! How long a service keeps what it records, and the hourly sweep that
-//! deletes the rest a batch at a time.
+//! How long a service keeps what it records, and the hourly sweep (also run
+//! at startup) that lets the rest go.
 //!
-//! - The audit trail: `audit_retention_days` (at least six months).
+//! - The audit trail: `audit_retention_days` (at least six months). Month
+//!   partitions ([`crate::partitions`]) are dropped whole once every entry in
+//!   them is older than that, so an entry is kept at least that long and at
+//!   most a month longer.
+//! - Published events: `outbox_retention_days`, month partitions dropped the
+//!   same way. A consumer whose cursor is older than what is kept is refused
+//!   (`CURSOR_EXPIRED`) rather than silently skipped past the gap; it must
+//!   rebuild from a snapshot.
 //! - Idempotency answers: `idempotency_retention_days` (at least 7 days, the
-//!   partners' retry horizon: a retry after that is a new request).
-//! - Published events: `outbox_retention_days`. A consumer whose cursor is
-//!   older than what is kept is refused (`CURSOR_EXPIRED`) rather than
-//!   silently skipped past the gap; it must rebuild from a snapshot.
+//!   partners' retry horizon: a retry after that is a new request), deleted
+//!   row by row in batches of [`BATCH`] (the table is keyed by caller and
+//!   request id, which a retry must find whatever its age, so it is not
+//!   partitioned by time).
+//!
+//! Nothing else is dropped: contribution's ledger is partitioned by month
+//! too, but no retention applies to it.
 //!
 //! Answers and events carry personal data (ID numbers, names, bank card
 //! numbers); keeping them no longer than needed is the point.
@@ -15,9 +25,10 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::audit;
+use crate::partitions;
 
-const BATCH: i64 = 10_000;
+/// Idempotency answers deleted per statement.
+pub const BATCH: i64 = 10_000;
 
 /// What to keep, in days.
 #[derive(Clone, Copy, Debug)]
@@ -40,22 +51,20 @@ pub async fn purge_idempotency(pool: &PgPool, days: u32) -> Result<u64, sqlx::Er
     .await
 }
 
-/// Deletes events older than `days` days (never the newest one, whose
-/// position tells consumers where the stream stands); returns how many.
-/// Events are numbered first, so a consumer that had not read them is told
-/// its cursor expired instead of missing them unawares.
-pub async fn purge_outbox(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
+/// Drops the audit trail's month partitions whose entries are all older than
+/// `days` days; returns the partitions dropped.
+pub async fn purge_audit(pool: &PgPool, days: u32) -> Result<Vec<String>, sqlx::Error> {
+    partitions::drop_before(pool, "audit_log", days).await
+}
+
+/// Drops the outbox's month partitions whose events are all older than
+/// `days` days; returns the partitions dropped. Events are numbered first,
+/// so a consumer that had not read them is told its cursor expired instead
+/// of missing them unawares (and the stream's head position is kept in
+/// `outbox_head`, so it stands even when every event is gone).
+pub async fn purge_outbox(pool: &PgPool, days: u32) -> Result<Vec<String>, sqlx::Error> {
     while crate::outbox::sequence(pool).await? > 0 {}
-    purge(
-        pool,
-        "DELETE FROM outbox WHERE position IN (
-             SELECT position FROM outbox
-             WHERE occurred_at < now() - make_interval(days => $1)
-               AND position < (SELECT max(position) FROM outbox)
-             ORDER BY position LIMIT $2)",
-        days,
-    )
-    .await
+    partitions::drop_before(pool, "outbox", days).await
 }
 
 async fn purge(pool: &PgPool, statement: &'static str, days: u32) -> Result<u64, sqlx::Error> {
@@ -75,21 +84,21 @@ async fn purge(pool: &PgPool, statement: &'static str, days: u32) -> Result<u64,
     }
 }
 
-/// Keeps `retention`: sweeps at start and every hour after.
+/// Keeps `retention` and the month partitions: at start and every hour after.
 pub async fn keep(pool: PgPool, retention: Retention) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        let sweeps = [
+        match partitions::maintain(&pool).await {
+            Ok(0) => {}
+            Ok(created) => tracing::info!(created, "month partitions created"),
+            Err(e) => tracing::warn!(error = %e, "partition maintenance failed; will retry"),
+        }
+        let dropped = [
             (
                 "audit entries",
                 retention.audit_days,
-                audit::purge_older_than(&pool, retention.audit_days).await,
-            ),
-            (
-                "idempotency answers",
-                retention.idempotency_days,
-                purge_idempotency(&pool, retention.idempotency_days).await,
+                purge_audit(&pool, retention.audit_days).await,
             ),
             (
                 "outbox events",
@@ -97,12 +106,26 @@ pub async fn keep(pool: PgPool, retention: Retention) {
                 purge_outbox(&pool, retention.outbox_days).await,
             ),
         ];
-        for (what, days, result) in sweeps {
+        for (what, days, result) in dropped {
             match result {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, days, what, "deleted past retention"),
+                Ok(partitions) if partitions.is_empty() => {}
+                Ok(partitions) => {
+                    tracing::info!(
+                        ?partitions,
+                        days,
+                        what,
+                        "month partitions past retention dropped"
+                    )
+                }
                 Err(e) => tracing::warn!(error = %e, what, "retention sweep failed; will retry"),
             }
+        }
+        let what = "idempotency answers";
+        let days = retention.idempotency_days;
+        match purge_idempotency(&pool, days).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, days, what, "deleted past retention"),
+            Err(e) => tracing::warn!(error = %e, what, "retention sweep failed; will retry"),
         }
     }
 }

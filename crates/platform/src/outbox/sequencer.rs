@@ -29,13 +29,14 @@ pub async fn sequence(pool: &PgPool) -> Result<u64, sqlx::Error> {
         .await?;
     let numbered = sqlx::query(
         "WITH pending AS (
-             SELECT seq, row_number() OVER (ORDER BY seq) AS n
+             SELECT seq, occurred_at, row_number() OVER (ORDER BY seq) AS n
              FROM outbox WHERE position IS NULL ORDER BY seq LIMIT $1),
          head AS (
              UPDATE outbox_head SET position = position + (SELECT count(*) FROM pending)
              RETURNING position - (SELECT count(*) FROM pending) AS base)
          UPDATE outbox o SET position = head.base + pending.n
-         FROM pending, head WHERE o.seq = pending.seq",
+         FROM pending, head
+         WHERE o.seq = pending.seq AND o.occurred_at = pending.occurred_at",
     )
     .bind(SEQUENCE_BATCH)
     .execute(&mut *tx)
