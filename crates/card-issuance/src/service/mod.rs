@@ -7,6 +7,7 @@ mod applications;
 mod cards;
 pub mod commands;
 mod ecards;
+mod import;
 mod issuing;
 mod legacy;
 mod pin_checks;
@@ -58,6 +59,11 @@ impl Cards {
             ecard_keys: TokenKeys::default(),
             pin_hashing: Arc::default(),
         }
+    }
+
+    /// Now, for judging the instants an import brings.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The keys e-card tokens are signed and checked with.
