@@ -191,9 +191,9 @@ async fn every_rpc_of_every_service_with_every_caller_kind() {
         &token,
     )
     .await;
-    // 18 + 21 + 11 + 17 RPCs and each service's audit query, ten caller
+    // 20 + 23 + 11 + 17 RPCs and each service's audit query, ten caller
     // kinds each.
-    assert_eq!(checked, (18 + 21 + 11 + 17 + 4) * 10);
+    assert_eq!(checked, (20 + 23 + 11 + 17 + 4) * 10);
 }
 
 #[tokio::test]
@@ -264,7 +264,7 @@ async fn certificates_from_another_ca_or_expired_get_no_connection() {
             }
         }
     }
-    assert_eq!(checked, (18 + 21 + 11 + 17 + 4) * 2);
+    assert_eq!(checked, (20 + 23 + 11 + 17 + 4) * 2);
     for (path, addr) in every_service(&system) {
         // The same call with a good operator certificate gets past
         // authentication (to a handler answer).

@@ -207,3 +207,87 @@ async fn a_card_received_longer_ago_than_the_window_restricts_its_old_medical_ca
     );
     assert!(answer.deadline_passed);
 }
+
+/// Not a test: the import's load rate against `COPY` of the very rows it
+/// stored into copies of the same tables (same columns, indexes and
+/// constraints), printed for BENCHMARKS.md. Run with
+/// `deploy/test.sh --test import -- --ignored --nocapture load_rate`
+/// (`SOCSEC_IMPORT_PERSONS`, default 3,000).
+#[tokio::test]
+#[ignore]
+async fn load_rate_against_copy() {
+    use futures::TryStreamExt;
+    let persons: u64 = std::env::var("SOCSEC_IMPORT_PERSONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3_000);
+    let system = System::start().await;
+    let province = province::generate(persons, 0, system.clock.now(), false);
+    let file = std::env::temp_dir().join(format!("province-{}.jsonl", uuid::Uuid::new_v4()));
+    std::fs::write(&file, province.lines.join("\n")).unwrap();
+    let load = Load::new(file.clone());
+    let summary = province::load(
+        system.identity_client().await,
+        system.card_client().await,
+        &Operator,
+        &load,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&load.checkpoint);
+    let records = summary.sent as f64;
+    println!(
+        "import: {} records ({} persons, {} cards, {} old medical cards) in {:.2} s: {:.0} records/s",
+        summary.sent,
+        province.persons,
+        province.cards,
+        province.old_medical_cards,
+        summary.seconds,
+        records / summary.seconds
+    );
+    let pool = sqlx::PgPool::connect(&system.database_url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let mut copied = 0u64;
+    let mut seconds = 0.0;
+    for table in [
+        "identity.persons",
+        "identity.basic_info_versions",
+        "card_issuance.cards",
+        "card_issuance.card_status_history",
+        "card_issuance.legacy_medical_cards",
+    ] {
+        let data: Vec<u8> = conn
+            .copy_out_raw(&format!("COPY {table} TO STDOUT"))
+            .await
+            .unwrap()
+            .try_fold(Vec::new(), |mut all, chunk| async move {
+                all.extend_from_slice(&chunk);
+                Ok(all)
+            })
+            .await
+            .unwrap();
+        let copy = format!("{table}_copy");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"
+        )))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let started = std::time::Instant::now();
+        let mut copy_in = conn
+            .copy_in_raw(&format!("COPY {copy} FROM STDIN"))
+            .await
+            .unwrap();
+        copy_in.send(data).await.unwrap();
+        copied += copy_in.finish().await.unwrap();
+        seconds += started.elapsed().as_secs_f64();
+    }
+    println!(
+        "COPY of the same rows: {copied} rows in {seconds:.2} s: {:.0} rows/s; \
+         the import stored them at {:.0} rows/s (plus outbox, audit and answers)",
+        copied as f64 / seconds,
+        copied as f64 / summary.seconds
+    );
+}
