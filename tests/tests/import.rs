@@ -3,6 +3,9 @@
 //! and activation really running. The resume after `kill -9` of the CLI is
 //! in `crates/cli/tests/import.rs` (it needs the `socsec` binary).
 
+// Rates of records per second, never money.
+#![allow(clippy::float_arithmetic)]
+
 use platform::clock::Clock;
 use socsec_fixtures::province::{self, Load, Progress, Province, Rejected, Summary};
 use socsec_proto::{

@@ -2,6 +2,9 @@
 //! (see `socsec_fixtures::province` for the file format), or generates a
 //! synthetic province file to try it with.
 
+// Rates of records per second, never money.
+#![allow(clippy::float_arithmetic)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
