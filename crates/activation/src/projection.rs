@@ -40,7 +40,10 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     partners::Partners,
-    published::{self, card_state, legacy_status, partner, person, projected_card, to_utc},
+    published::{
+        self, card_state, imported_activation, legacy_status, partner, person, projected_card,
+        to_utc,
+    },
     store::{
         self,
         projection::{Apply, Progress},
@@ -62,7 +65,16 @@ async fn apply_card_event(
 ) -> Result<(), sqlx::Error> {
     match event {
         CardEvent::CardIssued(c) => {
-            store::projection::upsert_card(conn, &projected_card(&c)?, position).await
+            let card = projected_card(&c)?;
+            store::projection::upsert_card(conn, &card, position).await?;
+            // A card imported as activated in the old system: that is its
+            // activation here (once; a redelivery changes nothing).
+            match c.imported_activation.as_ref().map(imported_activation) {
+                Some(activation) => {
+                    store::projection::record_imported_activation(conn, &card, activation?).await
+                }
+                None => Ok(()),
+            }
         }
         CardEvent::CardStatusChanged(c) => {
             store::projection::set_card_status(

@@ -66,6 +66,19 @@ pub fn projected_card(c: &card::Card) -> Result<ProjectedCard, sqlx::Error> {
     })
 }
 
+/// The activation an imported card came with, as card-issuance checked it.
+pub fn imported_activation(
+    a: &card::ImportedActivation,
+) -> Result<crate::domain::Activation, sqlx::Error> {
+    let channel = a
+        .channel
+        .parse()
+        .map_err(|e| sqlx::Error::Decode(format!("published activation channel: {e}").into()))?;
+    let at = to_utc(a.activated_at)
+        .ok_or_else(|| sqlx::Error::Decode("published activation without its instant".into()))?;
+    Ok(crate::domain::Activation { channel, at })
+}
+
 /// The partner as identity published it; `None` (logged) for a kind this
 /// service does not know.
 pub fn partner(p: &identity::Partner) -> Option<Partner> {

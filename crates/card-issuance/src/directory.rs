@@ -61,6 +61,38 @@ impl Directory {
         }
     }
 
+    /// The registered persons among `id_numbers` (the import's holders): ID
+    /// number → (person id, information confirmed), asked for `origin`'s
+    /// batch `request_id`.
+    pub async fn holders(
+        &self,
+        id_numbers: Vec<String>,
+        origin: &Caller,
+        request_id: &str,
+    ) -> Result<std::collections::HashMap<String, (Uuid, bool)>, CardError> {
+        let request = on_behalf_of(
+            identity::LookupPersonsRequest { id_numbers },
+            origin,
+            Some(request_id),
+        );
+        let found = self
+            .identity
+            .clone()
+            .lookup_persons(request)
+            .await
+            .map_err(unavailable)?
+            .into_inner();
+        Ok(found
+            .persons
+            .into_iter()
+            .filter_map(|p| {
+                let person_id = Uuid::parse_str(&p.person_id).ok()?;
+                let confirmed = p.status == BasicInfoStatus::Confirmed as i32;
+                Some((p.id_number, (person_id, confirmed)))
+            })
+            .collect())
+    }
+
     /// Whether `caller` (a hospital or pharmacy) is registered as that kind
     /// with its medical insurance designation in force; asked on every PIN
     /// check, so a withdrawn designation counts at once.

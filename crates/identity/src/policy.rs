@@ -12,6 +12,8 @@ macro_rules! rules {
 pub static POLICY: Policy = Policy {
     rules: rules![
         "RegisterPerson" => Access::Only(&[Operator]),
+        "ImportPersons" => Access::Only(&[Operator]),
+        "LookupPersons" => Access::Only(&[Operator, Service]),
         "GetPerson" => Access::Only(&[Operator, Service, Person]),
         "LookupPerson" => Access::Only(&[Operator, Service]),
         "VerifyIdentity" => Access::Only(&[Operator, Service, BankOutlet, HotlineCenter]),

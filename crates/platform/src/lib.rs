@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod health_check;
 pub mod host;
 pub mod idempotency;
+pub mod import;
 pub mod json;
 pub mod limits;
 pub mod message_size;

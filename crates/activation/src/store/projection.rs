@@ -132,6 +132,27 @@ pub async fn upsert_card(
     Ok(())
 }
 
+/// The activation an imported card came with, unless the card has one.
+pub async fn record_imported_activation(
+    conn: &mut PgConnection,
+    card: &ProjectedCard,
+    activation: crate::domain::Activation,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO activations (card_number, person_id, channel, partner_code, operator_id,
+             activated_at, request_id)
+         VALUES ($1, $2, $3, 'IMPORT', '', $4, 'import')
+         ON CONFLICT (card_number) DO NOTHING",
+    )
+    .bind(&card.card_number)
+    .bind(card.person_id)
+    .bind(activation.channel.as_str())
+    .bind(activation.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The card's new status, unless an event at or after `position` changed it.
 pub async fn set_card_status(
     conn: &mut PgConnection,

@@ -163,6 +163,25 @@ impl CardService for CardApi {
         )
     }
 
+    async fn import_cards(
+        &self,
+        request: Request<pb::ImportCardsRequest>,
+    ) -> Answer<pb::ImportCardsResponse> {
+        let (caller, req) = split(request)?;
+        let batch = parse::import_cards(&req, self.cards.now())?;
+        respond(self.cards.import_cards(&caller, batch, &req).await)
+    }
+
+    async fn import_legacy_medical_cards(
+        &self,
+        request: Request<pb::ImportLegacyMedicalCardsRequest>,
+    ) -> Answer<pb::ImportCardsResponse> {
+        let (caller, req) = split(request)?;
+        let today = socsec_core::time::china_date(self.cards.now());
+        let batch = parse::import_legacy_cards(&req, today)?;
+        respond(self.cards.import_legacy_cards(&caller, batch, &req).await)
+    }
+
     async fn set_pin(&self, request: Request<pb::SetPinRequest>) -> Answer<pb::PinStatus> {
         let (caller, req) = split(request)?;
         respond(

@@ -4,10 +4,12 @@
 //! `BadRequest`).
 
 mod ecard;
+mod import;
 pub mod limits;
 pub mod pins;
 
 pub use ecard::*;
+pub use import::{import_cards, import_legacy_cards};
 
 use pii::{
     BankBin, BankCardNumber, CardIdentificationCode, CardNumber, PartnerCode, RegionCode,

@@ -52,6 +52,31 @@ pub fn card(row: &CardRow, history: Vec<pb::StatusChange>) -> pb::Card {
         replaces_card_number: number_or_empty(row.replaces_card_number.as_ref()),
         replaced_by_card_number: number_or_empty(row.replaced_by_card_number.as_ref()),
         history,
+        imported_activation: None,
+    }
+}
+
+/// An imported card in full, as `CardIssued` publishes it: with its
+/// receipt and the activation the old system recorded.
+pub fn imported_card(card: &crate::service::ImportCard, person_id: uuid::Uuid) -> pb::Card {
+    pb::Card {
+        card_number: card.card_number.as_str().to_owned(),
+        card_identification_code: card.identification_code.as_str().to_owned(),
+        serial_number: card.serial_number.as_str().to_owned(),
+        person_id: person_id.to_string(),
+        generation: i32::from(card.generation.value()),
+        status: card_status(card.status) as i32,
+        issuing_region_code: card.region.as_str().to_owned(),
+        issued_on: Some(date(card.issued_on)),
+        received_at: card.received_at.map(timestamp),
+        bank_code: card.bank_code.as_str().to_owned(),
+        bank_card_number: card.bank_card_number.expose().to_owned(),
+        masked_bank_card_number: card.bank_card_number.masked(),
+        imported_activation: card.activation.as_ref().map(|a| pb::ImportedActivation {
+            channel: a.channel.to_owned(),
+            activated_at: Some(timestamp(a.at)),
+        }),
+        ..Default::default()
     }
 }
 
@@ -78,6 +103,7 @@ pub fn issued_card(new: &NewCard, issued_on: NaiveDate) -> pb::Card {
         replaces_card_number: number_or_empty(new.order.replaces.as_ref()),
         replaced_by_card_number: String::new(),
         history: Vec::new(),
+        imported_activation: None,
     }
 }
 

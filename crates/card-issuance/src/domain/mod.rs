@@ -5,6 +5,7 @@
 pub mod access;
 pub mod application;
 pub mod ecard;
+pub mod import;
 pub mod issuing;
 pub mod legacy;
 pub mod lifecycle;

@@ -75,3 +75,35 @@ pub struct RedeemEcardToken {
     /// The presenting partner's request id, when the token is to be used once.
     pub single_use: Option<RequestId>,
 }
+
+/// One imported card, every field parsed; its holder still named by ID
+/// number (resolved with identity before the transaction).
+#[derive(Debug)]
+pub struct ImportCard {
+    pub holder: pii::IdNumber,
+    pub card_number: CardNumber,
+    pub identification_code: pii::CardIdentificationCode,
+    pub serial_number: pii::SerialNumber,
+    pub generation: Generation,
+    pub status: crate::domain::CardStatus,
+    pub region: RegionCode,
+    pub issued_on: chrono::NaiveDate,
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub bank_code: PartnerCode,
+    pub bank_card_number: pii::BankCardNumber,
+    pub activation: Option<crate::domain::import::ImportedActivation>,
+}
+
+/// One imported old medical card, parsed as `RegisterLegacyMedicalCard`.
+#[derive(Debug)]
+pub struct ImportLegacyCard {
+    pub holder: pii::IdNumber,
+    pub card_number: LegacyCardNumber,
+    pub region: RegionCode,
+}
+
+/// An import batch: each record (with its line) parsed or rejected.
+pub struct ImportBatch<T> {
+    pub request_id: RequestId,
+    pub records: Vec<(i64, Result<T, platform::import::Rejection>)>,
+}

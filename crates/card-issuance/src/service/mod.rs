@@ -7,6 +7,7 @@ mod applications;
 mod cards;
 pub mod commands;
 mod ecards;
+mod import;
 mod issuing;
 mod legacy;
 mod pin_checks;
@@ -68,6 +69,11 @@ impl Cards {
     pub fn with_fingerprint_keys(mut self, keys: FingerprintKeys) -> Self {
         self.fingerprint_keys = keys;
         self
+    }
+
+    /// Now, for judging the instants an import brings.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The keys e-card tokens are signed and checked with.

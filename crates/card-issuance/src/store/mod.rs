@@ -5,6 +5,7 @@
 mod applications;
 mod cards;
 mod ecards;
+mod import;
 mod issuing;
 mod legacy;
 mod pins;
@@ -12,6 +13,7 @@ mod pins;
 pub use applications::*;
 pub use cards::*;
 pub use ecards::*;
+pub use import::{Stored, import_cards, import_legacy_cards};
 pub use issuing::*;
 pub use legacy::*;
 pub use pins::*;

@@ -8,6 +8,7 @@ mod certs;
 mod contribution;
 mod ecard;
 mod identity;
+mod import;
 mod partners;
 mod payments;
 mod pins;
@@ -82,6 +83,9 @@ pub enum Command {
         #[arg(long)]
         host: Vec<String>,
     },
+    /// Imports a province's existing records from a file (operators), or
+    /// generates a synthetic one (`import generate`).
+    Import(import::ImportCommand),
     /// Registers the demo partners and this year's rates for region 110100 (idempotent).
     SeedDemo,
     /// Walks journeys 1, 3 and 7 of the seed against the running system.
@@ -121,6 +125,7 @@ pub async fn run(c: &Connection, command: Command, out: Printer) -> Outcome {
             issue,
             host,
         } => certs::make(c, issue, &host),
+        Command::Import(command) => import::import(c, command, out).await,
         Command::SeedDemo => crate::demo::seed(c, out).await,
         Command::Demo => crate::demo::journeys(c, out).await,
     }

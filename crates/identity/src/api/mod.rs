@@ -45,6 +45,24 @@ impl IdentityService for IdentityApi {
         respond(self.identity.register_person(&caller, command, &req).await)
     }
 
+    async fn import_persons(
+        &self,
+        request: Request<pb::ImportPersonsRequest>,
+    ) -> Answer<pb::ImportPersonsResponse> {
+        let (caller, req) = open(request)?;
+        let command = parse::import_persons(&req, self.identity.today(), self.identity.now())?;
+        respond(self.identity.import_persons(&caller, command, &req).await)
+    }
+
+    async fn lookup_persons(
+        &self,
+        request: Request<pb::LookupPersonsRequest>,
+    ) -> Answer<pb::LookupPersonsResponse> {
+        let (caller, req) = open(request)?;
+        let id_numbers = parse::lookup_persons(&req, self.identity.today())?;
+        respond(self.identity.lookup_persons(&caller, id_numbers).await)
+    }
+
     async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Answer<pb::Person> {
         let (caller, req) = open(request)?;
         let person_id = parse::get_person(&req)?;

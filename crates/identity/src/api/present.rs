@@ -38,13 +38,17 @@ pub fn person(row: &PersonRow) -> pb::Person {
         }),
         birth_date: Some(date(row.birth_date)),
         region_code: row.region_code.as_str().to_owned(),
-        status: match row.status {
-            BasicInfoStatus::Unconfirmed => pb::BasicInfoStatus::Unconfirmed,
-            BasicInfoStatus::Confirmed => pb::BasicInfoStatus::Confirmed,
-        } as i32,
+        status: basic_info_status(row.status) as i32,
         version: row.version,
         registered_at: Some(timestamp(row.registered_at)),
         confirmed_at: row.confirmed_at.map(timestamp),
+    }
+}
+
+fn basic_info_status(status: BasicInfoStatus) -> pb::BasicInfoStatus {
+    match status {
+        BasicInfoStatus::Unconfirmed => pb::BasicInfoStatus::Unconfirmed,
+        BasicInfoStatus::Confirmed => pb::BasicInfoStatus::Confirmed,
     }
 }
 
@@ -148,6 +152,11 @@ pub mod events {
     use pb::identity_event::Event;
 
     fn one(event: Event) -> Events {
+        let (event_type, payload) = encoded(event);
+        Events::one(event_type, payload)
+    }
+
+    fn encoded(event: Event) -> (&'static str, Vec<u8>) {
         let event_type = match &event {
             Event::PersonRegistered(_) => "PersonRegistered",
             Event::BasicInfoConfirmed(_) => "BasicInfoConfirmed",
@@ -159,7 +168,26 @@ pub mod events {
             ..Default::default()
         }
         .encode_to_vec();
-        Events::one(event_type, payload)
+        (event_type, payload)
+    }
+
+    /// What an import batch registered: `PersonRegistered` for each person,
+    /// and `BasicInfoConfirmed` (version 1) for those imported confirmed.
+    pub fn persons_imported(persons: &[(Uuid, bool)]) -> Events {
+        Events::many(persons.iter().flat_map(|&(person_id, confirmed)| {
+            let person_id = person_id.to_string();
+            let registered = encoded(Event::PersonRegistered(pb::PersonRegistered {
+                person_id: person_id.clone(),
+                version: 1,
+            }));
+            let confirmed = confirmed.then(|| {
+                encoded(Event::BasicInfoConfirmed(pb::BasicInfoConfirmed {
+                    person_id,
+                    version: 1,
+                }))
+            });
+            std::iter::once(registered).chain(confirmed)
+        }))
     }
 
     pub fn person_registered(person_id: Uuid) -> Events {
@@ -188,5 +216,19 @@ pub mod events {
         one(Event::PartnerChanged(pb::PartnerChanged {
             partner: Some(partner),
         }))
+    }
+}
+
+/// The registered persons among those asked for.
+pub fn person_refs(found: &[(Uuid, pii::IdNumber, BasicInfoStatus)]) -> pb::LookupPersonsResponse {
+    pb::LookupPersonsResponse {
+        persons: found
+            .iter()
+            .map(|(person_id, id_number, status)| pb::PersonRef {
+                id_number: id_number.expose().to_owned(),
+                person_id: person_id.to_string(),
+                status: basic_info_status(*status) as i32,
+            })
+            .collect(),
     }
 }

@@ -1,6 +1,7 @@
 //! What each RPC asks for, once its request has parsed: every field valid,
 //! every identifier typed.
 
+use chrono::{DateTime, Utc};
 use pii::{IdNumber, PartnerCode, PersonName, Secret};
 use platform::{idempotency::RequestId, paging::Page};
 use uuid::Uuid;
@@ -91,4 +92,21 @@ pub struct SetPartnerDesignation {
 pub struct ListPartners {
     pub kind: Option<PartnerKind>,
     pub page: Page,
+}
+
+/// A batch of persons from the system a bureau replaces: each record
+/// parsed (with its line) or rejected.
+#[derive(Debug)]
+pub struct ImportPersons {
+    pub request_id: RequestId,
+    pub records: Vec<(i64, Result<ImportPerson, platform::import::Rejection>)>,
+}
+
+#[derive(Debug)]
+pub struct ImportPerson {
+    pub id_number: IdNumber,
+    pub info: BasicInfo,
+    /// The old system had the information confirmed.
+    pub confirmed: bool,
+    pub registered_at: DateTime<Utc>,
 }

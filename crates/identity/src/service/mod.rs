@@ -6,6 +6,7 @@
 
 mod credentials;
 mod guard;
+mod import;
 mod partners;
 mod persons;
 mod sessions;
@@ -72,6 +73,11 @@ impl Identity {
     /// Today, for judging birth dates in ID numbers.
     pub fn today(&self) -> NaiveDate {
         self.clock.today()
+    }
+
+    /// Now, for judging instants an import brings.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn pool(&self) -> &PgPool {

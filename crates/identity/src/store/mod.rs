@@ -4,6 +4,7 @@
 
 mod columns;
 mod credential;
+mod import;
 mod partner;
 mod person;
 mod session;
@@ -12,6 +13,7 @@ pub use columns::GenderColumn;
 pub use credential::{
     CredentialRow, credential, record_sign_in_failure, record_sign_in_success, set_password,
 };
+pub use import::{ImportRow, import_persons, lookup_persons};
 pub use partner::{PartnerRow, insert_partner, list_partners, partner_by_code, set_designation};
 pub use person::{
     Change, NewPerson, PersonKey, PersonRow, VersionRow, confirm, correct, insert_person,

@@ -34,6 +34,37 @@ pub static ISSUE_CARDS: Limits<pb::IssueCardsRequest> = Limits {
     ],
 };
 
+/// Each record's strings are checked by the record's own parser (the same
+/// `pii` parsers as every RPC): one record over them is rejected alone.
+pub static IMPORT_CARDS: Limits<pb::ImportCardsRequest> = Limits {
+    rpc: "ImportCards",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::items("cards", platform::import::MAX_BATCH, |r| r.cards.len()),
+        Bound::each_entry("cards[].holder_id_number", CODE),
+        Bound::each_entry("cards[].card_number", CODE),
+        Bound::each_entry("cards[].card_identification_code", CODE),
+        Bound::each_entry("cards[].serial_number", CODE),
+        Bound::each_entry("cards[].issuing_region_code", CODE),
+        Bound::each_entry("cards[].bank_code", CODE),
+        Bound::each_entry("cards[].bank_card_number", CODE),
+        Bound::each_entry("cards[].activation.channel", CODE),
+    ],
+};
+
+/// Each record is checked against `REGISTER_LEGACY_MEDICAL_CARD`'s bounds
+/// by `RegisterLegacyMedicalCard`'s own parser.
+pub static IMPORT_LEGACY_MEDICAL_CARDS: Limits<pb::ImportLegacyMedicalCardsRequest> = Limits {
+    rpc: "ImportLegacyMedicalCards",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::items("cards", platform::import::MAX_BATCH, |r| r.cards.len()),
+        Bound::each_entry("cards[].holder_id_number", CODE),
+        Bound::each_entry("cards[].card_number", CODE),
+        Bound::each_entry("cards[].region_code", CODE),
+    ],
+};
+
 pub static RECORD_RECEIPT: Limits<pb::RecordReceiptRequest> = Limits {
     rpc: "RecordReceipt",
     bounds: &[
@@ -199,6 +230,8 @@ pub static ALL: &[&dyn Documented] = &[
     &APPLY_FOR_CARD,
     &ISSUE_CARD,
     &ISSUE_CARDS,
+    &IMPORT_CARDS,
+    &IMPORT_LEGACY_MEDICAL_CARDS,
     &RECORD_RECEIPT,
     &REPORT_LOSS,
     &REPLACE_CARD,

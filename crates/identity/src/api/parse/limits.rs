@@ -42,6 +42,32 @@ pub static REGISTER_PERSON: Limits<pb::RegisterPersonRequest> = Limits {
     },
 };
 
+/// Each record is checked against `REGISTER_PERSON`'s bounds by the
+/// record's own parser: one record over them is rejected alone.
+pub static IMPORT_PERSONS: Limits<pb::ImportPersonsRequest> = Limits {
+    rpc: "ImportPersons",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::items("persons", platform::import::MAX_BATCH, |r| r.persons.len()),
+        Bound::each_entry("persons[].id_number", CODE),
+        Bound::each_entry("persons[].basic_info.name", NAME),
+        Bound::each_entry("persons[].basic_info.ethnicity", ETHNICITY_MAX),
+        Bound::each_entry("persons[].basic_info.phone", CODE),
+        Bound::each_entry("persons[].basic_info.address", ADDRESS_MAX),
+    ],
+};
+
+/// Each ID number is parsed as one (18 characters) or refused.
+pub static LOOKUP_PERSONS: Limits<pb::LookupPersonsRequest> = Limits {
+    rpc: "LookupPersons",
+    bounds: &[
+        Bound::items("id_numbers", platform::import::MAX_BATCH, |r| {
+            r.id_numbers.len()
+        }),
+        Bound::each_entry("id_numbers[]", CODE),
+    ],
+};
+
 pub static GET_PERSON: Limits<pb::GetPersonRequest> = Limits {
     rpc: "GetPerson",
     bounds: &[Bound::chars("person_id", CODE, |r| &r.person_id)],
@@ -180,6 +206,8 @@ pub static WATCH_IDENTITY_EVENTS: Limits<pb::WatchIdentityEventsRequest> = Limit
 /// Every identity RPC's limits, in the proto's order.
 pub static ALL: &[&dyn Documented] = &[
     &REGISTER_PERSON,
+    &IMPORT_PERSONS,
+    &LOOKUP_PERSONS,
     &GET_PERSON,
     &LOOKUP_PERSON,
     &VERIFY_IDENTITY,

@@ -2,10 +2,12 @@
 //! size against its limits (`limits`), then collects every bad field before
 //! refusing, so the caller sees them all at once.
 
+mod import;
 pub mod limits;
 mod partners;
 mod sessions;
 
+pub use import::{import_persons, lookup_persons};
 pub use partners::{get_partner, list_partners, register_partner, set_partner_designation};
 pub use sessions::{check_session, revoke_sessions, sign_out};
 
