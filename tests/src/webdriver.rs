@@ -32,7 +32,7 @@ mod tempdir {
     }
 }
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     /// chromedriver on a free port and a headless Chromium session that
@@ -126,7 +126,11 @@ impl Browser {
                 json!({ "using": "css selector", "value": css }),
             )
             .await;
-        found[ELEMENT].as_str().expect("an element").to_owned()
+        found[ELEMENT]
+            .as_str()
+            .or_else(|| found["ELEMENT"].as_str())
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned()
     }
 
     pub async fn type_into(&mut self, css: &str, text: &str) {
