@@ -323,3 +323,38 @@ async fn every_page_view_is_audited_by_the_services_as_the_person() {
         "GetStatement"
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_reads_their_own_cards_activation_and_no_one_elses() {
+    use socsec_proto::activation::v1::GetCardActivationRequest;
+    let w = world().await;
+    w.system.sign_in(&w.person).await;
+    let (stranger, _) = w.system.signed_in_person().await;
+    let mut activation = w.system.activation_client().await;
+    let ask = |who: &str| {
+        system_tests::as_caller(
+            &format!("person:{who}"),
+            GetCardActivationRequest {
+                card_number: w.card.card_number.clone(),
+            },
+        )
+    };
+    let own = activation
+        .get_card_activation(ask(&w.person.person_id))
+        .await
+        .expect("the holder reads their card's activation")
+        .into_inner();
+    assert!(own.activation_deadline.is_some());
+    let refused = activation
+        .get_card_activation(ask(&stranger.person_id))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
+    assert_eq!(system_tests::reason(&refused), "CARD_NOT_FOUND");
+    let trail = audit_trail(&w.system.activation, &w.person.person_id).await;
+    let stranger = format!("person:{}", stranger.person_id);
+    assert!(
+        !trail.iter().any(|r| r.actor == stranger),
+        "no read recorded"
+    );
+}
