@@ -130,9 +130,20 @@ if [ -z "$seeded" ]; then
   exit 1
 fi
 
+# The person's web portal: HTTPS with its development certificate (server
+# use only), calling the services as each signed-in person.
+export SOCSEC_PORTAL_LISTEN_ADDR=${SOCSEC_PORTAL_LISTEN_ADDR:-127.0.0.1:8443}
+export SOCSEC_PORTAL_SERVICES_CA_FILE=${SOCSEC_PORTAL_SERVICES_CA_FILE:-$SOCSEC_CERTS/internal-ca.pem}
+export SOCSEC_PORTAL_TLS_CERT_FILE=${SOCSEC_PORTAL_TLS_CERT_FILE:-$SOCSEC_CERTS/portal.pem}
+export SOCSEC_PORTAL_TLS_KEY_FILE=${SOCSEC_PORTAL_TLS_KEY_FILE:-$SOCSEC_CERTS/portal-key.pem}
+"${start_env[@]}" "$bin/portal" &
+pids+=($!)
+echo "socsec: portal at https://localhost:${SOCSEC_PORTAL_LISTEN_ADDR##*:}/ (pid $!; the certificate is from the development CA $SOCSEC_CERTS/internal-ca.pem)" >&2
+
 cat >&2 <<TXT
 socsec: running over mutual TLS; press Ctrl-C to stop. Try, in another terminal:
-  $bin/socsec --certs $SOCSEC_CERTS demo
+  $bin/socsec --certs $SOCSEC_CERTS demo     (prints an ID number and password for the portal)
+  open https://localhost:${SOCSEC_PORTAL_LISTEN_ADDR##*:}/ and sign in
   $bin/socsec --certs $SOCSEC_CERTS --ca-keys $SOCSEC_CA_KEYS certs revoke bank:ICBC
   $bin/socsec --certs $SOCSEC_CERTS --help
 TXT

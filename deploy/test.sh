@@ -10,6 +10,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 . deploy/lib/postgres.sh
+. deploy/lib/chromium.sh
+
+# The portal's browser tests drive Debian's Chromium headless.
+chromium_ensure
 
 if [ -z "${DATABASE_URL:-}" ]; then
   data=$(mktemp -d /tmp/socsec-test-pg.XXXXXX)

@@ -11,7 +11,9 @@ mod database;
 pub mod journeys;
 pub mod logs;
 pub mod pki;
+pub mod portal_world;
 mod spawn;
+pub mod webdriver;
 pub mod world;
 
 use std::sync::Arc;

@@ -55,6 +55,8 @@ async fn the_demo_walks_journeys_one_three_and_seven() {
         "outstanding now 0.00 yuan",
         "FLEXIBLE_INDIVIDUAL",
         "individual account total: 640.00   pooling fund total: 960.00",
+        "sign in at the portal (deploy/run.sh prints its address) with ID number",
+        "and password Portal2026demo",
     ] {
         assert!(
             stdout.contains(expected),

@@ -106,7 +106,8 @@ pub fn file_stem(caller: &Caller) -> String {
 }
 
 /// Makes the two CAs (unless they are there), an empty CRL for each, and
-/// the certificates of the four services and of the sample callers that
+/// the certificates of the four services, of the web portal (server only)
+/// and of the sample callers that
 /// are not there yet. A CA's key is only read when something must be
 /// issued or signed. Returns the files it wrote.
 pub fn ensure_development_pki(dirs: &PkiDirs, hosts: &[String]) -> Result<Vec<PathBuf>, PkiError> {
@@ -132,6 +133,13 @@ pub fn ensure_development_pki(dirs: &PkiDirs, hosts: &[String]) -> Result<Vec<Pa
                 .write(&dirs.certs, service)?;
             cas.written.push(dirs.certs.join(format!("{service}.pem")));
         }
+    }
+    // The web portal's HTTPS certificate (server use only).
+    if !dirs.certs.join("portal.pem").exists() {
+        cas.get(Ca::Internal)?
+            .web_server(hosts)?
+            .write(&dirs.certs, "portal")?;
+        cas.written.push(dirs.certs.join("portal.pem"));
     }
     for (kind, code) in SAMPLE_CALLERS {
         let caller = Caller::new(kind, code);

@@ -159,6 +159,28 @@ impl Authority {
         self.sign(params, Validity::DEVELOPMENT)
     }
 
+    /// A server-only certificate for the web portal (`localhost`,
+    /// 127.0.0.1, ::1, plus `hosts`): no caller URI and no client use, so
+    /// it speaks for nobody to the services.
+    pub fn web_server(&self, hosts: &[String]) -> Result<Issued, PkiError> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = distinguished_name("socsec portal");
+        let mut names = vec![
+            SanType::DnsName("localhost".try_into()?),
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ];
+        for host in hosts {
+            names.push(match host.parse::<IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(host.clone().try_into()?),
+            });
+        }
+        params.subject_alt_names = names;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params, Validity::DEVELOPMENT)
+    }
+
     /// A client certificate for `caller` (a partner or an operator).
     pub fn caller(&self, caller: &Caller, validity: Validity) -> Result<Issued, PkiError> {
         self.client_for_uri(&caller.uri(), validity)

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use pii::CardNumber;
-use platform::auth::Caller;
+use platform::auth::{Caller, CallerKind};
 
 use super::{Activations, Result};
 use crate::{
@@ -13,7 +13,15 @@ use crate::{
 };
 
 impl Activations {
+    /// A card's activation window. A person sees only their own card's:
+    /// anyone else's is not found (and nothing is recorded as read).
     pub async fn card_activation(&self, caller: &Caller, number: CardNumber) -> Result<CardRow> {
+        if caller.is(CallerKind::Person) {
+            let card = store::card_by_number(&self.pool, &number).await?;
+            if card.is_none_or(|card| card.person_id.to_string() != caller.code) {
+                return Err(ActivationError::CardNotFound);
+            }
+        }
         store::card_read_by(&self.pool, caller, "GetCardActivation", &number)
             .await?
             .ok_or(ActivationError::CardNotFound)

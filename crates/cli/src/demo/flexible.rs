@@ -40,12 +40,17 @@ pub(super) async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
         .await?;
     let session = identity
         .sign_in(identity::SignInRequest {
-            id_number,
+            id_number: id_number.clone(),
             password: "Demo2026pass".into(),
         })
         .await?
         .into_inner();
-    step(out, "password set at the counter; signed in online".into());
+    step(
+        out,
+        format!(
+            "password set at the counter; signed in online (portal: ID number {id_number}, password Demo2026pass)"
+        ),
+    );
     let online = Connection {
         token: Some(session.token),
         ..c.clone()

@@ -213,5 +213,23 @@ pub async fn journeys(c: &Connection, out: Printer) -> Outcome {
     );
 
     out.line("Journey 7: a flexible worker enrols online and pays monthly");
-    flexible_worker(c, out).await
+    flexible_worker(c, out).await?;
+
+    out.line("The web portal: a person with a received card and an online password");
+    let (person, _) = person_with_received_card(c, out, "陈网办").await?;
+    let password = "Portal2026demo";
+    c.identity()
+        .await?
+        .set_online_password(c.request(identity::SetOnlinePasswordRequest {
+            request_id: format!("demo-portal-password-{}", person.person_id),
+            id_number: person.id_number.clone(),
+            password: password.into(),
+        }))
+        .await?;
+    // Printed in full on purpose: a newcomer signs in with them at once.
+    out.line(&format!(
+        "  sign in at the portal (deploy/run.sh prints its address) with ID number {} and password {password}",
+        person.id_number
+    ));
+    Ok(())
 }
