@@ -31,24 +31,37 @@ pub(super) async fn flexible_worker(c: &Connection, out: Printer) -> Outcome {
         },
     )
     .await?;
+    enrol_and_pay_online(c, out, person, id_number, "Demo2026pass").await
+}
+
+/// Sets `person`'s (ID number `id_number`) online password at the counter, signs in with it, and
+/// enrols them as a flexible worker who pays this month through the bank.
+pub(super) async fn enrol_and_pay_online(
+    c: &Connection,
+    out: Printer,
+    person: identity::Person,
+    id_number: String,
+    password: &str,
+) -> Outcome {
+    let mut identity = c.identity().await?;
     identity
         .set_online_password(c.request(identity::SetOnlinePasswordRequest {
             request_id: format!("demo-password-{}", person.person_id),
             id_number: id_number.clone(),
-            password: "Demo2026pass".into(),
+            password: password.into(),
         }))
         .await?;
     let session = identity
         .sign_in(identity::SignInRequest {
             id_number: id_number.clone(),
-            password: "Demo2026pass".into(),
+            password: password.into(),
         })
         .await?
         .into_inner();
     step(
         out,
         format!(
-            "password set at the counter; signed in online (portal: ID number {id_number}, password Demo2026pass)"
+            "password set at the counter; signed in online (portal: ID number {id_number}, password {password})"
         ),
     );
     let online = Connection {

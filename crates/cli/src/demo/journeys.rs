@@ -8,7 +8,11 @@ use socsec_proto::{
     activation::v1 as activation, card::v1 as card, common::v1::Gender, identity::v1 as identity,
 };
 
-use super::{BANK, HOSPITAL, OUTLET, PHARMACY, REGION, flexible::flexible_worker, step};
+use super::{
+    BANK, HOSPITAL, OUTLET, PHARMACY, REGION,
+    flexible::{enrol_and_pay_online, flexible_worker},
+    step,
+};
 use crate::{
     connection::{Connection, Failure, Outcome},
     output::Printer,
@@ -215,21 +219,14 @@ pub async fn journeys(c: &Connection, out: Printer) -> Outcome {
     out.line("Journey 7: a flexible worker enrols online and pays monthly");
     flexible_worker(c, out).await?;
 
-    out.line("The web portal: a person with a received card and an online password");
+    out.line("The web portal: a person with a received card, an online password and a paid month");
     let (person, _) = person_with_received_card(c, out, "陈网办").await?;
+    let id_number = person.id_number.clone();
     let password = "Portal2026demo";
-    c.identity()
-        .await?
-        .set_online_password(c.request(identity::SetOnlinePasswordRequest {
-            request_id: format!("demo-portal-password-{}", person.person_id),
-            id_number: person.id_number.clone(),
-            password: password.into(),
-        }))
-        .await?;
+    enrol_and_pay_online(c, out, person, id_number.clone(), password).await?;
     // Printed in full on purpose: a newcomer signs in with them at once.
     out.line(&format!(
-        "  sign in at the portal (deploy/run.sh prints its address) with ID number {} and password {password}",
-        person.id_number
+        "  sign in at the portal (deploy/run.sh prints its address) with ID number {id_number} and password {password}"
     ));
     Ok(())
 }
