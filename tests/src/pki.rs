@@ -200,3 +200,24 @@ pub fn balanced_caller_channel(addrs: &[SocketAddr]) -> CallerChannel {
         Ok(socsec_core::balance::channel(endpoints))
     })
 }
+
+/// An HTTP/1.1-only client (the JSON interface and the medical-insurance
+/// envelope) trusting the services' CA, presenting `caller`'s certificate
+/// (none: no client certificate).
+pub fn http1_client(caller: Option<&str>) -> reqwest::Client {
+    let server_ca = pki().authority(Ca::Internal).cert_pem().to_owned();
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .http1_only()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(server_ca.as_bytes()).expect("the internal CA"),
+        );
+    if let Some(caller) = caller {
+        let issued = pki().caller(caller);
+        let pem = format!("{}\n{}", issued.cert_pem, issued.key_pem);
+        builder = builder
+            .identity(reqwest::Identity::from_pem(pem.as_bytes()).expect("a caller identity"));
+    }
+    builder.build().expect("an HTTP client")
+}

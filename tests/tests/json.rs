@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Certificate, Client, Identity, StatusCode};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use socsec_proto::{
     activation::v1::{EligibilityReason, check_eligibility_request::Card},
@@ -16,28 +16,11 @@ use socsec_proto::{
 use system_tests::{
     System, as_caller,
     journeys::{self, Activation},
-    pki::pki,
+    pki::{http1_client as http, pki},
 };
 
 const ELIGIBILITY: &str = "/socsec.activation.v1.ActivationService/CheckEligibility";
 const PHARMACY: &str = "/socsec.activation.v1.ActivationService/ActivateAtPharmacy";
-
-/// An HTTP/1.1 client trusting the services' CA, presenting `caller`'s
-/// certificate (none: no client certificate).
-fn http(caller: Option<&str>) -> Client {
-    let server_ca = pki().authority(devpki::Ca::Internal).cert_pem().to_owned();
-    let mut builder = Client::builder()
-        .use_rustls_tls()
-        .http1_only()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(Certificate::from_pem(server_ca.as_bytes()).unwrap());
-    if let Some(caller) = caller {
-        let issued = pki().caller(caller);
-        let pem = format!("{}\n{}", issued.cert_pem, issued.key_pem);
-        builder = builder.identity(Identity::from_pem(pem.as_bytes()).unwrap());
-    }
-    builder.build().expect("an HTTP client")
-}
 
 /// POSTs `body` as JSON to `path` on the service at `url`: the status and
 /// the JSON answer.

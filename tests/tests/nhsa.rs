@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Certificate, Client, Identity, StatusCode};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use socsec_proto::{
     activation::v1::{CheckEligibilityRequest, EligibilityReason, check_eligibility_request::Card},
@@ -20,30 +20,13 @@ use socsec_proto::{
 use system_tests::{
     System, as_caller,
     journeys::{self, Activation, Cards},
-    pki::pki,
+    pki::{http1_client as http, pki},
 };
 
 const ENDPOINT: &str = "/fsi/api/rsfComIfsService/callService";
 const HOSPITAL: &str = "H41010500123";
 const PHARMACY: &str = "P41010500456";
 const LEGACY: &str = "YB0000202";
-
-/// An HTTP/1.1 client trusting the services' CA, presenting `caller`'s
-/// certificate (none: no client certificate).
-fn http(caller: Option<&str>) -> Client {
-    let server_ca = pki().authority(devpki::Ca::Internal).cert_pem().to_owned();
-    let mut builder = Client::builder()
-        .use_rustls_tls()
-        .http1_only()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(Certificate::from_pem(server_ca.as_bytes()).unwrap());
-    if let Some(caller) = caller {
-        let issued = pki().caller(caller);
-        let pem = format!("{}\n{}", issued.cert_pem, issued.key_pem);
-        builder = builder.identity(Identity::from_pem(pem.as_bytes()).unwrap());
-    }
-    builder.build().expect("an HTTP client")
-}
 
 struct World {
     system: System,
