@@ -7,10 +7,10 @@
 use futures::StreamExt;
 use socsec_proto::{
     common::v1::{Gender, ImportOutcome, ImportResult, Money, PartnerKind, YearMonth},
-    contribution::v1::{self as pb, InsuranceType, Rounding, Scheme},
+    contribution::v1::{self as pb, InsuranceType, Scheme},
     identity::v1 as identity,
 };
-use system_tests::{as_caller, ids, journeys, operator, reason};
+use system_tests::{ids, journeys, operator, reason};
 
 const REGION: &str = "110100";
 const OLD_AGE: i32 = InsuranceType::OldAge as i32;
@@ -26,40 +26,16 @@ fn fen(fen: i64) -> Option<Money> {
     Some(Money { fen })
 }
 
-/// EMP-1 registered as an employer, and the region's 2026 old-age and
-/// medical tables (as `tests/tests/contribution.rs` sets them).
+/// EMP-1 registered as an employer, and the region's typical 2026 old-age
+/// and medical tables.
 async fn world() -> World {
     let mut w =
         system_tests::World::with_partners(&[("EMP-1", PartnerKind::Employer, "")], &[]).await;
-    for (insurance_type, employer, employee, flexible, individual, rounding) in [
-        (
-            InsuranceType::OldAge,
-            1600,
-            800,
-            2000,
-            800,
-            Rounding::HalfUpFen,
-        ),
-        (InsuranceType::Medical, 980, 200, 1000, 0, Rounding::UpJiao),
-    ] {
+    for t in [InsuranceType::OldAge, InsuranceType::Medical] {
         w.contribution
             .set_rate_table(operator(pb::SetRateTableRequest {
-                request_id: format!("rates-{insurance_type:?}"),
-                table: Some(pb::RateTable {
-                    region_code: REGION.into(),
-                    insurance_type: insurance_type as i32,
-                    year: 2026,
-                    employer_rate_bp: employer,
-                    employee_rate_bp: employee,
-                    flexible_rate_bp: flexible,
-                    flexible_individual_rate_bp: individual,
-                    average_monthly_wage: fen(1_193_700),
-                    base_floor_percent: 60,
-                    base_ceiling_percent: 300,
-                    rounding: rounding as i32,
-                    due_day_of_next_month: 15,
-                    version: 0,
-                }),
+                request_id: format!("rates-{t:?}"),
+                table: Some(socsec_fixtures::rates::typical(REGION, t, 2026)),
             }))
             .await
             .unwrap();
@@ -90,7 +66,6 @@ async fn imported_person(w: &mut World, name: &str, confirmed: bool) -> (String,
     (id_number, key)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn enrolment(
     line: i64,
     holder: &str,
@@ -126,8 +101,9 @@ async fn import_enrolments(
     request_id: &str,
     enrolments: Vec<pb::ImportedEnrolment>,
 ) -> Result<Vec<ImportOutcome>, tonic::Status> {
+    let request_id = request_id.into();
     let request = pb::ImportEnrolmentsRequest {
-        request_id: request_id.into(),
+        request_id,
         enrolments,
     };
     let answer = w.contribution.import_enrolments(operator(request)).await?;
@@ -139,10 +115,8 @@ async fn import_wages(
     request_id: &str,
     wages: Vec<pb::ImportedWage>,
 ) -> Result<Vec<ImportOutcome>, tonic::Status> {
-    let request = pb::ImportWagesRequest {
-        request_id: request_id.into(),
-        wages,
-    };
+    let request_id = request_id.into();
+    let request = pb::ImportWagesRequest { request_id, wages };
     let answer = w.contribution.import_wages(operator(request)).await?;
     Ok(answer.into_inner().outcomes)
 }
@@ -304,10 +278,8 @@ async fn a_batch_is_stored_once_however_often_it_is_sent() {
             .all(|(a, f)| a.result() == ImportResult::AlreadyImported && a.key == f.key),
         "{again:?}"
     );
-    assert_eq!(
-        count(&w, "SELECT count(*) FROM contribution.enrolments").await,
-        2
-    );
+    let rows = count(&w, "SELECT count(*) FROM contribution.enrolments").await;
+    assert_eq!(rows, 2, "nothing stored twice");
 
     let wages = vec![wage(1, &a, ym(2026, 1), 800_000)];
     let first = import_wages(&mut w, "wages-1", wages.clone())
@@ -328,10 +300,8 @@ async fn a_batch_is_stored_once_however_often_it_is_sent() {
     assert_eq!(again[0].result(), ImportResult::AlreadyImported);
     let declared = "SELECT count(*) FROM contribution.wage_declarations WHERE wage_fen = 800000";
     assert_eq!(count(&w, declared).await, 1);
-    assert_eq!(
-        count(&w, "SELECT count(*) FROM contribution.current_wages").await,
-        1
-    );
+    let rows = count(&w, "SELECT count(*) FROM contribution.current_wages").await;
+    assert_eq!(rows, 1);
 }
 
 /// Every line of a person's January statement: (type, part, account,
@@ -353,13 +323,8 @@ async fn january(w: &mut World, person_id: &str) -> Vec<(i32, String, i32, i64, 
         .iter()
         .map(|l| {
             let fen = |m: Option<Money>| m.unwrap_or_default().fen;
-            (
-                l.insurance_type,
-                l.part.clone(),
-                l.account,
-                fen(l.base),
-                fen(l.amount),
-            )
+            let (part, base, amount) = (l.part.clone(), fen(l.base), fen(l.amount));
+            (l.insurance_type, part, l.account, base, amount)
         })
         .collect()
 }
@@ -371,36 +336,19 @@ async fn the_monthly_run_bills_imported_enrolments_to_the_fen_as_enrolled_ones()
     // Imported: an employee of EMP-1 and a flexible worker.
     let (a, a_id) = imported_person(&mut w, "戊导", true).await;
     let (b, b_id) = imported_person(&mut w, "己导", true).await;
-    let mut records = Vec::new();
-    for (i, t) in both.into_iter().enumerate() {
-        let line = i as i64 * 2;
-        records.push(enrolment(
-            line + 1,
-            &a,
-            REGION,
-            t,
-            Scheme::Employee,
-            "EMP-1",
-            ym(2026, 1),
-        ));
-        records.push(enrolment(
-            line + 2,
-            &b,
-            REGION,
-            t,
-            Scheme::Flexible,
-            "",
-            ym(2026, 1),
-        ));
-    }
-    let outcomes = import_enrolments(&mut w, "enrolments", records)
-        .await
-        .unwrap();
-    assert!(
-        outcomes
-            .iter()
-            .all(|o| o.result() == ImportResult::Imported)
-    );
+    let e = |line, holder: &str, t, scheme, employer: &str| {
+        enrolment(line, holder, REGION, t, scheme, employer, ym(2026, 1))
+    };
+    let records = vec![
+        e(1, &a, OLD_AGE, Scheme::Employee, "EMP-1"),
+        e(2, &a, MEDICAL, Scheme::Employee, "EMP-1"),
+        e(3, &b, OLD_AGE, Scheme::Flexible, ""),
+        e(4, &b, MEDICAL, Scheme::Flexible, ""),
+    ];
+    let outcomes = import_enrolments(&mut w, "enrolments", records);
+    let outcomes = outcomes.await.unwrap();
+    let imported = |o: &ImportOutcome| o.result() == ImportResult::Imported;
+    assert!(outcomes.iter().all(imported), "{outcomes:?}");
     let wages = vec![
         wage(1, &a, ym(2026, 1), 1_000_055),
         wage(2, &b, ym(2026, 1), 500_000),
@@ -427,19 +375,14 @@ async fn the_monthly_run_bills_imported_enrolments_to_the_fen_as_enrolled_ones()
             }))
             .await
             .unwrap();
+        let month = ym(2026, 1).map(pb::declare_wage_request::Period::Month);
         w.contribution
-            .declare_wage(as_caller(
-                "operator:OP0001",
-                pb::DeclareWageRequest {
-                    request_id: format!("wage-{}", person.person_id),
-                    person_id: person.person_id.clone(),
-                    period: Some(pb::declare_wage_request::Period::Month(YearMonth {
-                        year: 2026,
-                        month: 1,
-                    })),
-                    monthly_wage: fen(amount),
-                },
-            ))
+            .declare_wage(operator(pb::DeclareWageRequest {
+                request_id: format!("wage-{}", person.person_id),
+                person_id: person.person_id.clone(),
+                period: month,
+                monthly_wage: fen(amount),
+            }))
             .await
             .unwrap();
     }
@@ -455,11 +398,10 @@ async fn the_monthly_run_bills_imported_enrolments_to_the_fen_as_enrolled_ones()
         .await
         .unwrap()
         .into_inner();
-    let mut last = None;
+    let mut done = pb::RunMonthProgress::default();
     while let Some(progress) = run.next().await {
-        last = Some(progress.unwrap());
+        done = progress.unwrap();
     }
-    let done = last.expect("the run reports");
     assert!(done.done && done.enrolments_total == 8, "{done:?}");
 
     let imported_employee = january(&mut w, &a_id).await;
