@@ -335,7 +335,7 @@ pub async fn per_rpc(args: &Args, url: &str, services: &Services, cards: &[Prepa
         services,
         &ACTIVATION,
         ["-t".into(), per_client.clone()],
-        &[clients.clone()],
+        std::slice::from_ref(&clients),
     )
     .await;
     let eligibility = run_script(
