@@ -62,12 +62,7 @@ pub struct System {
 
 impl System {
     pub async fn start() -> Self {
-        Self::start_on(fresh_database().await).await
-    }
-
-    /// The system on `database_url`, a database made for it (e.g. by
-    /// [`fresh_database`], then given settings of its own).
-    pub async fn start_on(database_url: String) -> Self {
+        let database_url = fresh_database().await;
         let clock = test_clock();
         let identity =
             spawn_identity_with(identity_config(&database_url), Arc::new(clock.clone())).await;
