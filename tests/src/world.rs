@@ -41,7 +41,11 @@ impl World {
     /// The system with `partners` registered, and a designated collecting
     /// bank for each of `collecting_banks`.
     pub async fn with_partners(partners: &[Partner], collecting_banks: &[&str]) -> Self {
-        let system = System::start().await;
+        Self::on(System::start().await, partners, collecting_banks).await
+    }
+
+    /// [`World::with_partners`] on a system already started.
+    pub async fn on(system: System, partners: &[Partner], collecting_banks: &[&str]) -> Self {
         let mut identity = system.identity_client().await;
         for (code, kind, parent) in partners {
             journeys::register_partner(&mut identity, code, *kind, parent).await;

@@ -55,9 +55,12 @@ async fn main() {
         callers: services::CALLERS.map(String::from).to_vec(),
         log_dir: std::env::temp_dir().join("socsec-bench-logs"),
     });
-    let cards = prepare::received_cards(&services, args.clients, args.cards + args.cards / 2).await;
+    // As many again for the RPCs' own SQL in pgbench (`baseline::per_rpc`).
+    let count = args.cards + args.cards / 2;
+    let cards = prepare::received_cards(&services, args.clients, count + args.cards).await;
     let activation = ActivationServiceClient::new(services.serving(&services.activation).await);
     prepare::wait_projected(&activation, args.clients, &cards).await;
+    let (cards, script_cards) = cards.split_at(count);
     let (full, half) = cards.split_at(args.cards);
     let (full, half) = (Arc::new(full.to_vec()), Arc::new(half.to_vec()));
 
@@ -65,6 +68,7 @@ async fn main() {
         loads::activations(&args, &url, &services, &activation, full.clone(), half).await;
     let (eligibility, eligibility_cpu) =
         loads::eligibility(&args, &url, &services, &activation, full).await;
+    let rpc_sql = baseline::per_rpc(&args, &url, &services, script_cards).await;
     let run = loads::monthly_run(&args, &url, &services).await;
     drop(services);
 
@@ -74,6 +78,7 @@ async fn main() {
         eligibility,
         eligibility_cpu,
         run,
+        rpc_sql,
     };
     std::fs::write(&args.out, report::render(&args, &figures)).expect("write report");
     println!("wrote {}", args.out.display());

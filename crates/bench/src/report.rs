@@ -8,7 +8,7 @@ use socsec_bench::{load::Measured, machine, ms, with_analysis};
 
 use crate::{
     Args,
-    baseline::Pgbench,
+    baseline::{Pgbench, RpcSql},
     loads::{Activations, MonthlyRun},
 };
 
@@ -19,6 +19,7 @@ pub struct Figures {
     pub eligibility: Measured,
     pub eligibility_cpu: String,
     pub run: MonthlyRun,
+    pub rpc_sql: RpcSql,
 }
 
 /// The report of `figures`, followed by the analysis of the report at
@@ -30,6 +31,7 @@ pub fn render(args: &Args, figures: &Figures) -> String {
         eligibility,
         eligibility_cpu,
         run,
+        rpc_sql,
     } = figures;
     let mut report = String::new();
     let _ = writeln!(report, "# Benchmarks\n");
@@ -117,6 +119,7 @@ pub fn render(args: &Args, figures: &Figures) -> String {
         activations.replay.errors,
         eligibility.errors
     );
+    rpc_sql_table(&mut report, activations, eligibility, rpc_sql);
     let _ = writeln!(
         report,
         "\n## Where the CPU goes\n\nCPU milliseconds per call, by process, read from /proc around each load \
@@ -125,6 +128,60 @@ pub fn render(args: &Args, figures: &Figures) -> String {
     let _ = writeln!(report, "- activation: {}", activations.cpu);
     let _ = writeln!(report, "- eligibility: {eligibility_cpu}");
     let _ = writeln!(report, "- monthly run (whole run, ms): {}", run.cpu);
+    let _ = writeln!(
+        report,
+        "- activation's own SQL in pgbench: {}",
+        rpc_sql.activation.cpu
+    );
+    let _ = writeln!(
+        report,
+        "- eligibility's own SQL in pgbench: {}",
+        rpc_sql.eligibility.cpu
+    );
+    let _ = writeln!(
+        report,
+        "- replay's own SQL in pgbench: {}",
+        rpc_sql.replay.cpu
+    );
     // The hand-written analysis below the figures survives a new run.
     with_analysis(report, &args.out)
+}
+
+/// Each RPC beside pgbench running its own SQL (`deploy/pgbench/<rpc>.sql`).
+fn rpc_sql_table(
+    report: &mut String,
+    activations: &Activations,
+    eligibility: &Measured,
+    rpc_sql: &RpcSql,
+) {
+    let _ = writeln!(
+        report,
+        "\nEach RPC against pgbench running its own SQL (`deploy/pgbench/<rpc>.sql`: the same statements, transactions and commits), same clients:\n"
+    );
+    let _ = writeln!(
+        report,
+        "| RPC | RPC/s | its own SQL in pgbench, tps | ratio |"
+    );
+    let _ = writeln!(report, "|---|---:|---:|---:|");
+    for (what, rpc, sql) in [
+        (
+            "bank-outlet activation",
+            &activations.full,
+            &rpc_sql.activation,
+        ),
+        ("eligibility (HIS/POS)", eligibility, &rpc_sql.eligibility),
+        (
+            "replay of answered activations",
+            &activations.replay,
+            &rpc_sql.replay,
+        ),
+    ] {
+        let _ = writeln!(
+            report,
+            "| {what} | {:.0} | {:.0} | {:.2} |",
+            rpc.per_second(),
+            sql.tps,
+            rpc.per_second() / sql.tps
+        );
+    }
 }
