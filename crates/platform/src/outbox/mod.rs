@@ -19,7 +19,7 @@
 use std::{sync::atomic::Ordering, time::Duration};
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +33,7 @@ mod sequencer;
 
 pub(crate) use sequencer::APPEND;
 use sequencer::SEQUENCE_BATCH;
-pub use sequencer::sequence;
+pub use sequencer::{append, sequence};
 
 const BATCH: i64 = 500;
 /// The longest a caught-up stream stays silent: consumers judge their
@@ -103,38 +103,6 @@ impl GivenCursor {
             }
         }
     }
-}
-
-/// Appends `events` in `conn`'s transaction outside the mutation pipeline,
-/// for a change that is not a call's: a projector recording something of
-/// its own while it applies another service's events. They carry the
-/// current trace context, and wake the watchers at commit, as a call's do.
-pub async fn append(
-    conn: &mut PgConnection,
-    events: &crate::mutation::Events,
-) -> Result<(), sqlx::Error> {
-    let (types, payloads) = events.columns();
-    if types.is_empty() {
-        return Ok(());
-    }
-    let (traceparent, tracestate) = crate::trace::current_traceparent();
-    let text = |value: String| (!value.is_empty()).then_some(value);
-    let statement = format!(
-        "WITH {append} SELECT pg_notify(current_schema() || '.outbox', '')",
-        append = APPEND
-            .replace("$E_TYPES", "$1")
-            .replace("$E_PAYLOADS", "$2")
-            .replace("$E_TRACEPARENT", "$3")
-            .replace("$E_TRACESTATE", "$4"),
-    );
-    sqlx::query(sqlx::AssertSqlSafe(statement))
-        .bind(&types)
-        .bind(&payloads)
-        .bind(text(traceparent))
-        .bind(text(tracestate))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 #[derive(Clone, Debug)]
