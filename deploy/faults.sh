@@ -5,8 +5,9 @@
 # invariant fails.
 #
 # Starts a private durable Postgres (it restarts it as one of the faults),
-# builds release binaries (SOCSEC_FAULTS_PROFILE=dev: debug ones, which reuse
-# what `deploy/test.sh` compiled; CI does that), then socsec-faults starts
+# builds release binaries (SOCSEC_FAULTS_PROFILE=dev: debug ones; CI uses
+# those it built with the tests, SOCSEC_DEBUG_BUILT=1, see deploy/run.sh),
+# then socsec-faults starts
 # the four services as processes and drives them. Arguments are passed to
 # socsec-faults (see `socsec-faults --help`; `--only list` lists the faults).
 set -euo pipefail
@@ -25,7 +26,7 @@ owner=()
 
 case "${SOCSEC_FAULTS_PROFILE:-release}" in
   release) cargo build --release --locked --bins; built=target/release ;;
-  dev) cargo build --locked --bins; built=target/debug ;;
+  dev) [ -n "${SOCSEC_DEBUG_BUILT:-}" ] || cargo build --locked --bins; built=target/debug ;;
   *) echo "SOCSEC_FAULTS_PROFILE is release or dev" >&2; exit 2 ;;
 esac
 "$built/socsec-faults" \

@@ -36,12 +36,15 @@ if [ ! -s "$ecard_secret_file" ]; then
 fi
 export SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET=${SOCSEC_CARD_ISSUANCE_ECARD_TOKEN_SECRET:-$(cat "$ecard_secret_file")}
 
-# SOCSEC_PROFILE=dev runs debug binaries (they reuse what `deploy/test.sh`
-# compiled; deploy/schemathesis.sh uses them).
+# SOCSEC_PROFILE=dev runs debug binaries (deploy/schemathesis.sh uses
+# them); SOCSEC_DEBUG_BUILT=1 runs those in target/debug as they are
+# (.ci/run built them with the tests: a plain `cargo build --bins` resolves
+# features without the tests' dev-dependencies and compiles the workspace
+# again).
 case "${SOCSEC_PROFILE:-release}" in
   release) echo "socsec: building the services (release)" >&2
            cargo build --release --locked --bins; bin=target/release ;;
-  dev) cargo build --locked --bins; bin=target/debug ;;
+  dev) [ -n "${SOCSEC_DEBUG_BUILT:-}" ] || cargo build --locked --bins; bin=target/debug ;;
   *) echo "SOCSEC_PROFILE is release or dev" >&2; exit 2 ;;
 esac
 

@@ -149,6 +149,26 @@ async fn every_bad_field_is_reported_at_once() {
 }
 
 #[tokio::test]
+async fn a_bad_id_number_in_a_look_up_of_many_is_named_by_its_place() {
+    let service = spawn_identity(Arc::new(test_clock())).await;
+    let mut client = identity_client(&service).await;
+    let good = ids::id_number(true);
+    let wrong_check = ids::with_wrong_check_character(&ids::id_number(false)[..17]);
+    let status = client
+        .lookup_persons(as_caller(
+            "service:card-issuance",
+            pb::LookupPersonsRequest {
+                id_numbers: vec![good, "123".into(), wrong_check],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields: Vec<String> = bad_fields(&status).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["id_numbers[1]", "id_numbers[2]"]);
+}
+
+#[tokio::test]
 async fn a_second_registration_of_the_same_number_is_refused() {
     let service = spawn_identity(Arc::new(test_clock())).await;
     let mut client = identity_client(&service).await;

@@ -6,15 +6,20 @@
 // Rates of records per second, never money.
 #![allow(clippy::float_arithmetic)]
 
+use futures::StreamExt;
+use pii::{BankBin, BankCardNumber, CardIdentificationCode, CardNumber, SerialNumber};
 use platform::clock::Clock;
 use socsec_fixtures::province::{self, Load, Progress, Province, Rejected, Summary};
 use socsec_proto::{
     activation::v1::{self as pb, EligibilityReason, check_eligibility_request::Card},
-    common::v1::PartnerKind,
+    card::v1 as card,
+    common::v1::{ImportResult, PartnerKind},
+    identity::v1 as identity,
 };
 use system_tests::{
     Operator, System, as_caller,
     journeys::{self, Activation},
+    operator,
 };
 
 const PERSONS: u64 = 21;
@@ -293,4 +298,252 @@ async fn load_rate_against_copy() {
         copied as f64 / seconds,
         copied as f64 / summary.seconds
     );
+}
+
+/// A card record for `holder`, issued in `region`, whose identifiers are
+/// the `n`th of each sequence card-issuance numbers from (its card number,
+/// its serial number, its bank card number under [`journeys::BANK_BIN`]),
+/// received 30 days ago; activated in the old system if `activated`.
+fn numbered_card(
+    holder: &identity::Person,
+    region: &str,
+    n: u64,
+    now: chrono::DateTime<chrono::Utc>,
+    activated: Option<chrono::DateTime<chrono::Utc>>,
+) -> card::ImportedCard {
+    let bin = BankBin::parse(journeys::BANK_BIN).unwrap();
+    let received = now - chrono::Duration::days(30);
+    card::ImportedCard {
+        line: n as i64,
+        holder_id_number: holder.id_number.clone(),
+        card_number: CardNumber::from_sequence(n).unwrap().as_str().into(),
+        card_identification_code: CardIdentificationCode::new(region, 0xE000_0000_0000 + n)
+            .unwrap()
+            .as_str()
+            .into(),
+        serial_number: SerialNumber::from_sequence(region, n)
+            .unwrap()
+            .as_str()
+            .into(),
+        generation: 3,
+        status: card::CardStatus::Received as i32,
+        issuing_region_code: region.into(),
+        issued_on: Some(platform::clock::date(
+            (received - chrono::Duration::days(20)).date_naive(),
+        )),
+        received_at: Some(platform::clock::timestamp(received)),
+        bank_code: "ICBC".into(),
+        bank_card_number: BankCardNumber::from_sequence(&bin, n)
+            .unwrap()
+            .expose()
+            .into(),
+        activation: activated.map(|at| card::ImportedActivation {
+            channel: "HOSPITAL".into(),
+            activated_at: Some(platform::clock::timestamp(at)),
+        }),
+    }
+}
+
+async fn import_cards(
+    cards: &mut journeys::Cards,
+    request_id: &str,
+    records: Vec<card::ImportedCard>,
+) -> Vec<(ImportResult, String)> {
+    cards
+        .import_cards(operator(card::ImportCardsRequest {
+            request_id: request_id.into(),
+            cards: records,
+        }))
+        .await
+        .expect("the batch is answered")
+        .into_inner()
+        .outcomes
+        .iter()
+        .map(|o| (o.result(), o.reason.clone()))
+        .collect()
+}
+
+/// The `n`th identifiers of each kind, as card-issuance makes them.
+fn nth_identifiers(region: &str, n: u64) -> (String, String, String) {
+    let bin = BankBin::parse(journeys::BANK_BIN).unwrap();
+    (
+        CardNumber::from_sequence(n).unwrap().as_str().into(),
+        SerialNumber::from_sequence(region, n)
+            .unwrap()
+            .as_str()
+            .into(),
+        BankCardNumber::from_sequence(&bin, n)
+            .unwrap()
+            .expose()
+            .into(),
+    )
+}
+
+fn identifiers(c: &card::Card) -> (String, String, String) {
+    (
+        c.card_number.clone(),
+        c.serial_number.clone(),
+        c.bank_card_number.clone(),
+    )
+}
+
+#[tokio::test]
+async fn cards_issued_after_an_import_are_numbered_past_the_imported_ones() {
+    let p = province(false).await;
+    let now = p.system.clock.now();
+    let mut identity = p.system.identity_client().await;
+    let mut cards = p.system.card_client().await;
+    // One card issued here first: the sequences' next numbers are the 2nd.
+    let (_, first) =
+        journeys::person_with_received_card(&mut identity, &mut cards, "王一", "ICBC").await;
+    let region = first.issuing_region_code.clone();
+    assert_eq!(identifiers(&first), nth_identifiers(&region, 0));
+
+    // The old system's cards: one with exactly the numbers issuing would
+    // make next, one far ahead.
+    const FAR: u64 = 1 + 50_000;
+    let next_holder = journeys::confirmed_person(&mut identity, "王二").await;
+    let far_holder = journeys::confirmed_person(&mut identity, "王三").await;
+    let imported = import_cards(
+        &mut cards,
+        "import-numbers",
+        vec![
+            numbered_card(&next_holder, &region, 1, now, None),
+            numbered_card(&far_holder, &region, FAR, now, None),
+        ],
+    )
+    .await;
+    let stored = (ImportResult::Imported, String::new());
+    assert_eq!(imported, [stored.clone(), stored]);
+
+    // Issuing goes on as usual, after the highest imported numbers.
+    for (i, name) in ["王四", "王五"].into_iter().enumerate() {
+        let person = journeys::confirmed_person(&mut identity, name).await;
+        let application = journeys::apply(&mut cards, &person, "ICBC").await;
+        let issued = journeys::issue(&mut cards, &application).await;
+        assert_eq!(
+            identifiers(&issued),
+            nth_identifiers(&issued.issuing_region_code, FAR + 1 + i as u64),
+            "card {i} after the import"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_imported_activation_shows_in_get_card_and_is_published_once_as_card_activated() {
+    let p = province(false).await;
+    let now = p.system.clock.now();
+    let mut identity = p.system.identity_client().await;
+    let mut cards = p.system.card_client().await;
+    let holder = journeys::confirmed_person(&mut identity, "李一").await;
+    let activated_at = now - chrono::Duration::days(10);
+    let record = numbered_card(&holder, "110100", 7_000, now, Some(activated_at));
+    let number = record.card_number.clone();
+    let imported = import_cards(&mut cards, "import-activated", vec![record.clone()]).await;
+    assert_eq!(imported, [(ImportResult::Imported, String::new())]);
+
+    // card-issuance shows the old system's activation.
+    let shown = cards
+        .get_card(operator(card::GetCardRequest {
+            key: Some(card::get_card_request::Key::CardNumber(number.clone())),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = card::ImportedActivation {
+        channel: "HOSPITAL".into(),
+        activated_at: Some(platform::clock::timestamp(activated_at)),
+    };
+    assert_eq!(shown.imported_activation, Some(expected.clone()));
+    let listed = cards
+        .list_person_cards(operator(card::ListPersonCardsRequest {
+            person_id: holder.person_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cards;
+    assert_eq!(listed[0].imported_activation, Some(expected));
+
+    // activation records it and publishes it as any activation.
+    let mut activation = p.system.activation_client().await;
+    let state = journeys::projected(&mut activation, &number, "RECEIVED").await;
+    let recorded = state.activation.expect("the imported activation");
+    assert_eq!(recorded.partner_code, "IMPORT");
+    let published = activations_published(&mut activation).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    let event = &published[0];
+    assert_eq!(event.person_id, holder.person_id);
+    let activation_event = event.activation.clone().unwrap();
+    assert_eq!(activation_event, recorded);
+    assert_eq!(activation_event.channel, pb::Channel::Hospital as i32);
+    assert_eq!(
+        activation_event.activated_at,
+        Some(platform::clock::timestamp(activated_at))
+    );
+
+    // Imported again, or its CardIssued delivered again: nothing more.
+    let again = import_cards(&mut cards, "import-activated-again", vec![record]).await;
+    assert_eq!(again, [(ImportResult::AlreadyImported, String::new())]);
+    let config = system_tests::activation_config(
+        &p.system.database_url,
+        p.system.identity.addr,
+        p.system.cards.addr,
+    );
+    let pool = platform::db::connect(&config.platform).await.unwrap();
+    activation::projection::apply_card_batch(&pool, card_events_so_far(&mut cards).await)
+        .await
+        .unwrap();
+    assert_eq!(activations_published(&mut activation).await.len(), 1);
+}
+
+/// Every `CardActivated` activation has published up to now (the stream
+/// read until its first heartbeat).
+async fn activations_published(activation: &mut Activation) -> Vec<pb::CardActivated> {
+    let mut stream = activation
+        .watch_activation_events(as_caller(
+            "service:test",
+            pb::WatchActivationEventsRequest {
+                after: None,
+                heartbeats: true,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut published = Vec::new();
+    while let Some(message) = stream.next().await {
+        let message = message.unwrap();
+        if message.caught_up_at.is_some() {
+            return published;
+        }
+        if let Some(pb::activation_event::Event::CardActivated(a)) = message.event {
+            published.push(a);
+        }
+    }
+    panic!("the stream ended before it caught up");
+}
+
+/// Every event card-issuance has published up to now.
+async fn card_events_so_far(cards: &mut journeys::Cards) -> Vec<card::CardEvent> {
+    let mut stream = cards
+        .watch_card_events(as_caller(
+            "service:test",
+            card::WatchCardEventsRequest {
+                after: None,
+                heartbeats: true,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut events = Vec::new();
+    while let Some(message) = stream.next().await {
+        let message = message.unwrap();
+        if message.caught_up_at.is_some() {
+            return events;
+        }
+        events.push(message);
+    }
+    panic!("the stream ended before it caught up");
 }

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use platform::{
     client::ServiceChannel,
+    mutation::Events,
     outbox::Cursor,
     trace::{self, Traces},
 };
@@ -39,6 +40,7 @@ use socsec_proto::{
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
+    api::present,
     partners::Partners,
     published::{
         self, card_state, imported_activation, legacy_status, partner, person, projected_card,
@@ -68,13 +70,20 @@ async fn apply_card_event(
             let card = projected_card(&c)?;
             store::projection::upsert_card(conn, &card, position).await?;
             // A card imported as activated in the old system: that is its
-            // activation here (once; a redelivery changes nothing).
-            match c.imported_activation.as_ref().map(imported_activation) {
-                Some(activation) => {
-                    store::projection::record_imported_activation(conn, &card, activation?).await
-                }
-                None => Ok(()),
+            // activation here, published as `CardActivated` like one made
+            // here (once; a redelivery changes nothing).
+            let Some(activation) = c.imported_activation.as_ref().map(imported_activation) else {
+                return Ok(());
+            };
+            let activation = activation?;
+            if store::projection::record_imported_activation(conn, &card, activation).await? {
+                let event = present::card_activated(
+                    &present::imported_activation(&card.card_number, activation),
+                    card.person_id,
+                );
+                platform::outbox::append(conn, &Events::one("CardActivated", event)).await?;
             }
+            Ok(())
         }
         CardEvent::CardStatusChanged(c) => {
             store::projection::set_card_status(

@@ -133,12 +133,77 @@ pub fn print_statement(statement: &contribution::Statement) {
     );
 }
 
+/// A failed call as the operator is told of it.
+#[derive(Debug, PartialEq, Eq)]
+struct Shown {
+    code: Code,
+    reason: String,
+    message: String,
+    /// What to do about it, when there is something to say.
+    hint: Option<&'static str>,
+}
+
+/// The reason given to a call cut off before any answer.
+const CONNECTION_LOST: &str = "CONNECTION_LOST";
+
+const RETRY_HINT: &str = "no answer came: the call may or may not have taken effect. \
+     Send it again (another instance, or this one restarted, will answer); for a change, \
+     send it with the same --request-id, which is answered without doing it twice";
+
+/// Whether no service answered `status`: the connection broke under the
+/// call (an instance killed or restarted mid-call). tonic reports that as
+/// UNKNOWN "transport error", as an "h2 protocol error" (UNKNOWN or
+/// INTERNAL), or as CANCELLED "operation was canceled" (this command never
+/// cancels its calls); and without ErrorInfo, which every refusal of the
+/// services carries.
+fn cut_off(status: &Status) -> bool {
+    if status.get_details_error_info().is_some() {
+        return false;
+    }
+    let message = status.message();
+    match status.code() {
+        Code::Unknown => {
+            message.starts_with("transport error") || message.starts_with("h2 protocol error")
+        }
+        Code::Internal => message.starts_with("h2 protocol error"),
+        Code::Cancelled => message.starts_with("operation was canceled"),
+        _ => false,
+    }
+}
+
+/// What the operator is told of `status`: a call cut off becomes what it
+/// is, UNAVAILABLE with a retry hint; anything else as the service said it.
+fn shown(status: &Status) -> Shown {
+    if cut_off(status) {
+        return Shown {
+            code: Code::Unavailable,
+            reason: CONNECTION_LOST.to_owned(),
+            message: format!(
+                "the connection broke before an answer ({})",
+                status.message()
+            ),
+            hint: Some(RETRY_HINT),
+        };
+    }
+    Shown {
+        code: status.code(),
+        reason: status
+            .get_details_error_info()
+            .map(|i| i.reason)
+            .unwrap_or_default(),
+        message: status.message().to_owned(),
+        hint: None,
+    }
+}
+
 /// Prints a refused call and returns the exit code for its kind.
 pub fn failure(status: &Status, json: bool) -> ExitCode {
-    let reason = status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default();
+    let Shown {
+        code,
+        reason,
+        message,
+        hint,
+    } = shown(status);
     let fields: Vec<(String, String, String)> = status
         .get_details_bad_request()
         .map(|b| {
@@ -149,20 +214,26 @@ pub fn failure(status: &Status, json: bool) -> ExitCode {
         })
         .unwrap_or_default();
     if json {
-        let value = serde_json::json!({
-            "code": format!("{:?}", status.code()),
+        let mut value = serde_json::json!({
+            "code": format!("{code:?}"),
             "reason": reason,
-            "message": status.message(),
+            "message": message,
             "fields": fields.iter().map(|(f, r, d)| serde_json::json!({"field": f, "reason": r, "description": d})).collect::<Vec<_>>(),
         });
+        if let Some(hint) = hint {
+            value["hint"] = hint.into();
+        }
         eprintln!("{value}");
     } else {
-        eprintln!("error: {:?} {reason}: {}", status.code(), status.message());
+        eprintln!("error: {code:?} {reason}: {message}");
         for (field, reason, description) in &fields {
             eprintln!("  {field}: {description} ({reason})");
         }
+        if let Some(hint) = hint {
+            eprintln!("  {hint}");
+        }
     }
-    ExitCode::from(match status.code() {
+    ExitCode::from(match code {
         Code::InvalidArgument => 3,
         Code::NotFound => 4,
         Code::Unauthenticated | Code::PermissionDenied => 5,
@@ -183,6 +254,46 @@ mod tests {
         assert_eq!(yuan(160_009), "1600.09");
         assert_eq!(yuan(5), "0.05");
         assert_eq!(yuan(-1_250), "-12.50");
+    }
+
+    #[test]
+    fn a_call_cut_off_by_a_killed_instance_is_shown_as_unavailable_with_a_retry_hint() {
+        // As tonic reports a connection broken under a call (the figures in
+        // docs/RELIABILITY.md name them).
+        for cut in [
+            Status::unknown("transport error"),
+            Status::unknown("h2 protocol error: error reading a body from connection"),
+            Status::internal(
+                "h2 protocol error: stream error received: unexpected internal error encountered",
+            ),
+            Status::cancelled("operation was canceled: connection closed"),
+        ] {
+            let shown = shown(&cut);
+            assert_eq!(shown.code, Code::Unavailable, "{cut:?}");
+            assert_eq!(shown.reason, CONNECTION_LOST);
+            assert!(shown.message.contains(cut.message()), "{shown:?}");
+            assert_eq!(shown.hint, Some(RETRY_HINT));
+        }
+    }
+
+    #[test]
+    fn what_a_service_answered_is_shown_as_it_said_it() {
+        let answered = Status::with_error_details(
+            Code::Unknown,
+            "transport error",
+            tonic_types::ErrorDetails::with_error_info("UPSTREAM_FAILED", "socsec", []),
+        );
+        for status in [
+            answered,
+            Status::unavailable("tcp connect error"),
+            Status::internal("internal error"),
+            Status::cancelled("Timeout expired"),
+        ] {
+            let shown = shown(&status);
+            assert_eq!(shown.code, status.code(), "{status:?}");
+            assert_eq!(shown.message, status.message());
+            assert_eq!(shown.hint, None);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Domain values and rows as the proto messages callers see.
 
+use pii::CardNumber;
 use platform::{clock::timestamp, paging::Page};
 use prost::Message;
 use socsec_proto::{activation::v1 as pb, common::v1 as common};
@@ -7,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Basis, Channel, Consequence, Reason, RegionPolicy, Source, Verdict, Window,
+        Activation, Basis, Channel, Consequence, Reason, RegionPolicy, Source, Verdict, Window,
         command::DeadlineKey,
     },
     store::{CardRow, DeadlineRow},
@@ -33,6 +34,19 @@ pub fn stored_activation(row: &CardRow) -> Option<pb::Activation> {
         activated_at: row.activated_at.map(timestamp),
         retired_legacy_card_number: row.retired_legacy_card_number.clone().unwrap_or_default(),
     })
+}
+
+/// The activation an imported card came with, as recorded
+/// (`store::projection::record_imported_activation`).
+pub fn imported_activation(card_number: &CardNumber, activation: Activation) -> pb::Activation {
+    pb::Activation {
+        card_number: card_number.to_string(),
+        channel: channel(activation.channel) as i32,
+        partner_code: crate::store::projection::IMPORTED_PARTNER.to_owned(),
+        operator_id: String::new(),
+        activated_at: Some(timestamp(activation.at)),
+        retired_legacy_card_number: String::new(),
+    }
 }
 
 /// `CardActivated`, as published on `WatchActivationEvents`.

@@ -132,25 +132,32 @@ pub async fn upsert_card(
     Ok(())
 }
 
-/// The activation an imported card came with, unless the card has one.
+/// The partner an imported activation is recorded under (its operator id
+/// is empty, its request id `import`).
+pub const IMPORTED_PARTNER: &str = "IMPORT";
+
+/// The activation an imported card came with, unless the card has one;
+/// whether it was recorded now.
 pub async fn record_imported_activation(
     conn: &mut PgConnection,
     card: &ProjectedCard,
     activation: crate::domain::Activation,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let recorded = sqlx::query(
         "INSERT INTO activations (card_number, person_id, channel, partner_code, operator_id,
              activated_at, request_id)
-         VALUES ($1, $2, $3, 'IMPORT', '', $4, 'import')
+         VALUES ($1, $2, $3, $5, '', $4, 'import')
          ON CONFLICT (card_number) DO NOTHING",
     )
     .bind(&card.card_number)
     .bind(card.person_id)
     .bind(activation.channel.as_str())
     .bind(activation.at)
+    .bind(IMPORTED_PARTNER)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(recorded == 1)
 }
 
 /// The card's new status, unless an event at or after `position` changed it.

@@ -52,7 +52,14 @@ pub fn card(row: &CardRow, history: Vec<pb::StatusChange>) -> pb::Card {
         replaces_card_number: number_or_empty(row.replaces_card_number.as_ref()),
         replaced_by_card_number: number_or_empty(row.replaced_by_card_number.as_ref()),
         history,
-        imported_activation: None,
+        imported_activation: row
+            .imported_activation_channel
+            .as_ref()
+            .zip(row.imported_activated_at)
+            .map(|(channel, at)| pb::ImportedActivation {
+                channel: channel.clone(),
+                activated_at: Some(timestamp(at)),
+            }),
     }
 }
 

@@ -27,13 +27,18 @@ pub struct CardRow {
     pub bank_card_number: BankCardNumber,
     pub replaces_card_number: Option<CardNumber>,
     pub replaced_by_card_number: Option<CardNumber>,
+    /// An imported card the old system had activated: through which
+    /// channel (as activation names it) and when; both or neither.
+    pub imported_activation_channel: Option<String>,
+    pub imported_activated_at: Option<DateTime<Utc>>,
 }
 
 macro_rules! card_columns {
     () => {
         "card_number, card_identification_code, serial_number, person_id, application_id, \
          generation, status, issuing_region_code, issued_on, received_at, bank_code, \
-         bank_card_number, replaces_card_number, replaced_by_card_number"
+         bank_card_number, replaces_card_number, replaced_by_card_number, \
+         imported_activation_channel, imported_activated_at"
     };
 }
 

@@ -2,6 +2,7 @@
 //! `INSERT … SELECT FROM UNNEST … ON CONFLICT DO NOTHING` per table (so a
 //! card already here changes nothing and Postgres logs no identifier), the
 //! status history in one more, then one read of which of the rest exist.
+//! Card numbering moves past the imported cards' numbers (`numbering`).
 
 use std::collections::HashSet;
 
@@ -78,6 +79,8 @@ pub async fn import_cards(
             .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc))
     };
     let numbers: Vec<&str> = cards.iter().map(|(c, _)| c.card_number.as_str()).collect();
+    // Alone against issuing from here to the commit (see `numbering`).
+    super::numbering::hold_alone(&mut *conn).await?;
     let inserted: Vec<String> = sqlx::query_scalar(
         "INSERT INTO cards (card_number, card_identification_code, serial_number, person_id,
              generation, status, issuing_region_code, issued_on, issued_at, received_at,
@@ -166,6 +169,7 @@ pub async fn import_cards(
     .bind(request_id)
     .execute(&mut *conn)
     .await?;
+    super::numbering::advance_past(&mut *conn, &inserted).await?;
     outcomes(
         conn,
         "SELECT card_number FROM cards WHERE card_number = ANY($1)",

@@ -11,8 +11,11 @@ use crate::domain::{
     issuing::CardIdentifiers,
 };
 
-/// Allocates `count` sequence numbers of each kind, in one statement.
+/// Allocates `count` sequence numbers of each kind, in one statement,
+/// holding the numbering lock shared until the transaction ends (see
+/// `numbering`: an import moves the sequences past its numbers).
 pub async fn allocate(conn: &mut PgConnection, count: i64) -> Result<Vec<Allocated>, sqlx::Error> {
+    super::numbering::share(&mut *conn).await?;
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT nextval('card_number_seq'), nextval('serial_number_seq'),
              nextval('bank_card_number_seq')

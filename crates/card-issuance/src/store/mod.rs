@@ -8,6 +8,7 @@ mod ecards;
 mod import;
 mod issuing;
 mod legacy;
+mod numbering;
 mod pins;
 
 pub use applications::*;

@@ -33,7 +33,7 @@ mod sequencer;
 
 pub(crate) use sequencer::APPEND;
 use sequencer::SEQUENCE_BATCH;
-pub use sequencer::sequence;
+pub use sequencer::{append, sequence};
 
 const BATCH: i64 = 500;
 /// The longest a caught-up stream stays silent: consumers judge their

@@ -1,6 +1,6 @@
 //! Writing events, and numbering them in commit order (see the module above).
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// The common table expression that appends events `$E_TYPES` /
 /// `$E_PAYLOADS` (`text[]`, `bytea[]`, in order), unnumbered, each with the
@@ -13,6 +13,38 @@ pub(crate) const APPEND: &str = "
         SELECT u.t, u.p, $E_TRACEPARENT::text, $E_TRACESTATE::text
         FROM UNNEST($E_TYPES::text[], $E_PAYLOADS::bytea[]) WITH ORDINALITY AS u(t, p, n)
         ORDER BY u.n)";
+
+/// Appends `events` in `conn`'s transaction outside the mutation pipeline,
+/// for a change that is not a call's: a projector recording something of
+/// its own while it applies another service's events. They carry the
+/// current trace context, and wake the watchers at commit, as a call's do.
+pub async fn append(
+    conn: &mut PgConnection,
+    events: &crate::mutation::Events,
+) -> Result<(), sqlx::Error> {
+    let (types, payloads) = events.columns();
+    if types.is_empty() {
+        return Ok(());
+    }
+    let (traceparent, tracestate) = crate::trace::current_traceparent();
+    let text = |value: String| (!value.is_empty()).then_some(value);
+    let statement = format!(
+        "WITH {append} SELECT pg_notify(current_schema() || '.outbox', '')",
+        append = APPEND
+            .replace("$E_TYPES", "$1")
+            .replace("$E_PAYLOADS", "$2")
+            .replace("$E_TRACEPARENT", "$3")
+            .replace("$E_TRACESTATE", "$4"),
+    );
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(&types)
+        .bind(&payloads)
+        .bind(text(traceparent))
+        .bind(text(tracestate))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// Events numbered by one run of the sequencer, at most.
 pub(super) const SEQUENCE_BATCH: i64 = 10_000;

@@ -7,7 +7,7 @@ use pii::IdNumber;
 use platform::{error::FieldViolations, idempotency::RequestId, import::Rejection};
 use socsec_proto::identity::v1 as pb;
 
-use super::{Result, accept, bounded, id_number, limits, register_person};
+use super::{Result, accept, bounded, limits, register_person};
 use crate::{
     domain::commands::{ImportPerson, ImportPersons},
     error::IdentityError,
@@ -63,14 +63,16 @@ fn record(
     })
 }
 
-/// Up to `MAX_BATCH` ID numbers, each as `LookupPerson` parses it.
+/// Up to `MAX_BATCH` ID numbers, each as `LookupPerson` parses it; a bad
+/// one is named by its place (`id_numbers[3]`).
 pub fn lookup_persons(req: &pb::LookupPersonsRequest, today: NaiveDate) -> Result<Vec<IdNumber>> {
     bounded(&limits::LOOKUP_PERSONS, req)?;
     let mut v = FieldViolations::new();
     let parsed: Vec<Option<IdNumber>> = req
         .id_numbers
         .iter()
-        .map(|n| id_number(&mut v, n, today))
+        .enumerate()
+        .map(|(i, n)| v.check(&format!("id_numbers[{i}]"), IdNumber::parse(n, today)))
         .collect();
     accept(v, parsed.into_iter().collect::<Option<Vec<_>>>())
 }
