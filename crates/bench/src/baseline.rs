@@ -66,25 +66,29 @@ fn pgbench(args: &Args, url: &str, extra: &[&str]) -> f64 {
         })
 }
 
-/// Seconds to COPY the very rows the run wrote into a fresh table shaped
-/// and indexed like the ledger.
+/// Seconds to COPY the very rows the run wrote into a fresh table shaped,
+/// indexed and partitioned (by period, one DEFAULT partition) like the
+/// ledger.
 pub async fn copy_baseline(url: &str) -> (i64, f64) {
     let mut conn = PgConnection::connect(url).await.expect("connect");
     sqlx::query("DROP TABLE IF EXISTS bench_copy")
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::query("CREATE TABLE bench_copy (LIKE contribution.ledger_entries INCLUDING ALL)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    for statement in [
+        "CREATE TABLE bench_copy (LIKE contribution.ledger_entries INCLUDING ALL) \
+         PARTITION BY RANGE (period)",
+        "CREATE TABLE bench_copy_all PARTITION OF bench_copy DEFAULT",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
     let columns = "person_id, enrolment_id, contract_id, region_code, period, insurance_type, part, account, \
                    payer, base_fen, rate_bp, amount_fen, kind, run_request_id, created_at";
     let mut data = Vec::new();
     {
         let mut out = conn
             .copy_out_raw(&format!(
-                "COPY contribution.ledger_entries ({columns}) TO STDOUT"
+                "COPY (SELECT {columns} FROM contribution.ledger_entries) TO STDOUT"
             ))
             .await
             .expect("copy out");

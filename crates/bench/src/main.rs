@@ -2,7 +2,8 @@
 //! on the same machine in the same run, and writes BENCHMARKS.md.
 //!
 //! Run through `deploy/bench.sh`, which starts a private Postgres with the
-//! settings the services use and builds everything in release mode.
+//! settings the services use and builds everything in release mode. With
+//! `--persons N[,N…]` it runs the scale mode instead ([`scale`]).
 
 // Rates and durations are measurements, not money: floating point is right here.
 #![allow(clippy::float_arithmetic)]
@@ -10,6 +11,9 @@
 mod baseline;
 mod loads;
 mod report;
+mod scale;
+mod scale_db;
+mod scale_report;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -36,9 +40,17 @@ struct Args {
     /// Fresh cards to activate at full load (half as many more at half load).
     #[arg(long, default_value_t = 6_000)]
     cards: usize,
-    /// Enrolled persons in the monthly run.
+    /// Enrolled persons in the monthly run (seeded with SQL).
     #[arg(long, default_value_t = 1_000_000)]
-    persons: i64,
+    run_persons: i64,
+    /// Scale mode: for each N, a province of N persons imported into a
+    /// fresh database, then eligibility, outlet activation and the monthly
+    /// run measured on it (e.g. `--persons 100000,10000000`).
+    #[arg(long, value_delimiter = ',')]
+    persons: Vec<u64>,
+    /// Where the scale mode writes its province files (deleted once loaded).
+    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    province_dir: PathBuf,
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
 }
@@ -46,6 +58,15 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if !args.persons.is_empty() {
+        let mut runs = Vec::new();
+        for &n in &args.persons {
+            runs.push(scale::measure(&args, n).await);
+        }
+        std::fs::write(&args.out, report::scale(&args, &runs)).expect("write report");
+        println!("wrote {}", args.out.display());
+        return;
+    }
     let url = args.target.fresh_database("socsec_bench").await;
     let pgbench = baseline::measure_pgbench(&args, &url);
 
