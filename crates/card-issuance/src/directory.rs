@@ -61,36 +61,17 @@ impl Directory {
         }
     }
 
-    /// The registered persons among `id_numbers` (the import's holders): ID
-    /// number → (person id, information confirmed), asked for `origin`'s
-    /// batch `request_id`.
+    /// The registered persons among `id_numbers` (the import's holders),
+    /// asked for `origin`'s batch `request_id`.
     pub async fn holders(
         &self,
         id_numbers: Vec<String>,
         origin: &Caller,
         request_id: &str,
-    ) -> Result<std::collections::HashMap<String, (Uuid, bool)>, CardError> {
-        let request = on_behalf_of(
-            identity::LookupPersonsRequest { id_numbers },
-            origin,
-            Some(request_id),
-        );
-        let found = self
-            .identity
-            .clone()
-            .lookup_persons(request)
+    ) -> Result<std::collections::HashMap<String, platform::import::Holder>, CardError> {
+        platform::import::lookup_holders(self.identity.clone(), id_numbers, origin, request_id)
             .await
-            .map_err(unavailable)?
-            .into_inner();
-        Ok(found
-            .persons
-            .into_iter()
-            .filter_map(|p| {
-                let person_id = Uuid::parse_str(&p.person_id).ok()?;
-                let confirmed = p.status == BasicInfoStatus::Confirmed as i32;
-                Some((p.id_number, (person_id, confirmed)))
-            })
-            .collect())
+            .map_err(unavailable)
     }
 
     /// Whether `caller` (a hospital or pharmacy) is registered as that kind

@@ -57,6 +57,20 @@ impl Directory {
         }
     }
 
+    /// The registered persons among `id_numbers` (an import's holders),
+    /// asked in one call for `origin`'s batch `request_id`.
+    pub async fn holders(
+        &self,
+        id_numbers: Vec<String>,
+        origin: &Caller,
+        request_id: &str,
+    ) -> Result<std::collections::HashMap<String, platform::import::Holder>, ContributionError>
+    {
+        platform::import::lookup_holders(self.identity.clone(), id_numbers, origin, request_id)
+            .await
+            .map_err(unavailable)
+    }
+
     /// Refuses unless `bank` is registered in identity as a bank in force
     /// that collects contributions. Asked every time (not remembered), so a
     /// withdrawal takes effect at once; when identity cannot be asked, the

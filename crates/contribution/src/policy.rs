@@ -33,6 +33,8 @@ pub static POLICY: Policy = Policy {
         "CreatePaymentOrder" => Access::Only(&[Operator, Employer, HrAgency, Person]),
         "ReversePayment" => Access::Only(&[Operator, Bank]),
         "WatchContributionEvents" => Access::Only(&[Service]),
+        "ImportEnrolments" => Access::Only(&[Operator]),
+        "ImportWages" => Access::Only(&[Operator]),
     ],
 };
 

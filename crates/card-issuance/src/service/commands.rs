@@ -103,7 +103,4 @@ pub struct ImportLegacyCard {
 }
 
 /// An import batch: each record (with its line) parsed or rejected.
-pub struct ImportBatch<T> {
-    pub request_id: RequestId,
-    pub records: Vec<(i64, Result<T, platform::import::Rejection>)>,
-}
+pub type ImportBatch<T> = platform::import::Batch<T>;

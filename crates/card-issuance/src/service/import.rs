@@ -1,26 +1,23 @@
 //! Imports of cards and old medical cards from the system a bureau
 //! replaces. Per batch: the stored answer if the batch was sent before;
-//! the holders asked of identity in one call (outside any transaction);
-//! then one trip through the mutation pipeline storing every valid record
-//! in one multi-row statement, publishing `CardIssued` (whole, received and
-//! activated as imported) or `LegacyCardRegistered` for each new one.
+//! the holders asked of identity in one call (outside any transaction,
+//! `platform::import::resolve_holders`); then one trip through the mutation
+//! pipeline storing every valid record in one multi-row statement,
+//! publishing `CardIssued` (whole, received and activated as imported) or
+//! `LegacyCardRegistered` for each new one.
 
 use platform::{
     auth::Caller,
-    import::{self, Rejection},
+    import::{self, Rejection, Resolved},
     mutation::{self, Audit, Effects, Events, Mutation},
 };
-use socsec_proto::{card::v1 as pb, common::v1::ImportOutcome};
-use uuid::Uuid;
+use socsec_proto::card::v1 as pb;
 
 use super::{Cards, ImportBatch, ImportCard, ImportLegacyCard, Result};
 use crate::{
     api::{events, present},
     store::{self, Stored},
 };
-
-/// Each record with its holder's person id, or its rejection.
-type Resolved<'a, T> = Vec<(i64, std::result::Result<(&'a T, Uuid), Rejection>)>;
 
 impl Cards {
     /// Names each record's holder; `confirmed_only`: a card needs the
@@ -32,37 +29,11 @@ impl Cards {
         holder: impl Fn(&T) -> &pii::IdNumber,
         confirmed_only: bool,
     ) -> Result<Resolved<'a, T>> {
-        let wanted: Vec<String> = batch
-            .records
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok())
-            .map(|r| holder(r).expose().to_owned())
-            .collect();
-        let found = if wanted.is_empty() {
-            Default::default()
-        } else {
-            self.directory
-                .holders(wanted, caller, batch.request_id.as_str())
-                .await?
-        };
-        Ok(batch
-            .records
-            .iter()
-            .map(|(line, record)| {
-                let resolved = match record {
-                    Err(rejection) => Err(rejection.clone()),
-                    Ok(r) => match found.get(holder(r).expose()) {
-                        None => Err(Rejection::new("holder_id_number", "PERSON_NOT_FOUND")),
-                        Some((_, false)) if confirmed_only => Err(Rejection::new(
-                            "holder_id_number",
-                            "BASIC_INFO_NOT_CONFIRMED",
-                        )),
-                        Some((person_id, _)) => Ok((r, *person_id)),
-                    },
-                };
-                (*line, resolved)
-            })
-            .collect())
+        let request_id = batch.request_id.as_str();
+        import::resolve_holders(batch, holder, confirmed_only, async |wanted| {
+            self.directory.holders(wanted, caller, request_id).await
+        })
+        .await
     }
 
     pub async fn import_cards(
@@ -83,20 +54,20 @@ impl Cards {
             mutation,
             request,
             async |conn| -> Result<Effects<pb::ImportCardsResponse>> {
-                let valid: Vec<(&ImportCard, Uuid)> = resolved
-                    .iter()
-                    .filter_map(|(_, r)| r.clone().ok())
-                    .collect();
+                let valid = import::valid(&resolved);
                 let stored = store::import_cards(conn, &valid, &by, request_id).await?;
                 let mut published = Vec::new();
                 let mut persons = Vec::new();
+                for ((card, person_id), s) in valid.iter().zip(&stored) {
+                    if *s == Stored::Inserted {
+                        published.push(events::card_issued(present::imported_card(
+                            card, *person_id,
+                        )));
+                        persons.push(person_id.to_string());
+                    }
+                }
                 let key = |c: &ImportCard| c.card_number.as_str().to_owned();
-                let outcomes = outcomes(&resolved, &stored, key, |(card, person_id)| {
-                    published.push(events::card_issued(present::imported_card(
-                        card, *person_id,
-                    )));
-                    persons.push(person_id.to_string());
-                });
+                let outcomes = import::outcomes(&resolved, kept(&valid, &stored, key));
                 Ok(Effects::new(
                     pb::ImportCardsResponse { outcomes },
                     Events::many(published),
@@ -124,25 +95,25 @@ impl Cards {
             mutation,
             request,
             async |conn| -> Result<Effects<pb::ImportCardsResponse>> {
-                let valid: Vec<(&ImportLegacyCard, Uuid)> = resolved
-                    .iter()
-                    .filter_map(|(_, r)| r.clone().ok())
-                    .collect();
+                let valid = import::valid(&resolved);
                 let stored = store::import_legacy_cards(conn, &valid, at).await?;
                 let mut published = Vec::new();
                 let mut persons = Vec::new();
+                for ((card, person_id), s) in valid.iter().zip(&stored) {
+                    if *s == Stored::Inserted {
+                        published.push(events::legacy_registered(pb::LegacyMedicalCard {
+                            card_number: card.card_number.expose().to_owned(),
+                            person_id: person_id.to_string(),
+                            region_code: card.region.as_str().to_owned(),
+                            status: pb::LegacyCardStatus::Active as i32,
+                            registered_at: Some(platform::clock::timestamp(at)),
+                            retired_at: None,
+                        }));
+                        persons.push(person_id.to_string());
+                    }
+                }
                 let key = |c: &ImportLegacyCard| c.card_number.expose().to_owned();
-                let outcomes = outcomes(&resolved, &stored, key, |(card, person_id)| {
-                    published.push(events::legacy_registered(pb::LegacyMedicalCard {
-                        card_number: card.card_number.expose().to_owned(),
-                        person_id: person_id.to_string(),
-                        region_code: card.region.as_str().to_owned(),
-                        status: pb::LegacyCardStatus::Active as i32,
-                        registered_at: Some(platform::clock::timestamp(at)),
-                        retired_at: None,
-                    }));
-                    persons.push(person_id.to_string());
-                });
+                let outcomes = import::outcomes(&resolved, kept(&valid, &stored, key));
                 Ok(Effects::new(
                     pb::ImportCardsResponse { outcomes },
                     Events::many(published),
@@ -154,30 +125,22 @@ impl Cards {
     }
 }
 
-/// One outcome per record: rejected as parsed or resolved, else what the
-/// store made of it, under its `key`; `inserted` is told of each new record.
-fn outcomes<T>(
-    resolved: &Resolved<'_, T>,
+/// What the store made of each valid record, under its card number.
+fn kept<T>(
+    valid: &[(&T, uuid::Uuid)],
     stored: &[Stored],
     key: impl Fn(&T) -> String,
-    mut inserted: impl FnMut(&(&T, Uuid)),
-) -> Vec<ImportOutcome> {
-    let mut stored = stored.iter();
-    resolved
+) -> Vec<import::Stored> {
+    valid
         .iter()
-        .map(|(line, record)| match record {
-            Err(rejection) => import::rejected(*line, rejection),
-            Ok(valid) => match stored.next() {
-                Some(Stored::Inserted) => {
-                    inserted(valid);
-                    import::imported(*line, key(valid.0))
-                }
-                Some(Stored::AlreadyHere) => import::already_imported(*line, key(valid.0)),
-                _ => import::rejected(
-                    *line,
-                    &Rejection::new("card_number", "CARD_CONFLICTS_WITH_EXISTING"),
-                ),
-            },
+        .zip(stored)
+        .map(|((card, _), s)| match s {
+            Stored::Inserted => import::Stored::Imported(key(card)),
+            Stored::AlreadyHere => import::Stored::AlreadyHere(key(card)),
+            Stored::Conflict => import::Stored::Rejected(Rejection::new(
+                "card_number",
+                "CARD_CONFLICTS_WITH_EXISTING",
+            )),
         })
         .collect()
 }

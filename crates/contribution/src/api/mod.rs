@@ -224,4 +224,26 @@ impl Rpc for ContributionApi {
             self.service.watch_events(&after, req.heartbeats).await?,
         ))
     }
+
+    async fn import_enrolments(
+        &self,
+        request: Request<pb::ImportEnrolmentsRequest>,
+    ) -> Answer<pb::ImportEnrolmentsResponse> {
+        let (caller, req) = open(request)?;
+        let batch = parse::import_enrolments(&req, self.service.today())?;
+        Ok(Response::new(
+            self.service.import_enrolments(&caller, batch, &req).await?,
+        ))
+    }
+
+    async fn import_wages(
+        &self,
+        request: Request<pb::ImportWagesRequest>,
+    ) -> Answer<pb::ImportWagesResponse> {
+        let (caller, req) = open(request)?;
+        let batch = parse::import_wages(&req, self.service.today())?;
+        Ok(Response::new(
+            self.service.import_wages(&caller, batch, &req).await?,
+        ))
+    }
 }

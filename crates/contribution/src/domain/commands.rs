@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use pii::PartnerCode;
 use uuid::Uuid;
 
-use super::{ArrearsKey, Enrolling, InsuranceType, LineKey, Money, Payer, Period};
+use super::{ArrearsKey, Enrolling, InsuranceType, LineKey, Money, Payer, Period, enrolment::Term};
 
 /// Enrol a person in one or more insurance types from a month on.
 #[derive(Clone, Debug)]
@@ -93,4 +93,24 @@ pub struct StatementQuery {
     pub range: StatementRange,
     pub page_size: i64,
     pub after: Option<LineKey>,
+}
+
+/// One imported enrolment, parsed as `Enrol` parses it; its holder still
+/// named by ID number (resolved with identity before the transaction).
+#[derive(Clone, Debug)]
+pub struct ImportEnrolment {
+    pub holder: pii::IdNumber,
+    pub region_code: String,
+    pub insurance_type: InsuranceType,
+    /// An employee's or a flexible worker's (agency enrolments are not imported).
+    pub enrolling: Enrolling,
+    pub term: Term,
+}
+
+/// One imported month of declared wage, parsed as `DeclareWage` parses it.
+#[derive(Clone, Debug)]
+pub struct ImportWage {
+    pub holder: pii::IdNumber,
+    pub month: Period,
+    pub monthly_wage: Money,
 }

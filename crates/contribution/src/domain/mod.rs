@@ -17,7 +17,7 @@ pub mod vocabulary;
 
 pub use bill::{Bill, BillTerms};
 pub use contract::{AgencyContract, ContractRefusal, ContractStatus};
-pub use enrolment::{Enrolling, Enrolment, Overlap};
+pub use enrolment::{Enrolled, Enrolling, Enrolment, Overlap, Term};
 pub use keys::{ArrearsKey, LineKey};
 pub use late_fee::late_fee;
 pub use money::{Money, Rounding};

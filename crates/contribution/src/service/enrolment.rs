@@ -17,7 +17,7 @@ use super::{ContributionService, Result};
 use crate::{
     api::present,
     domain::{
-        AgencyContract, Enrolling, Enrolment, Payer, Period, access,
+        AgencyContract, Enrolling, Enrolment, Payer, Period, Term, access,
         commands::{Enrol, RegisterContract},
         enrolment,
     },
@@ -75,14 +75,14 @@ impl ContributionService {
                     (payer, None, Some(*contract_id), Some(contract.end))
                 }
             };
-            let overlaps = store::overlapping(
-                &mut *conn,
-                cmd.person_id,
-                &cmd.insurance_types,
-                cmd.start,
+            let enrolled =
+                store::enrolled(&mut *conn, &[cmd.person_id], &cmd.insurance_types).await?;
+            let term = Term {
+                start: cmd.start,
                 end,
-            )
-            .await?;
+            };
+            let overlaps =
+                enrolment::overlaps(&enrolled, cmd.person_id, &cmd.insurance_types, term);
             let taken_over =
                 enrolment::takes_over(scheme, &overlaps).map_err(|insurance_type| {
                     ContributionError::EnrolmentOverlaps { insurance_type }

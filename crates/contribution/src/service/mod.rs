@@ -6,6 +6,7 @@
 mod bills;
 mod contracts;
 mod enrolment;
+mod import;
 mod payments;
 mod rates;
 mod run;

@@ -15,6 +15,7 @@ use crate::{
         InsuranceType, RateTable,
         access::{self, WageDeclarer},
         commands::DeclareWage,
+        enrolment,
     },
     error::ContributionError,
     store,
@@ -76,7 +77,7 @@ impl ContributionService {
                     return Err(ContributionError::NotOwnRecord);
                 }
                 let first = store::first_enrolment_start(&mut *conn, cmd.person_id).await?;
-                if first.is_none_or(|first| cmd.periods[0] < first) {
+                if !enrolment::wage_declarable(first, cmd.periods[0]) {
                     return Err(ContributionError::PeriodBeforeEnrolment);
                 }
                 let pays_for_every_month = match &declarer {

@@ -1,5 +1,7 @@
 //! Enrolments, and the facts that decide who may act for a person.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use pii::PartnerCode;
 use sqlx::{PgConnection, PgExecutor};
@@ -7,7 +9,7 @@ use uuid::Uuid;
 
 use super::is_agency_client;
 use crate::domain::{
-    Enrolment, EnrolmentChannel, InsuranceType, Overlap, Payer, Period, Scheme,
+    Enrolled, Enrolment, EnrolmentChannel, InsuranceType, Payer, Period, Scheme, Term,
     access::RecordAccess,
 };
 
@@ -81,38 +83,49 @@ pub async fn lock_person(conn: &mut PgConnection, person_id: Uuid) -> Result<(),
     Ok(())
 }
 
-/// The person's enrolments in `types` in force in some month of
-/// `[start, end]` (`end` `None`: open-ended); one that never took effect
-/// (ended before its start) overlaps nothing.
-pub async fn overlapping(
+/// The enrolments of `persons` in `types`, whatever their months (few per
+/// person): what a new enrolment is checked against (`enrolment::overlaps`).
+pub async fn enrolled(
     executor: impl PgExecutor<'_>,
-    person_id: Uuid,
+    persons: &[Uuid],
     types: &[InsuranceType],
-    start: Period,
-    end: Option<Period>,
-) -> Result<Vec<Overlap>, sqlx::Error> {
+) -> Result<Vec<Enrolled>, sqlx::Error> {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    let rows: Vec<(Uuid, InsuranceType, bool)> = sqlx::query_as(
-        "SELECT enrolment_id, insurance_type, contract_id IS NOT NULL FROM enrolments
-         WHERE person_id = $1 AND insurance_type = ANY($2)
-           AND (end_period IS NULL OR (end_period >= $3 AND end_period >= start_period))
-           AND ($4::date IS NULL OR start_period <= $4)
-         ORDER BY insurance_type, enrolment_id",
+    let rows: Vec<EnrolledRow> = sqlx::query_as(
+        "SELECT enrolment_id, person_id, insurance_type, region_code, start_period,
+             end_period, contract_id IS NOT NULL AS under_contract
+         FROM enrolments WHERE person_id = ANY($1) AND insurance_type = ANY($2)
+         ORDER BY enrolment_id",
     )
-    .bind(person_id)
+    .bind(persons)
     .bind(types)
-    .bind(start.first_day())
-    .bind(end.map(Period::first_day))
     .fetch_all(executor)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(enrolment_id, insurance_type, under_contract)| Overlap {
-            enrolment_id,
-            insurance_type,
-            under_contract,
+        .map(|row| Enrolled {
+            enrolment_id: row.enrolment_id,
+            person_id: row.person_id,
+            insurance_type: row.insurance_type,
+            region_code: row.region_code,
+            term: Term {
+                start: Period::from_date(row.start_period),
+                end: row.end_period.map(Period::from_date),
+            },
+            under_contract: row.under_contract,
         })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct EnrolledRow {
+    enrolment_id: Uuid,
+    person_id: Uuid,
+    insurance_type: InsuranceType,
+    region_code: String,
+    start_period: NaiveDate,
+    end_period: Option<NaiveDate>,
+    under_contract: bool,
 }
 
 /// Among `enrolments`, the insurance type and month of the latest
@@ -262,12 +275,43 @@ pub async fn first_enrolment_start(
     executor: impl PgExecutor<'_>,
     person_id: Uuid,
 ) -> Result<Option<Period>, sqlx::Error> {
-    let first: Option<NaiveDate> = sqlx::query_scalar(
-        "SELECT min(start_period) FROM enrolments
-             WHERE person_id = $1 AND (end_period IS NULL OR end_period >= start_period)",
+    Ok(first_enrolment_starts(executor, &[person_id])
+        .await?
+        .remove(&person_id))
+}
+
+/// For each of `persons` enrolled, the start of their first enrolment that
+/// took effect.
+pub async fn first_enrolment_starts(
+    executor: impl PgExecutor<'_>,
+    persons: &[Uuid],
+) -> Result<HashMap<Uuid, Period>, sqlx::Error> {
+    let rows: Vec<(Uuid, NaiveDate)> = sqlx::query_as(
+        "SELECT person_id, min(start_period) FROM enrolments
+             WHERE person_id = ANY($1) AND (end_period IS NULL OR end_period >= start_period)
+             GROUP BY person_id",
     )
-    .bind(person_id)
-    .fetch_one(executor)
+    .bind(persons)
+    .fetch_all(executor)
     .await?;
-    Ok(first.map(Period::from_date))
+    Ok(rows
+        .into_iter()
+        .map(|(person, first)| (person, Period::from_date(first)))
+        .collect())
+}
+
+/// Serialises enrolments of `persons` (in id order, so two batches never
+/// wait on each other in a circle), as `lock_person` does one person's.
+pub async fn lock_persons(conn: &mut PgConnection, persons: &[Uuid]) -> Result<(), sqlx::Error> {
+    let mut persons = persons.to_vec();
+    persons.sort();
+    persons.dedup();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('enrol:' || p::text, 0))
+         FROM UNNEST($1::uuid[]) WITH ORDINALITY AS u(p, n) ORDER BY n",
+    )
+    .bind(persons)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

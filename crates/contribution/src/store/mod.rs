@@ -8,6 +8,7 @@
 mod bills;
 mod contracts;
 mod enrolments;
+mod import;
 mod payments;
 mod rates;
 mod run;
@@ -16,6 +17,7 @@ mod statements;
 pub use bills::*;
 pub use contracts::*;
 pub use enrolments::*;
+pub use import::*;
 pub use payments::*;
 pub use rates::*;
 pub use run::*;

@@ -156,6 +156,31 @@ pub static WATCH_CONTRIBUTION_EVENTS: Limits<pb::WatchContributionEventsRequest>
     })],
 };
 
+/// Each record is checked against `ENROL`'s bounds by `Enrol`'s own
+/// parser: one record over them is rejected alone.
+pub static IMPORT_ENROLMENTS: Limits<pb::ImportEnrolmentsRequest> = Limits {
+    rpc: "ImportEnrolments",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::items("enrolments", platform::import::MAX_BATCH, |r| {
+            r.enrolments.len()
+        }),
+        Bound::each_entry("enrolments[].holder_id_number", CODE),
+        Bound::each_entry("enrolments[].region_code", CODE),
+        Bound::each_entry("enrolments[].employer_code", CODE),
+    ],
+};
+
+/// Each record is checked by `DeclareWage`'s own parser.
+pub static IMPORT_WAGES: Limits<pb::ImportWagesRequest> = Limits {
+    rpc: "ImportWages",
+    bounds: &[
+        Bound::chars("request_id", CODE, |r| &r.request_id),
+        Bound::items("wages", platform::import::MAX_BATCH, |r| r.wages.len()),
+        Bound::each_entry("wages[].holder_id_number", CODE),
+    ],
+};
+
 /// Every contribution RPC's limits, in the proto's order.
 pub static ALL: &[&dyn Documented] = &[
     &ENROL,
@@ -175,6 +200,8 @@ pub static ALL: &[&dyn Documented] = &[
     &CREATE_PAYMENT_ORDER,
     &REVERSE_PAYMENT,
     &WATCH_CONTRIBUTION_EVENTS,
+    &IMPORT_ENROLMENTS,
+    &IMPORT_WAGES,
 ];
 
 #[cfg(test)]

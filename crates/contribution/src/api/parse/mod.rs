@@ -6,12 +6,14 @@
 mod bills;
 mod contracts;
 mod enrolment;
+mod import;
 pub mod limits;
 mod payments;
 
 pub use bills::*;
 pub use contracts::*;
 pub use enrolment::*;
+pub use import::*;
 pub use payments::*;
 
 use chrono::NaiveDate;
