@@ -47,6 +47,7 @@ async fn province(bad_lines: bool) -> Imported {
     {
         journeys::register_partner(&mut identity, code, kind, parent).await;
     }
+    set_rates(&system).await;
     let province = province::generate(PERSONS, 0, system.clock.now(), bad_lines);
     let file = std::env::temp_dir().join(format!("province-{}.jsonl", uuid::Uuid::new_v4()));
     std::fs::write(&file, province.lines.join("\n")).expect("the file is written");
@@ -87,6 +88,26 @@ impl Imported {
             .await
             .unwrap()
     }
+}
+
+/// The region's typical old-age rates: enrolments need the region's table.
+async fn set_rates(system: &System) {
+    system
+        .contribution_client()
+        .await
+        .set_rate_table(as_caller(
+            "operator:OP0001",
+            socsec_proto::contribution::v1::SetRateTableRequest {
+                request_id: "rates".into(),
+                table: Some(socsec_fixtures::rates::typical(
+                    province::REGION,
+                    socsec_proto::contribution::v1::InsuranceType::OldAge,
+                    2026,
+                )),
+            },
+        ))
+        .await
+        .expect("rates");
 }
 
 async fn clients(system: &System) -> province::Clients<system_tests::CallerChannel> {

@@ -110,6 +110,13 @@ pub async fn measure(args: &Args, n: u64) -> Scale {
     prepare::register_partners(&identity, &partners(&credit_codes())).await;
 
     let now = Utc::now();
+    // Enrolments need their region's rate table; the runs need each year's.
+    let mut contribution =
+        ContributionServiceClient::new(services.serving(&services.contribution).await);
+    let months = [2, 1].map(|m| year_month(&province::month_before(now, m)));
+    for year in [months[0].year, months[1].year] {
+        loads::set_rates(&mut contribution, year).await;
+    }
     // Enough sampled cards for the activation loads, spread over the file.
     let wanted = 4 * (args.cards + args.cards / 2) as u64;
     let spec = Spec {
@@ -134,9 +141,7 @@ pub async fn measure(args: &Args, n: u64) -> Scale {
     let clients = Clients {
         identity: identity.clone(),
         cards: CardServiceClient::new(services.serving(&services.cards).await),
-        contribution: ContributionServiceClient::new(
-            services.serving(&services.contribution).await,
-        ),
+        contribution: contribution.clone(),
     };
     let (records, load_seconds, rejected) = import(clients, &file).await;
     let copy = copy_imported(&url, &args.province_dir).await;
@@ -148,12 +153,6 @@ pub async fn measure(args: &Args, n: u64) -> Scale {
         copy.rows as f64 / load_seconds
     );
 
-    let mut contribution =
-        ContributionServiceClient::new(services.serving(&services.contribution).await);
-    let months = [2, 1].map(|m| year_month(&province::month_before(now, m)));
-    for year in [months[0].year, months[1].year] {
-        loads::set_rates(&mut contribution, year).await;
-    }
     println!(
         "  monthly run of {}-{:02} (history)",
         months[0].year, months[0].month
