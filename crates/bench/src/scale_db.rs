@@ -108,12 +108,19 @@ pub async fn sizes(url: &str) -> (Vec<TableSize>, i64) {
         .expect("analyze");
     let rows: Vec<(String, i64, i64, i64, bool)> = sqlx::query_as(
         "SELECT n.nspname || '.' || c.relname,
-                (SELECT coalesce(sum(greatest(k.reltuples, 0)), 0)
-                   FROM pg_partition_tree(c.oid) t JOIN pg_class k ON k.oid = t.relid)::bigint,
-                (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
-                   FROM pg_partition_tree(c.oid) t)::bigint,
-                (SELECT coalesce(sum(pg_indexes_size(t.relid)), 0)
-                   FROM pg_partition_tree(c.oid) t)::bigint,
+                CASE WHEN c.relkind = 'p' THEN
+                  (SELECT coalesce(sum(greatest(k.reltuples, 0)), 0)
+                     FROM pg_partition_tree(c.oid) t JOIN pg_class k ON k.oid = t.relid
+                    WHERE t.isleaf)
+                ELSE greatest(c.reltuples, 0) END::bigint,
+                CASE WHEN c.relkind = 'p' THEN
+                  (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
+                     FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
+                ELSE pg_total_relation_size(c.oid) END::bigint,
+                CASE WHEN c.relkind = 'p' THEN
+                  (SELECT coalesce(sum(pg_indexes_size(t.relid)), 0)
+                     FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
+                ELSE pg_indexes_size(c.oid) END::bigint,
                 c.relkind = 'p'
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
