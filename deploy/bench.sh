@@ -5,7 +5,11 @@
 # Starts a private Postgres with the settings `deploy/run.sh` uses (unless
 # DATABASE_URL is set), builds release binaries, measures pgbench and COPY
 # baselines, starts the four services and drives them with socsec-bench.
-# Arguments are passed to socsec-bench (see `socsec-bench --help`).
+# Arguments are passed to socsec-bench (see `socsec-bench --help`);
+# `--persons N[,N…]` runs the scale mode (a province of N persons imported,
+# then the loads measured on it) instead of the default loads.
+# SOCSEC_BENCH_PROFILE=debug builds and runs debug binaries (to try the
+# command quickly; figures from it mean nothing).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -22,5 +26,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 fi
 
-cargo build --release --locked --bins
-target/release/socsec-bench --pgbench "$bin/pgbench" --bin-dir target/release "$@"
+profile=${SOCSEC_BENCH_PROFILE:-release}
+case "$profile" in
+  release) cargo build --release --locked --bins; dir=target/release ;;
+  debug) cargo build --locked --bins; dir=target/debug ;;
+  *) echo "SOCSEC_BENCH_PROFILE must be release or debug" >&2; exit 2 ;;
+esac
+"$dir/socsec-bench" --pgbench "$bin/pgbench" --bin-dir "$dir" "$@"

@@ -46,9 +46,13 @@ async fn province(bad_lines: bool) -> Imported {
         ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
         ("H-001", PartnerKind::Hospital, ""),
         ("P-001", PartnerKind::Pharmacy, ""),
-    ] {
+    ]
+    .into_iter()
+    .chain(province::EMPLOYERS.map(|e| (e, PartnerKind::Employer, "")))
+    {
         journeys::register_partner(&mut identity, code, kind, parent).await;
     }
+    set_rates(&system).await;
     let province = province::generate(PERSONS, 0, system.clock.now(), bad_lines);
     let file = std::env::temp_dir().join(format!("province-{}.jsonl", uuid::Uuid::new_v4()));
     std::fs::write(&file, province.lines.join("\n")).expect("the file is written");
@@ -66,8 +70,7 @@ impl Imported {
         let _ = std::fs::remove_file(&load.checkpoint);
         let mut rejected = Vec::new();
         let summary = province::load(
-            self.system.identity_client().await,
-            self.system.card_client().await,
+            clients(&self.system).await,
             &Operator,
             &Load { batch: 8, ..load },
             |p| {
@@ -89,6 +92,34 @@ impl Imported {
             .fetch_one(&pool)
             .await
             .unwrap()
+    }
+}
+
+/// The region's typical old-age rates: enrolments need the region's table.
+async fn set_rates(system: &System) {
+    system
+        .contribution_client()
+        .await
+        .set_rate_table(as_caller(
+            "operator:OP0001",
+            socsec_proto::contribution::v1::SetRateTableRequest {
+                request_id: "rates".into(),
+                table: Some(socsec_fixtures::rates::typical(
+                    province::REGION,
+                    socsec_proto::contribution::v1::InsuranceType::OldAge,
+                    2026,
+                )),
+            },
+        ))
+        .await
+        .expect("rates");
+}
+
+async fn clients(system: &System) -> province::Clients<system_tests::CallerChannel> {
+    province::Clients {
+        identity: system.identity_client().await,
+        cards: system.card_client().await,
+        contribution: system.contribution_client().await,
     }
 }
 
@@ -118,6 +149,8 @@ async fn a_generated_province_loads_and_each_bad_line_is_reported_by_line_and_fi
     assert_eq!(c.imported[0], p.province.persons as u64);
     assert_eq!(c.imported[1], p.province.cards as u64);
     assert_eq!(c.imported[2], p.province.old_medical_cards as u64);
+    assert_eq!(c.imported[3], p.province.enrolments as u64);
+    assert_eq!(c.imported[4], p.province.wages as u64);
     let mut got: Vec<(i64, String, String)> = rejected
         .iter()
         .map(|r| (r.line, r.field.clone(), r.reason.clone()))
@@ -140,7 +173,7 @@ async fn a_rerun_imports_nothing_twice_and_publishes_nothing_twice() {
     let (first, _) = p.load().await;
     let (again, rejected) = p.load().await;
     assert!(rejected.is_empty(), "{rejected:?}");
-    assert_eq!(again.checkpoint.imported, [0, 0, 0]);
+    assert_eq!(again.checkpoint.imported, [0; 5]);
     assert_eq!(again.checkpoint.already_imported, first.checkpoint.imported);
     let registered = p
         .count("SELECT count(*) FROM identity.outbox WHERE event_type = 'PersonRegistered'")
@@ -214,90 +247,6 @@ async fn a_card_received_longer_ago_than_the_window_restricts_its_old_medical_ca
         EligibilityReason::LegacyCardRestricted as i32
     );
     assert!(answer.deadline_passed);
-}
-
-/// Not a test: the import's load rate against `COPY` of the very rows it
-/// stored into copies of the same tables (same columns, indexes and
-/// constraints), printed for BENCHMARKS.md. Run with
-/// `deploy/test.sh --test import -- --ignored --nocapture load_rate`
-/// (`SOCSEC_IMPORT_PERSONS`, default 3,000).
-#[tokio::test]
-#[ignore]
-async fn load_rate_against_copy() {
-    use futures::TryStreamExt;
-    let persons: u64 = std::env::var("SOCSEC_IMPORT_PERSONS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3_000);
-    let system = System::start().await;
-    let province = province::generate(persons, 0, system.clock.now(), false);
-    let file = std::env::temp_dir().join(format!("province-{}.jsonl", uuid::Uuid::new_v4()));
-    std::fs::write(&file, province.lines.join("\n")).unwrap();
-    let load = Load::new(file.clone());
-    let summary = province::load(
-        system.identity_client().await,
-        system.card_client().await,
-        &Operator,
-        &load,
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let _ = std::fs::remove_file(&file);
-    let _ = std::fs::remove_file(&load.checkpoint);
-    let records = summary.sent as f64;
-    println!(
-        "import: {} records ({} persons, {} cards, {} old medical cards) in {:.2} s: {:.0} records/s",
-        summary.sent,
-        province.persons,
-        province.cards,
-        province.old_medical_cards,
-        summary.seconds,
-        records / summary.seconds
-    );
-    let pool = sqlx::PgPool::connect(&system.database_url).await.unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    let mut copied = 0u64;
-    let mut seconds = 0.0;
-    for table in [
-        "identity.persons",
-        "identity.basic_info_versions",
-        "card_issuance.cards",
-        "card_issuance.card_status_history",
-        "card_issuance.legacy_medical_cards",
-    ] {
-        let data: Vec<u8> = conn
-            .copy_out_raw(&format!("COPY {table} TO STDOUT"))
-            .await
-            .unwrap()
-            .try_fold(Vec::new(), |mut all, chunk| async move {
-                all.extend_from_slice(&chunk);
-                Ok(all)
-            })
-            .await
-            .unwrap();
-        let copy = format!("{table}_copy");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"
-        )))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        let started = std::time::Instant::now();
-        let mut copy_in = conn
-            .copy_in_raw(&format!("COPY {copy} FROM STDIN"))
-            .await
-            .unwrap();
-        copy_in.send(data).await.unwrap();
-        copied += copy_in.finish().await.unwrap();
-        seconds += started.elapsed().as_secs_f64();
-    }
-    println!(
-        "COPY of the same rows: {copied} rows in {seconds:.2} s: {:.0} rows/s; \
-         the import stored them at {:.0} rows/s (plus outbox, audit and answers)",
-        copied as f64 / seconds,
-        copied as f64 / summary.seconds
-    );
 }
 
 /// A card record for `holder`, issued in `region`, whose identifiers are

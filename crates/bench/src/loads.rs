@@ -180,24 +180,45 @@ pub struct MonthlyRun {
 }
 
 pub async fn monthly_run(args: &Args, url: &str, services: &Services) -> MonthlyRun {
-    println!("monthly run: seeding {} enrolled persons", args.persons);
+    println!("monthly run: seeding {} enrolled persons", args.run_persons);
     let mut contribution =
         ContributionServiceClient::new(services.serving(&services.contribution).await);
+    set_rates(&mut contribution, 2026).await;
+    seed_enrolments(url, args.run_persons).await;
+    let january = YearMonth {
+        year: 2026,
+        month: 1,
+    };
+    run_month(url, services, &mut contribution, january, "bench-run").await
+}
+
+/// Typical old-age rates for region 110100 in `year`.
+pub async fn set_rates(contribution: &mut ContributionServiceClient<CallerChannel>, year: i32) {
     contribution
         .set_rate_table(as_caller(
             "operator:BENCH",
             contribution::SetRateTableRequest {
-                request_id: "bench-rates".into(),
+                request_id: format!("bench-rates-{year}"),
                 table: Some(rates::typical(
                     "110100",
                     contribution::InsuranceType::OldAge,
-                    2026,
+                    year,
                 )),
             },
         ))
         .await
         .expect("rates");
-    seed_enrolments(url, args.persons).await;
+}
+
+/// The monthly run of region 110100 for `period`, timed, and COPY of the
+/// ledger's rows.
+pub async fn run_month(
+    url: &str,
+    services: &Services,
+    contribution: &mut ContributionServiceClient<CallerChannel>,
+    period: YearMonth,
+    request_id: &str,
+) -> MonthlyRun {
     checkpoint(url).await;
     let cpu_before = cpu_seconds(services);
     let started = Instant::now();
@@ -205,11 +226,8 @@ pub async fn monthly_run(args: &Args, url: &str, services: &Services) -> Monthly
         .run_month(as_caller(
             "operator:BENCH",
             contribution::RunMonthRequest {
-                request_id: "bench-run".into(),
-                period: Some(YearMonth {
-                    year: 2026,
-                    month: 1,
-                }),
+                request_id: request_id.into(),
+                period: Some(period),
                 region_code: "110100".into(),
                 payer_code: String::new(),
             },

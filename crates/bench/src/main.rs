@@ -2,7 +2,9 @@
 //! on the same machine in the same run, and writes BENCHMARKS.md.
 //!
 //! Run through `deploy/bench.sh`, which starts a private Postgres with the
-//! settings the services use and builds everything in release mode.
+//! settings the services use and builds everything in release mode. With
+//! `--persons N[,N…]` the same run goes on with the scale mode ([`scale`])
+//! and the report holds both.
 
 // Rates and durations are measurements, not money: floating point is right here.
 #![allow(clippy::float_arithmetic)]
@@ -10,6 +12,9 @@
 mod baseline;
 mod loads;
 mod report;
+mod scale;
+mod scale_db;
+mod scale_report;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -36,9 +41,17 @@ struct Args {
     /// Fresh cards to activate at full load (half as many more at half load).
     #[arg(long, default_value_t = 6_000)]
     cards: usize,
-    /// Enrolled persons in the monthly run.
+    /// Enrolled persons in the monthly run (seeded with SQL).
     #[arg(long, default_value_t = 1_000_000)]
-    persons: i64,
+    run_persons: i64,
+    /// Scale mode: for each N, a province of N persons imported into a
+    /// fresh database, then eligibility, outlet activation and the monthly
+    /// run measured on it (e.g. `--persons 100000,10000000`).
+    #[arg(long, value_delimiter = ',')]
+    persons: Vec<u64>,
+    /// Where the scale mode writes its province files (deleted once loaded).
+    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    province_dir: PathBuf,
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
 }
@@ -46,8 +59,23 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let figures = measure(&args).await;
+    std::fs::write(&args.out, report::render(&args, &figures)).expect("write report");
+    if !args.persons.is_empty() {
+        let mut runs = Vec::new();
+        for &n in &args.persons {
+            runs.push(scale::measure(&args, n).await);
+        }
+        std::fs::write(&args.out, report::scale(&args, &runs)).expect("write report");
+    }
+    println!("wrote {}", args.out.display());
+}
+
+/// The services against pgbench and COPY on a fresh database: activation,
+/// eligibility, replays, each beside its own SQL, and the monthly run.
+async fn measure(args: &Args) -> report::Figures {
     let url = args.target.fresh_database("socsec_bench").await;
-    let pgbench = baseline::measure_pgbench(&args, &url);
+    let pgbench = baseline::measure_pgbench(args, &url);
 
     let services = Services::start(Launch {
         bin_dir: args.target.bin_dir.clone(),
@@ -65,21 +93,19 @@ async fn main() {
     let (full, half) = (Arc::new(full.to_vec()), Arc::new(half.to_vec()));
 
     let activations =
-        loads::activations(&args, &url, &services, &activation, full.clone(), half).await;
+        loads::activations(args, &url, &services, &activation, full.clone(), half).await;
     let (eligibility, eligibility_cpu) =
-        loads::eligibility(&args, &url, &services, &activation, full).await;
-    let rpc_sql = baseline::per_rpc(&args, &url, &services, script_cards).await;
-    let run = loads::monthly_run(&args, &url, &services).await;
+        loads::eligibility(args, &url, &services, &activation, full).await;
+    let rpc_sql = baseline::per_rpc(args, &url, &services, script_cards).await;
+    let run = loads::monthly_run(args, &url, &services).await;
     drop(services);
-
-    let figures = report::Figures {
+    scale_db::drop_database(&args.target.database_url, &url).await;
+    report::Figures {
         pgbench,
         activations,
         eligibility,
         eligibility_cpu,
         run,
         rpc_sql,
-    };
-    std::fs::write(&args.out, report::render(&args, &figures)).expect("write report");
-    println!("wrote {}", args.out.display());
+    }
 }

@@ -2,14 +2,16 @@
 //! baselines and targets, and where the CPU went; the hand-written analysis
 //! below them is kept.
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, path::Path};
 
-use socsec_bench::{load::Measured, machine, ms, with_analysis};
+use socsec_bench::{ANALYSIS, load::Measured, machine, ms, with_analysis};
 
 use crate::{
     Args,
     baseline::{Pgbench, RpcSql},
     loads::{Activations, MonthlyRun},
+    scale::Scale,
+    scale_report,
 };
 
 /// What one run measured.
@@ -104,7 +106,7 @@ pub fn render(args: &Args, figures: &Figures) -> String {
     let _ = writeln!(
         report,
         "| monthly run, {} persons ({} ledger rows, {:.1} s) | {:.0} | | | COPY rows/s {:.0} | {:.2} | ≥ 0.5 |",
-        args.persons,
+        args.run_persons,
         run.entries,
         run.seconds,
         run.rows_per_second,
@@ -143,7 +145,45 @@ pub fn render(args: &Args, figures: &Figures) -> String {
         "- replay's own SQL in pgbench: {}",
         rpc_sql.replay.cpu
     );
-    // The hand-written analysis below the figures survives a new run.
+    // The scale mode's section and the hand-written analysis below the
+    // figures survive a new run.
+    report.push_str(&scale_section(&args.out));
+    with_analysis(report, &args.out)
+}
+
+/// Where the scale mode's section of the report begins.
+const SCALE: &str = "\n## Scale mode";
+
+/// The scale mode's section (from [`SCALE`] to [`ANALYSIS`]) of the report
+/// at `out`, if it has one.
+fn scale_section(out: &Path) -> String {
+    let Ok(previous) = std::fs::read_to_string(out) else {
+        return String::new();
+    };
+    let Some(from) = previous.find(SCALE) else {
+        return String::new();
+    };
+    let to = previous[from..]
+        .find(ANALYSIS)
+        .map_or(previous.len(), |at| from + at);
+    previous[from..to].to_owned()
+}
+
+/// The report at `args.out` with its scale section replaced by `runs`'
+/// (the default mode's figures above it and the analysis below kept).
+pub fn scale(args: &Args, runs: &[Scale]) -> String {
+    let previous = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let end_of_figures = [previous.find(SCALE), previous.find(ANALYSIS)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(previous.len());
+    let mut report = if previous.is_empty() {
+        "# Benchmarks\n".to_owned()
+    } else {
+        previous[..end_of_figures].to_owned()
+    };
+    report.push_str(&scale_report::render(args, runs));
     with_analysis(report, &args.out)
 }
 

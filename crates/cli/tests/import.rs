@@ -32,6 +32,32 @@ async fn count(system: &System, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_killed_with_sigkill_resumes_without_duplicates() {
     let system = System::start().await;
+    let mut identity = system.identity_client().await;
+    for employer in province::EMPLOYERS {
+        system_tests::journeys::register_partner(
+            &mut identity,
+            employer,
+            socsec_proto::common::v1::PartnerKind::Employer,
+            "",
+        )
+        .await;
+    }
+    system
+        .contribution_client()
+        .await
+        .set_rate_table(system_tests::as_caller(
+            "operator:OP0001",
+            socsec_proto::contribution::v1::SetRateTableRequest {
+                request_id: "rates".into(),
+                table: Some(socsec_fixtures::rates::typical(
+                    province::REGION,
+                    socsec_proto::contribution::v1::InsuranceType::OldAge,
+                    2026,
+                )),
+            },
+        ))
+        .await
+        .expect("rates");
     // The instant the test clock is set at (`system_tests::test_clock`).
     let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap();
     let p = province::generate(300, 0, now, false);
@@ -107,6 +133,8 @@ async fn an_import_killed_with_sigkill_resumes_without_duplicates() {
             "{table}"
         );
     }
+    let enrolments = count(&system, "SELECT count(*) FROM contribution.enrolments").await;
+    assert_eq!(enrolments, p.enrolments as i64);
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(&checkpoint_path);
 }

@@ -21,8 +21,9 @@ pub struct ImportCommand {
     #[command(subcommand)]
     pub action: Option<ImportAction>,
     /// The province file (JSON Lines: one record a line, with its `kind`:
-    /// person, card, old_medical_card). Persons are loaded first, then
-    /// cards, then old medical cards.
+    /// person, card, old_medical_card, enrolment, wage). Persons are loaded
+    /// first, then cards, old medical cards, enrolments and wages; the file
+    /// is read once per kind, a batch at a time.
     pub file: Option<PathBuf>,
     /// Records per batch (at most 1000).
     #[arg(long, default_value_t = 500)]
@@ -42,9 +43,11 @@ pub struct ImportCommand {
 
 #[derive(Subcommand)]
 pub enum ImportAction {
-    /// Writes a synthetic province file: persons, cards in every state with
-    /// past receipt dates, old medical cards, and (with --bad-lines) a few
-    /// deliberately bad lines.
+    /// Writes a synthetic province file, a line at a time: persons, cards in
+    /// every state with past receipt dates, old medical cards, enrolments
+    /// (employees of EMP-1 to EMP-4, every fifth person flexible), three
+    /// months of declared wages, and (with --bad-lines) a few deliberately
+    /// bad lines.
     Generate {
         #[arg(long)]
         persons: u64,
@@ -67,17 +70,21 @@ pub async fn import(c: &Connection, command: ImportCommand, out: Printer) -> Out
         bad_lines,
     }) = command.action
     {
-        let p = province::generate(persons, first, chrono::Utc::now(), bad_lines);
-        let mut text = p.lines.join("\n");
-        text.push('\n');
-        std::fs::write(&path, text)
+        let spec = province::Spec {
+            bad_lines,
+            ..province::Spec::new(persons, first, chrono::Utc::now())
+        };
+        let p = std::fs::File::create(&path)
+            .and_then(|file| province::write(file, &spec))
             .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
         out.line(&format!(
-            "{} lines: {} persons, {} cards, {} old medical cards, {} bad",
-            p.lines.len(),
+            "{} lines: {} persons, {} cards, {} old medical cards, {} enrolments, {} wages, {} bad",
+            p.records() + p.bad.len(),
             p.persons,
             p.cards,
             p.old_medical_cards,
+            p.enrolments,
+            p.wages,
             p.bad.len()
         ));
         return Ok(());
@@ -94,9 +101,13 @@ pub async fn import(c: &Connection, command: ImportCommand, out: Printer) -> Out
     if command.fresh {
         let _ = std::fs::remove_file(&load.checkpoint);
     }
-    let (identity, cards) = (c.identity().await?, c.cards().await?);
+    let clients = province::Clients {
+        identity: c.identity().await?,
+        cards: c.cards().await?,
+        contribution: c.contribution().await?,
+    };
     let mut last_report = std::time::Instant::now();
-    let summary = province::load(identity, cards, c, &load, |progress| match progress {
+    let summary = province::load(clients, c, &load, |progress| match progress {
         Progress::Rejected(r) => {
             if out.json {
                 println!("{}", serde_json::json!({"rejected": r}));
