@@ -12,6 +12,7 @@ pub mod journeys;
 pub mod logs;
 pub mod pki;
 pub mod portal_world;
+pub mod published;
 mod spawn;
 pub mod webdriver;
 pub mod world;
@@ -141,6 +142,27 @@ impl System {
 
     pub async fn activation_client(&self) -> ActivationServiceClient<CallerChannel> {
         ActivationServiceClient::new(self.activation.channel().await)
+    }
+
+    /// The region's typical 2026 rate tables for `types`, set by an
+    /// operator (enrolments in a region need its table).
+    pub async fn set_typical_rates(
+        &self,
+        region: &str,
+        types: &[socsec_proto::contribution::v1::InsuranceType],
+    ) {
+        let mut contribution = self.contribution_client().await;
+        for &t in types {
+            contribution
+                .set_rate_table(operator(
+                    socsec_proto::contribution::v1::SetRateTableRequest {
+                        request_id: format!("rates-{region}-{t:?}"),
+                        table: Some(socsec_fixtures::rates::typical(region, t, 2026)),
+                    },
+                ))
+                .await
+                .expect("rate table");
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
 use socsec_proto::{
     activation::v1::{
         self as pb, CardStateSource, EligibilityReason,
@@ -23,7 +22,7 @@ use sqlx::{Connection, PgConnection};
 use system_tests::{
     activation_config, as_caller, ids,
     journeys::{self, Activation, Cards},
-    logs, operator, reason, spawn_activation_with,
+    logs, operator, published, reason, spawn_activation_with,
 };
 use tonic::Code;
 
@@ -316,30 +315,6 @@ async fn with_the_card_stream_cut_a_loss_is_answered_from_card_issuance_or_not_a
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
 }
 
-/// Every event card-issuance published so far, read as a service would.
-async fn card_events_so_far(cards: &mut Cards) -> Vec<card::CardEvent> {
-    let mut stream = cards
-        .watch_card_events(as_caller(
-            "service:test",
-            card::WatchCardEventsRequest {
-                after: None,
-                heartbeats: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(message) = stream.next().await {
-        let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            return events;
-        }
-        events.push(message);
-    }
-    panic!("the stream ended before it caught up");
-}
-
 async fn card_activation(activation: &mut Activation, card: &card::Card) -> pb::CardActivation {
     activation
         .get_card_activation(operator(pb::GetCardActivationRequest {
@@ -416,28 +391,11 @@ async fn two_instances_on_one_database_neither_double_apply_nor_regress() {
         assert_eq!((ea.eligible, ea.reason), (eb.eligible, eb.reason));
     }
     // One CardActivated per card, whichever instance activated it.
-    let mut published = w
-        .activation
-        .watch_activation_events(as_caller(
-            "service:test",
-            pb::WatchActivationEventsRequest {
-                after: None,
-                heartbeats: true,
-            },
-        ))
+    let mut activated: Vec<String> = published::card_activations(&mut w.activation)
         .await
-        .unwrap()
-        .into_inner();
-    let mut activated = Vec::new();
-    while let Some(message) = published.next().await {
-        let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            break;
-        }
-        if let Some(pb::activation_event::Event::CardActivated(a)) = message.event {
-            activated.push(a.activation.unwrap().card_number);
-        }
-    }
+        .into_iter()
+        .map(|a| a.activation.unwrap().card_number)
+        .collect();
     activated.sort();
     let mut expected: Vec<String> = holders.iter().map(|c| c.card_number.clone()).collect();
     expected.sort();
@@ -445,7 +403,7 @@ async fn two_instances_on_one_database_neither_double_apply_nor_regress() {
 
     // A stale instance applies an older batch after the newer ones (every
     // event before the first loss): nothing moves back.
-    let events = card_events_so_far(&mut w.cards).await;
+    let events = published::card_events(&mut w.cards).await;
     let first_loss = events
         .iter()
         .position(|e| {

@@ -6,7 +6,6 @@
 // Rates of records per second, never money.
 #![allow(clippy::float_arithmetic)]
 
-use futures::StreamExt;
 use pii::{BankBin, BankCardNumber, CardIdentificationCode, CardNumber, SerialNumber};
 use platform::clock::Clock;
 use socsec_fixtures::province::{self, Load, Progress, Province, Rejected, Summary};
@@ -14,12 +13,13 @@ use socsec_proto::{
     activation::v1::{self as pb, EligibilityReason, check_eligibility_request::Card},
     card::v1 as card,
     common::v1::{ImportResult, PartnerKind},
+    contribution::v1::InsuranceType,
     identity::v1 as identity,
 };
 use system_tests::{
     Operator, System, as_caller,
     journeys::{self, Activation},
-    operator,
+    operator, published,
 };
 
 const PERSONS: u64 = 21;
@@ -52,7 +52,9 @@ async fn province(bad_lines: bool) -> Imported {
     {
         journeys::register_partner(&mut identity, code, kind, parent).await;
     }
-    set_rates(&system).await;
+    system
+        .set_typical_rates(province::REGION, &[InsuranceType::OldAge])
+        .await;
     let province = province::generate(PERSONS, 0, system.clock.now(), bad_lines);
     let file = std::env::temp_dir().join(format!("province-{}.jsonl", uuid::Uuid::new_v4()));
     std::fs::write(&file, province.lines.join("\n")).expect("the file is written");
@@ -93,26 +95,6 @@ impl Imported {
             .await
             .unwrap()
     }
-}
-
-/// The region's typical old-age rates: enrolments need the region's table.
-async fn set_rates(system: &System) {
-    system
-        .contribution_client()
-        .await
-        .set_rate_table(as_caller(
-            "operator:OP0001",
-            socsec_proto::contribution::v1::SetRateTableRequest {
-                request_id: "rates".into(),
-                table: Some(socsec_fixtures::rates::typical(
-                    province::REGION,
-                    socsec_proto::contribution::v1::InsuranceType::OldAge,
-                    2026,
-                )),
-            },
-        ))
-        .await
-        .expect("rates");
 }
 
 async fn clients(system: &System) -> province::Clients<system_tests::CallerChannel> {
@@ -419,7 +401,7 @@ async fn an_imported_activation_shows_in_get_card_and_is_published_once_as_card_
     let state = journeys::projected(&mut activation, &number, "RECEIVED").await;
     let recorded = state.activation.expect("the imported activation");
     assert_eq!(recorded.partner_code, "IMPORT");
-    let published = activations_published(&mut activation).await;
+    let published = published::card_activations(&mut activation).await;
     assert_eq!(published.len(), 1, "{published:?}");
     let event = &published[0];
     assert_eq!(event.person_id, holder.person_id);
@@ -440,59 +422,8 @@ async fn an_imported_activation_shows_in_get_card_and_is_published_once_as_card_
         p.system.cards.addr,
     );
     let pool = platform::db::connect(&config.platform).await.unwrap();
-    activation::projection::apply_card_batch(&pool, card_events_so_far(&mut cards).await)
+    activation::projection::apply_card_batch(&pool, published::card_events(&mut cards).await)
         .await
         .unwrap();
-    assert_eq!(activations_published(&mut activation).await.len(), 1);
-}
-
-/// Every `CardActivated` activation has published up to now (the stream
-/// read until its first heartbeat).
-async fn activations_published(activation: &mut Activation) -> Vec<pb::CardActivated> {
-    let mut stream = activation
-        .watch_activation_events(as_caller(
-            "service:test",
-            pb::WatchActivationEventsRequest {
-                after: None,
-                heartbeats: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut published = Vec::new();
-    while let Some(message) = stream.next().await {
-        let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            return published;
-        }
-        if let Some(pb::activation_event::Event::CardActivated(a)) = message.event {
-            published.push(a);
-        }
-    }
-    panic!("the stream ended before it caught up");
-}
-
-/// Every event card-issuance has published up to now.
-async fn card_events_so_far(cards: &mut journeys::Cards) -> Vec<card::CardEvent> {
-    let mut stream = cards
-        .watch_card_events(as_caller(
-            "service:test",
-            card::WatchCardEventsRequest {
-                after: None,
-                heartbeats: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(message) = stream.next().await {
-        let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            return events;
-        }
-        events.push(message);
-    }
-    panic!("the stream ended before it caught up");
+    assert_eq!(published::card_activations(&mut activation).await.len(), 1);
 }

@@ -29,17 +29,10 @@ fn fen(fen: i64) -> Option<Money> {
 /// EMP-1 registered as an employer, and the region's typical 2026 old-age
 /// and medical tables.
 async fn world() -> World {
-    let mut w =
-        system_tests::World::with_partners(&[("EMP-1", PartnerKind::Employer, "")], &[]).await;
-    for t in [InsuranceType::OldAge, InsuranceType::Medical] {
-        w.contribution
-            .set_rate_table(operator(pb::SetRateTableRequest {
-                request_id: format!("rates-{t:?}"),
-                table: Some(socsec_fixtures::rates::typical(REGION, t, 2026)),
-            }))
-            .await
-            .unwrap();
-    }
+    let w = system_tests::World::with_partners(&[("EMP-1", PartnerKind::Employer, "")], &[]).await;
+    w.system
+        .set_typical_rates(REGION, &[InsuranceType::OldAge, InsuranceType::Medical])
+        .await;
     World(w)
 }
 

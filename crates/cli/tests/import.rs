@@ -43,21 +43,11 @@ async fn an_import_killed_with_sigkill_resumes_without_duplicates() {
         .await;
     }
     system
-        .contribution_client()
-        .await
-        .set_rate_table(system_tests::as_caller(
-            "operator:OP0001",
-            socsec_proto::contribution::v1::SetRateTableRequest {
-                request_id: "rates".into(),
-                table: Some(socsec_fixtures::rates::typical(
-                    province::REGION,
-                    socsec_proto::contribution::v1::InsuranceType::OldAge,
-                    2026,
-                )),
-            },
-        ))
-        .await
-        .expect("rates");
+        .set_typical_rates(
+            province::REGION,
+            &[socsec_proto::contribution::v1::InsuranceType::OldAge],
+        )
+        .await;
     // The instant the test clock is set at (`system_tests::test_clock`).
     let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap();
     let p = province::generate(300, 0, now, false);
