@@ -52,10 +52,13 @@ async fn a_person_walks_the_portal_in_chromium() {
 
     b.goto(&format!("{}/", w.base)).await;
     b.click("form[action='/card/loss'] button").await;
-    assert!(
-        b.source().await.contains("已挂失"),
-        "the card reported lost"
-    );
+    // The answer page loads after the click returns: read it until it has.
+    system_tests::eventually(
+        "the card reported lost",
+        std::time::Duration::from_secs(10),
+        async || b.source().await.contains("已挂失").then_some(()),
+    )
+    .await;
     b.screenshot(&shots.join("5-lost.png")).await;
 
     b.click("form[action='/signout'] button").await;
