@@ -63,7 +63,15 @@ pub struct System {
 
 impl System {
     pub async fn start() -> Self {
-        let database_url = fresh_database().await;
+        Self::start_on(fresh_database().await, |_| {}).await
+    }
+
+    /// The system on `database_url`, activation's configuration adjusted
+    /// by `activation` first.
+    pub async fn start_on(
+        database_url: String,
+        activation: impl FnOnce(&mut activation::Config),
+    ) -> Self {
         let clock = test_clock();
         let identity =
             spawn_identity_with(identity_config(&database_url), Arc::new(clock.clone())).await;
@@ -72,11 +80,9 @@ impl System {
             Arc::new(clock.clone()),
         )
         .await;
-        let activation = spawn_activation_with(
-            activation_config(&database_url, identity.addr, cards.addr),
-            Arc::new(clock.clone()),
-        )
-        .await;
+        let mut config = activation_config(&database_url, identity.addr, cards.addr);
+        activation(&mut config);
+        let activation = spawn_activation_with(config, Arc::new(clock.clone())).await;
         let contribution = spawn_contribution_with(
             contribution_config(&database_url, identity.addr),
             Arc::new(clock.clone()),

@@ -171,36 +171,10 @@ async fn each_script_runs_the_statements_its_rpc_runs() {
 /// the scripts follow the path where the projection is fresh, and a busy
 /// test machine must not send the RPC to card-issuance instead.
 async fn system_on(database_url: String) -> System {
-    use std::sync::Arc;
-    use system_tests::{
-        activation_config, card_config, contribution_config, identity_config,
-        spawn_activation_with, spawn_cards_with, spawn_contribution_with, spawn_identity_with,
-        test_clock,
-    };
-    let clock = test_clock();
-    let identity =
-        spawn_identity_with(identity_config(&database_url), Arc::new(clock.clone())).await;
-    let cards = spawn_cards_with(
-        card_config(&database_url, identity.addr),
-        Arc::new(clock.clone()),
-    )
-    .await;
-    let mut config = activation_config(&database_url, identity.addr, cards.addr);
-    config.eligibility_freshness_ms = 60_000;
-    let activation = spawn_activation_with(config, Arc::new(clock.clone())).await;
-    let contribution = spawn_contribution_with(
-        contribution_config(&database_url, identity.addr),
-        Arc::new(clock.clone()),
-    )
-    .await;
-    System {
-        database_url,
-        clock,
-        identity,
-        cards,
-        activation,
-        contribution,
-    }
+    System::start_on(database_url, |config| {
+        config.eligibility_freshness_ms = 60_000
+    })
+    .await
 }
 
 /// The normalised statements `rpc` ran, from the database's log between two
