@@ -160,7 +160,10 @@ async fn an_open_unrelated_transaction_does_not_hold_back_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_and_events_past_retention_are_deleted_and_an_expired_cursor_is_refused() {
     let database = fresh_database().await;
-    let config = identity_config(&database);
+    let mut config = identity_config(&database);
+    // The service's own start-up sweep keeps answers a century: the purge
+    // counted below is this test's, not a race with that sweep.
+    config.platform.idempotency_retention_days = 36_500;
     let identity = spawn_identity_with(config.clone(), Arc::new(test_clock())).await;
     let mut client = identity_client(&identity).await;
     let old = journeys::register(&mut client, "周旧").await;

@@ -234,7 +234,10 @@ async fn retention_drops_whole_months_past_it_and_keeps_newer_ones() {
 #[tokio::test]
 async fn idempotency_answers_are_kept_for_their_window_and_pruned_after_in_batches() {
     let database = fresh_database().await;
-    let config = identity_config(&database);
+    let mut config = identity_config(&database);
+    // The service's own sweep (at start, then hourly) keeps a century: the
+    // rows below are this test's to purge, not a race with that sweep.
+    config.platform.idempotency_retention_days = 36_500;
     let identity = spawn_identity_with(config.clone(), Arc::new(test_clock())).await;
     let mut client = identity_client(&identity).await;
     journeys::register(&mut client, "赵窗").await;
