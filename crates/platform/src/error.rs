@@ -101,6 +101,9 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
+/// How many bad fields one refusal lists (see [`FieldViolations::into_status`]).
+pub const MAX_LISTED_VIOLATIONS: usize = 20;
+
 /// Every bad field of one request, collected so the caller sees them all at once.
 #[derive(Debug, Default)]
 pub struct FieldViolations(Vec<FieldViolation>);
@@ -139,16 +142,30 @@ impl FieldViolations {
     }
 
     /// `INVALID_ARGUMENT`; the `ErrorInfo.reason` is the first violation's
-    /// reason and `ErrorInfo.metadata["fields"]` lists every bad field.
-    pub fn into_status(self) -> Status {
+    /// reason, `ErrorInfo.metadata["fields"]` lists the bad fields and
+    /// `metadata["violations"]` counts them. At most [`MAX_LISTED_VIOLATIONS`]
+    /// are listed (in the message, `fields` and the `BadRequest`), the first
+    /// ones: the status travels in HTTP/2 trailers, which clients cap (16 KiB
+    /// in hyper/tonic, 8 KiB in grpc-java), and a batch of a thousand bad
+    /// entries listed in full would be refused by the client's HTTP/2 layer
+    /// — sometimes taking the caller's whole connection down with it.
+    pub fn into_status(mut self) -> Status {
         let reason = self
             .0
             .first()
             .map(|v| v.reason.clone())
             .unwrap_or_else(|| "INVALID_ARGUMENT".into());
+        let total = self.0.len();
+        self.0.truncate(MAX_LISTED_VIOLATIONS);
         let fields: Vec<&str> = self.0.iter().map(|v| v.field.as_str()).collect();
-        let message = format!("invalid request: {}", fields.join(", "));
-        let metadata = HashMap::from([("fields".to_owned(), fields.join(","))]);
+        let mut message = format!("invalid request: {}", fields.join(", "));
+        if total > fields.len() {
+            message.push_str(&format!(" (the first {} of {total})", fields.len()));
+        }
+        let metadata = HashMap::from([
+            ("fields".to_owned(), fields.join(",")),
+            ("violations".to_owned(), total.to_string()),
+        ]);
         let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
         details.set_bad_request(self.0);
         Status::with_error_details(Code::InvalidArgument, message, details)
@@ -245,5 +262,28 @@ mod tests {
         let bad = details.bad_request().unwrap();
         assert_eq!(bad.field_violations.len(), 2);
         assert_eq!(bad.field_violations[1].reason, "NAME_EMPTY");
+        assert_eq!(info.metadata["violations"], "2");
+    }
+
+    #[test]
+    fn a_thousand_bad_fields_are_counted_and_the_first_ones_listed() {
+        let mut violations = FieldViolations::new();
+        for i in 0..1000 {
+            violations.add(&format!("id_numbers[{i}]"), "FIELD_REQUIRED", "is required");
+        }
+        let status = violations.into_status();
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(info.metadata["violations"], "1000");
+        let listed: Vec<String> = (0..MAX_LISTED_VIOLATIONS)
+            .map(|i| format!("id_numbers[{i}]"))
+            .collect();
+        assert_eq!(info.metadata["fields"], listed.join(","));
+        let bad = details.bad_request().unwrap();
+        assert_eq!(bad.field_violations.len(), MAX_LISTED_VIOLATIONS);
+        assert!(status.message().ends_with("(the first 20 of 1000)"));
+        // The whole status, as trailers, fits grpc-java's 8 KiB.
+        let trailers = status.message().len() + status.details().len() * 4 / 3;
+        assert!(trailers < 8 * 1024, "{trailers} bytes");
     }
 }
