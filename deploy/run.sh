@@ -134,11 +134,14 @@ if [ -z "$seeded" ]; then
 fi
 
 # The person's web portal: HTTPS with its development certificate (server
-# use only), calling the services as each signed-in person.
+# use only), calling the services as each signed-in person; its client
+# certificate goes with SignIn alone (sign-ins limited per browser).
 export SOCSEC_PORTAL_LISTEN_ADDR=${SOCSEC_PORTAL_LISTEN_ADDR:-127.0.0.1:8443}
 export SOCSEC_PORTAL_SERVICES_CA_FILE=${SOCSEC_PORTAL_SERVICES_CA_FILE:-$SOCSEC_CERTS/internal-ca.pem}
 export SOCSEC_PORTAL_TLS_CERT_FILE=${SOCSEC_PORTAL_TLS_CERT_FILE:-$SOCSEC_CERTS/portal.pem}
 export SOCSEC_PORTAL_TLS_KEY_FILE=${SOCSEC_PORTAL_TLS_KEY_FILE:-$SOCSEC_CERTS/portal-key.pem}
+export SOCSEC_PORTAL_CLIENT_CERT_FILE=${SOCSEC_PORTAL_CLIENT_CERT_FILE:-$SOCSEC_CERTS/portal-web.pem}
+export SOCSEC_PORTAL_CLIENT_KEY_FILE=${SOCSEC_PORTAL_CLIENT_KEY_FILE:-$SOCSEC_CERTS/portal-web-key.pem}
 "${start_env[@]}" "$bin/portal" &
 pids+=($!)
 echo "socsec: portal at https://localhost:${SOCSEC_PORTAL_LISTEN_ADDR##*:}/ (pid $!; the certificate is from the development CA $SOCSEC_CERTS/internal-ca.pem)" >&2

@@ -51,13 +51,7 @@ pub async fn world() -> World {
     flexible_january(&system, &person).await;
     let portal = start_portal(&system).await;
     let base = format!("https://localhost:{}", portal.addr.port());
-    let ca = std::fs::read(crate::pki().ca_file(Ca::Internal)).unwrap();
-    let browser = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let browser = browser_at(None);
     World {
         system,
         person,
@@ -66,6 +60,20 @@ pub async fn world() -> World {
         browser,
         _portal: portal,
     }
+}
+
+/// A browser (a reqwest client with a cookie store, trusting the
+/// development CA) connecting from `address` (a loopback address other
+/// than 127.0.0.1 is another machine, as the portal sees it).
+pub fn browser_at(address: Option<std::net::IpAddr>) -> reqwest::Client {
+    let ca = std::fs::read(crate::pki().ca_file(Ca::Internal)).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .local_address(address)
+        .build()
+        .unwrap()
 }
 
 async fn flexible_january(system: &System, person: &identity::Person) {
@@ -130,6 +138,10 @@ async fn start_portal(system: &System) -> portal::Running {
         .unwrap()
         .write(&pki.dir, &stem)
         .unwrap();
+    let portal_caller = pki.caller("portal:web");
+    portal_caller
+        .write(&pki.dir, &format!("{stem}-client"))
+        .unwrap();
     let url = |addr: std::net::SocketAddr| format!("https://127.0.0.1:{}", addr.port());
     portal::start(portal::PortalConfig {
         listen_addr: "127.0.0.1:0".into(),
@@ -140,6 +152,8 @@ async fn start_portal(system: &System) -> portal::Running {
         services_ca_file: pki.ca_file(Ca::Internal),
         tls_cert_file: pki.dir.join(format!("{stem}.pem")),
         tls_key_file: pki.dir.join(format!("{stem}-key.pem")),
+        client_cert_file: pki.dir.join(format!("{stem}-client.pem")),
+        client_key_file: pki.dir.join(format!("{stem}-client-key.pem")),
     })
     .await
     .expect("the portal starts")
@@ -180,16 +194,33 @@ impl World {
 
     /// Signs in through the form; returns the sign-in answer.
     pub async fn sign_in(&self) -> reqwest::Response {
-        let form = self.page("/signin").await;
-        let csrf = csrf_of(&form);
-        self.post(
-            "/signin",
-            &[
-                ("id_number", self.person.id_number.as_str()),
-                ("password", PASSWORD),
+        self.sign_in_from(&self.browser, &self.person.id_number, PASSWORD)
+            .await
+    }
+
+    /// Fills in and sends the sign-in form from `browser`.
+    pub async fn sign_in_from(
+        &self,
+        browser: &reqwest::Client,
+        id_number: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let form = browser
+            .get(format!("{}/signin", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        let csrf = csrf_of(&form.text().await.unwrap());
+        browser
+            .post(format!("{}/signin", self.base))
+            .form(&[
+                ("id_number", id_number),
+                ("password", password),
                 ("csrf", csrf.as_str()),
-            ],
-        )
-        .await
+            ])
+            .send()
+            .await
+            .unwrap()
     }
 }

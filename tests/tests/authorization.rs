@@ -430,7 +430,9 @@ fn matrix() -> String {
          A caller is named by its certificate (`spiffe://socsec/<kind>/<code>`), a\n\
          person by a session token. Partners must also be registered in identity\n\
          under their kind. `grpc.health.v1` (and reflection, when enabled) is open to\n\
-         anyone.\n",
+         anyone. The web portal (`portal`, a certificate of the internal CA) may call\n\
+         only what anyone may: it sends `SignIn` with the browser's address in\n\
+         `x-socsec-client-address`, which identity believes from it alone.\n",
     );
     let services: [(&str, &Policy); 4] = [
         (

@@ -8,8 +8,8 @@
 use reqwest::StatusCode;
 use socsec_proto::{card::v1 as card, identity::v1 as identity};
 use system_tests::{
-    audit_trail, operator,
-    portal_world::{PASSWORD, csrf_of, world},
+    audit_trail, ids, operator,
+    portal_world::{PASSWORD, browser_at, csrf_of, world},
     with_token,
 };
 use tonic::Code;
@@ -50,6 +50,38 @@ async fn signing_in_sets_a_strict_http_only_secure_cookie_holding_the_session_to
         ))
         .await;
     assert!(me.is_ok(), "{me:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_browser_out_of_sign_in_attempts_does_not_keep_another_person_out() {
+    let w = world().await;
+    // A browser at one address tries unknown ID numbers until identity's
+    // limit per client address (30 at once, then 2 a second) stops it.
+    let hostile = browser_at(Some([127, 0, 0, 2].into()));
+    let mut answers = Vec::new();
+    while answers.len() < 100 {
+        let answer = w
+            .sign_in_from(&hostile, &ids::id_number(true), "Whatever2026")
+            .await;
+        answers.push(answer.status());
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+    assert!(
+        answers[..answers.len() - 1]
+            .iter()
+            .all(|status| *status == StatusCode::UNAUTHORIZED),
+        "{answers:?}"
+    );
+    // The person, at another address behind the same portal, signs in: the
+    // portal names each browser's address to identity, so the allowance is
+    // that browser's, not one for everyone behind the portal.
+    let person = browser_at(Some([127, 0, 0, 3].into()));
+    let answer = w.sign_in_from(&person, &w.person.id_number, PASSWORD).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    session_cookie(&answer);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,8 +14,8 @@ use std::{
 use platform::rate_limit::Limit;
 use socsec_proto::{card::v1 as card, common::v1::PartnerKind, identity::v1 as pb};
 use system_tests::{
-    System, as_caller, audit_trail, fresh_database, identity_client, identity_config, ids,
-    journeys, operator, reason, spawn_identity_with, test_clock,
+    System, as_caller, audit_trail, bad_fields, fresh_database, identity_client, identity_config,
+    ids, journeys, operator, reason, spawn_identity_with, test_clock,
 };
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -143,6 +143,112 @@ async fn sign_in_is_limited_per_client_address_with_a_retry_delay() {
             "SIGN_IN_RATE_LIMITED"
         ]
     );
+}
+
+/// A sign-in of an unknown ID number sent by `caller` (`None`: no
+/// certificate), naming `browser` as the client address (if any).
+async fn sign_in_naming(
+    client: &mut system_tests::journeys::Identity,
+    caller: Option<&str>,
+    browser: Option<&str>,
+) -> tonic::Status {
+    let message = pb::SignInRequest {
+        id_number: ids::id_number(true),
+        password: "Whatever2026".into(),
+    };
+    let mut request = match caller {
+        Some(caller) => as_caller(caller, message),
+        None => tonic::Request::new(message),
+    };
+    if let Some(browser) = browser {
+        request.metadata_mut().insert(
+            platform::auth::CLIENT_ADDRESS_HEADER,
+            browser.parse().unwrap(),
+        );
+    }
+    client.sign_in(request).await.unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_portal_sign_in_is_limited_per_browser_and_only_the_portal_names_one() {
+    let database = fresh_database().await;
+    let mut config = identity_config(&database);
+    config.sign_in_per_client_address = Limit::new(6, 3);
+    let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
+    let mut client = identity_client(&identity).await;
+    let portal = Some("portal:web");
+
+    // One browser runs out of its allowance; another one, behind the same
+    // portal, does not share it.
+    let mut reasons = Vec::new();
+    for _ in 0..4 {
+        reasons.push(reason(
+            &sign_in_naming(&mut client, portal, Some("203.0.113.7")).await,
+        ));
+    }
+    assert_eq!(
+        reasons,
+        [
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_RATE_LIMITED"
+        ]
+    );
+    let other = sign_in_naming(&mut client, portal, Some("2001:db8::42")).await;
+    assert_eq!(reason(&other), "SIGN_IN_FAILED");
+
+    // The portal must name the browser, as an address.
+    for (named, bad) in [
+        (None, "FIELD_REQUIRED"),
+        (Some("browser-7"), "CLIENT_ADDRESS_INVALID"),
+    ] {
+        let status = sign_in_naming(&mut client, portal, named).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{named:?}");
+        assert_eq!(
+            bad_fields(&status),
+            [(
+                platform::auth::CLIENT_ADDRESS_HEADER.to_owned(),
+                bad.to_owned()
+            )]
+        );
+    }
+
+    // No one else is believed: a caller without a certificate naming a new
+    // address each time is counted by its own (TCP) address, as if it had
+    // named none; an operator's certificate does not make it believed
+    // either (same TCP address, already out of its allowance).
+    let mut reasons = Vec::new();
+    for n in 0..4 {
+        let named = format!("198.51.100.{n}");
+        reasons.push(reason(
+            &sign_in_naming(&mut client, None, Some(&named)).await,
+        ));
+    }
+    assert_eq!(
+        reasons,
+        [
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_FAILED",
+            "SIGN_IN_RATE_LIMITED"
+        ]
+    );
+    let operator = sign_in_naming(&mut client, Some("operator:OP0001"), Some("198.51.100.9")).await;
+    assert_eq!(reason(&operator), "SIGN_IN_RATE_LIMITED");
+
+    // The portal's certificate is good for nothing else.
+    let status = client
+        .get_person(as_caller(
+            "portal:web",
+            pb::GetPersonRequest {
+                person_id: uuid::Uuid::new_v4().to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(reason(&status), "CALLER_KIND_NOT_ALLOWED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@ pub const DEV_CALLER_HEADER: &str = "x-socsec-dev-caller";
 pub const ON_BEHALF_OF_HEADER: &str = "x-socsec-on-behalf-of";
 /// Sent with [`ON_BEHALF_OF_HEADER`]: that caller's request id.
 pub const ORIGIN_REQUEST_ID_HEADER: &str = "x-socsec-origin-request-id";
+/// Sent by the web portal with a person's `SignIn`: the address of the
+/// browser it signs in for (believed only from a [`CallerKind::Portal`]).
+pub const CLIENT_ADDRESS_HEADER: &str = "x-socsec-client-address";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallerKind {
@@ -23,6 +26,11 @@ pub enum CallerKind {
     Service,
     /// A person, signed in online.
     Person,
+    /// The web portal persons sign in through: it may name, on `SignIn`,
+    /// the browser's address (so that sign-in limits are per browser, not
+    /// one allowance for every person behind the portal); it may call
+    /// nothing as itself — every other call it makes is the person's.
+    Portal,
     Bank,
     BankOutlet,
     Hospital,
@@ -33,10 +41,11 @@ pub enum CallerKind {
 }
 
 impl CallerKind {
-    pub const ALL: [CallerKind; 10] = [
+    pub const ALL: [CallerKind; 11] = [
         Self::Operator,
         Self::Service,
         Self::Person,
+        Self::Portal,
         Self::Bank,
         Self::BankOutlet,
         Self::Hospital,
@@ -51,6 +60,7 @@ impl CallerKind {
             Self::Operator => "operator",
             Self::Service => "service",
             Self::Person => "person",
+            Self::Portal => "portal",
             Self::Bank => "bank",
             Self::BankOutlet => "bank_outlet",
             Self::Hospital => "hospital",
@@ -67,7 +77,10 @@ impl CallerKind {
 
     /// Organisations registered in identity's partner registry.
     pub fn is_partner(self) -> bool {
-        !matches!(self, Self::Operator | Self::Service | Self::Person)
+        !matches!(
+            self,
+            Self::Operator | Self::Service | Self::Person | Self::Portal
+        )
     }
 }
 

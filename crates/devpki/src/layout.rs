@@ -9,7 +9,8 @@ use std::{
 };
 
 use crate::{
-    Authority, Caller, CallerKind, PkiError, SAMPLE_CALLERS, SERVICES, Validity, caller_stem, write,
+    Authority, Caller, CallerKind, PORTAL_CALLER, PkiError, SAMPLE_CALLERS, SERVICES, Validity,
+    caller_stem, write,
 };
 
 /// Which of the bureau's two CAs.
@@ -106,7 +107,8 @@ pub fn file_stem(caller: &Caller) -> String {
 }
 
 /// Makes the two CAs (unless they are there), an empty CRL for each, and
-/// the certificates of the four services, of the web portal (server only)
+/// the certificates of the four services, of the web portal (its HTTPS
+/// server certificate, and the client certificate it signs persons in with)
 /// and of the sample callers that
 /// are not there yet. A CA's key is only read when something must be
 /// issued or signed. Returns the files it wrote.
@@ -141,7 +143,9 @@ pub fn ensure_development_pki(dirs: &PkiDirs, hosts: &[String]) -> Result<Vec<Pa
             .write(&dirs.certs, "portal")?;
         cas.written.push(dirs.certs.join("portal.pem"));
     }
-    for (kind, code) in SAMPLE_CALLERS {
+    // Its client certificate: to name, on a person's `SignIn`, the address
+    // of the browser it signs in for.
+    for (kind, code) in [PORTAL_CALLER].into_iter().chain(SAMPLE_CALLERS) {
         let caller = Caller::new(kind, code);
         let stem = caller_stem(&caller);
         if !dirs.certs.join(format!("{stem}.pem")).exists() {

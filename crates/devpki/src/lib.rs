@@ -220,6 +220,11 @@ impl Authority {
 /// The four services.
 pub const SERVICES: [&str; 4] = ["identity", "card-issuance", "activation", "contribution"];
 
+/// The web portal as a caller (`spiffe://socsec/portal/web`, issued by the
+/// internal CA, `portal-web.pem`): what it presents to identity with a
+/// person's `SignIn`, to name the browser's address; nothing else.
+pub const PORTAL_CALLER: (CallerKind, &str) = (CallerKind::Portal, "web");
+
 /// The sample callers whose certificates the development setup makes: an
 /// operator and one partner of each kind, the ones `socsec seed-demo`
 /// registers.

@@ -36,8 +36,8 @@ use crate::{
 };
 
 pub use socsec_core::caller::{
-    Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER,
-    OnBehalfOf,
+    CLIENT_ADDRESS_HEADER, Caller, CallerKind, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER,
+    ORIGIN_REQUEST_ID_HEADER, OnBehalfOf,
 };
 
 /// Identity's partner registry, as the auth layer asks it: is this caller a

@@ -4,6 +4,13 @@
 //! what the CLI's `--token` and the tests' `as_caller("person:<id>")` send.
 //! So every call is the person's own: the services authorize, mask and
 //! audit it as any call of that person.
+//!
+//! One exception: `SignIn` (before there is a session) goes over a channel
+//! of its own presenting the portal's client certificate, with the
+//! browser's address in `x-socsec-client-address`, so identity limits
+//! sign-ins per browser.
+
+use std::net::IpAddr;
 
 use socsec_proto::{
     activation::v1::activation_service_client::ActivationServiceClient,
@@ -14,7 +21,7 @@ use socsec_proto::{
 use tonic::{
     Request,
     metadata::MetadataValue,
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
 };
 
 use crate::PortalConfig;
@@ -22,6 +29,8 @@ use crate::PortalConfig;
 #[derive(Clone)]
 pub struct Services {
     identity: Channel,
+    /// To identity, presenting the portal's client certificate: `SignIn` only.
+    sign_in: Channel,
     cards: Channel,
     activation: Channel,
     contribution: Channel,
@@ -31,15 +40,25 @@ impl Services {
     pub fn connect(config: &PortalConfig) -> Result<Self, String> {
         let ca = std::fs::read(&config.services_ca_file)
             .map_err(|e| format!("{}: {e}", config.services_ca_file.display()))?;
-        let channel = |url: &str| -> Result<Channel, String> {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let portal = Identity::from_pem(
+            read(&config.client_cert_file)?,
+            read(&config.client_key_file)?,
+        );
+        let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
+        let channel_with = |url: &str, tls: ClientTlsConfig| -> Result<Channel, String> {
             Ok(Endpoint::from_shared(url.to_owned())
                 .map_err(|e| format!("{url}: {e}"))?
-                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca)))
+                .tls_config(tls)
                 .map_err(|e| format!("{url}: {e}"))?
                 .connect_lazy())
         };
+        let channel = |url: &str| channel_with(url, tls.clone());
         Ok(Self {
             identity: channel(&config.identity_url)?,
+            sign_in: channel_with(&config.identity_url, tls.clone().identity(portal))?,
             cards: channel(&config.cards_url)?,
             activation: channel(&config.activation_url)?,
             contribution: channel(&config.contribution_url)?,
@@ -48,6 +67,11 @@ impl Services {
 
     pub fn identity(&self) -> IdentityServiceClient<Channel> {
         IdentityServiceClient::new(self.identity.clone())
+    }
+
+    /// Identity as the portal itself: for `SignIn` with [`for_browser`].
+    pub fn sign_in(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::new(self.sign_in.clone())
     }
 
     pub fn cards(&self) -> CardServiceClient<Channel> {
@@ -68,6 +92,17 @@ pub fn as_person<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     if let Ok(value) = MetadataValue::try_from(format!("Bearer {token}")) {
         request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// `message` sent for the browser at `address` (a person signing in).
+pub fn for_browser<T>(address: IpAddr, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = MetadataValue::try_from(address.to_string()) {
+        request
+            .metadata_mut()
+            .insert(socsec_core::caller::CLIENT_ADDRESS_HEADER, value);
     }
     request
 }

@@ -25,6 +25,14 @@ pub struct PortalConfig {
     /// never presented to the services).
     pub tls_cert_file: PathBuf,
     pub tls_key_file: PathBuf,
+    /// The portal's client certificate (`spiffe://socsec/portal/<name>`,
+    /// issued by the internal CA) and key, presented to identity with each
+    /// `SignIn` alone, so that identity believes the browser address the
+    /// portal names and limits sign-ins per browser (otherwise every person
+    /// behind the portal would share one allowance). It is a credential for
+    /// nothing else: every other call is the signed-in person's.
+    pub client_cert_file: PathBuf,
+    pub client_key_file: PathBuf,
 }
 
 impl Default for PortalConfig {
@@ -38,6 +46,8 @@ impl Default for PortalConfig {
             services_ca_file: ".data/pki/internal-ca.pem".into(),
             tls_cert_file: ".data/pki/portal.pem".into(),
             tls_key_file: ".data/pki/portal-key.pem".into(),
+            client_cert_file: ".data/pki/portal-web.pem".into(),
+            client_key_file: ".data/pki/portal-web-key.pem".into(),
         }
     }
 }

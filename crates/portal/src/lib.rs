@@ -3,8 +3,10 @@
 //! services over gRPC + TLS **as the signed-in person**: each request
 //! carries the person's own session token (`authorization: Bearer …`, as
 //! the CLI's `--token` does), and no client certificate, so the services
-//! apply their rules for persons and audit every read as today. The portal
-//! holds no credential of its own.
+//! apply their rules for persons and audit every read as today. The
+//! portal's one credential of its own, a client certificate of the internal
+//! CA, goes with `SignIn` alone: with it identity believes the browser's
+//! address the portal names, and limits sign-ins per browser.
 //!
 //! Modules: `config` (TOML + environment), `client` (the channels and the
 //! token on each call), `session` (cookies, CSRF), `i18n` (中文 / English),
@@ -46,6 +48,7 @@ pub async fn start(config: PortalConfig) -> Result<Running, String> {
     let app = routes::router(state);
     let listener = tls::TlsListener::new(listener, tls);
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<tls::Browser>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "portal stopped");
         }

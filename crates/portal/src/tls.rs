@@ -1,6 +1,6 @@
 //! HTTPS: the portal's certificate (from the project's development PKI,
 //! `socsec certs`), handshakes run concurrently with a timeout, and the
-//! connections handed to axum.
+//! connections handed to axum with their browser's address.
 
 use std::{io::Cursor, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -83,5 +83,18 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
+    }
+}
+
+/// The browser at the other end of a connection (its TCP peer), as handlers
+/// read it (`ConnectInfo<Browser>`).
+#[derive(Clone, Copy, Debug)]
+pub struct Browser(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
+    for Browser
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        Self(*stream.remote_addr())
     }
 }

@@ -5,9 +5,12 @@
 pub mod parse;
 pub mod present;
 
-use std::net::IpAddr;
-
-use platform::{auth::Caller, error::respond, outbox::EventStreams, session::SessionId};
+use platform::{
+    auth::{CLIENT_ADDRESS_HEADER, Caller},
+    error::respond,
+    outbox::EventStreams,
+    session::SessionId,
+};
 use socsec_proto::identity::v1::{self as pb, identity_service_server::IdentityService};
 use tonic::{Request, Response, Status};
 
@@ -167,11 +170,14 @@ impl IdentityService for IdentityApi {
     }
 
     /// Open to anyone: the password is the credential. Limited per client
-    /// address (the TCP peer) and per ID number.
+    /// address (the TCP peer, or the browser's as the portal names it) and
+    /// per ID number.
     async fn sign_in(&self, request: Request<pb::SignInRequest>) -> Answer<pb::SignInResponse> {
-        let client = request
-            .remote_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+        let client = parse::client_address(
+            request.extensions().get::<Caller>(),
+            (request.metadata().get(CLIENT_ADDRESS_HEADER)).map(|v| v.to_str().unwrap_or("?")),
+            request.remote_addr(),
+        )?;
         let command = parse::sign_in(request.into_inner(), self.identity.today())?;
         respond(
             self.identity

@@ -1,9 +1,9 @@
-//! Signing in (identity's `SignIn`, with its limits) and out (`SignOut`,
-//! which revokes the session in every service).
+//! Signing in (identity's `SignIn`, with its limits, counted per browser
+//! address) and out (`SignOut`, which revokes the session in every service).
 
 use axum::{
     Form,
-    extract::State as Shared,
+    extract::{ConnectInfo, State as Shared},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -12,7 +12,7 @@ use socsec_proto::identity::v1 as pb;
 use tonic::Code;
 
 use super::{Failure, Person, State};
-use crate::{client, i18n::Lang, pages, session};
+use crate::{client, i18n::Lang, pages, session, tls::Browser};
 
 /// The sign-in form, bound to a fresh pre-session cookie.
 pub async fn form(Shared(state): Shared<State>, headers: HeaderMap) -> Response {
@@ -36,6 +36,7 @@ pub struct SignIn {
 
 pub async fn sign_in(
     Shared(state): Shared<State>,
+    ConnectInfo(browser): ConnectInfo<Browser>,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -50,11 +51,14 @@ pub async fn sign_in(
     let csrf = form.csrf.clone();
     let answer = state
         .services
-        .identity()
-        .sign_in(pb::SignInRequest {
-            id_number: form.id_number.trim().to_owned(),
-            password: form.password,
-        })
+        .sign_in()
+        .sign_in(client::for_browser(
+            browser.0.ip(),
+            pb::SignInRequest {
+                id_number: form.id_number.trim().to_owned(),
+                password: form.password,
+            },
+        ))
         .await;
     match answer {
         Ok(answer) => {

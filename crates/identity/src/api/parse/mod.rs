@@ -11,9 +11,12 @@ pub use import::{import_persons, lookup_persons};
 pub use partners::{get_partner, list_partners, register_partner, set_partner_designation};
 pub use sessions::{check_session, revoke_sessions, sign_out};
 
+use std::net::{IpAddr, SocketAddr};
+
 use chrono::NaiveDate;
 use pii::{Gender, IdNumber, PersonName, Secret};
 use platform::{
+    auth::{CLIENT_ADDRESS_HEADER, Caller, CallerKind},
     error::{FieldViolations, Reason, required},
     idempotency::RequestId,
     limits::Limits,
@@ -195,6 +198,44 @@ pub fn sign_in(req: pb::SignInRequest, today: NaiveDate) -> Result<SignIn> {
         id_number,
         password: Secret::new(req.password),
     })
+}
+
+/// The address a sign-in is counted against. The web portal signs persons
+/// in from one address of its own, so it names each browser's address in
+/// `x-socsec-client-address` (required from it); no one else may name one,
+/// and for them the TCP peer counts (a header they send is not believed).
+pub fn client_address(
+    caller: Option<&Caller>,
+    named: Option<&str>,
+    peer: Option<SocketAddr>,
+) -> Result<IpAddr> {
+    let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+    if !caller.is_some_and(|caller| caller.is(CallerKind::Portal)) {
+        return Ok(peer);
+    }
+    let mut v = FieldViolations::new();
+    let address = match named.map(str::trim).filter(|named| !named.is_empty()) {
+        None => {
+            v.add(
+                CLIENT_ADDRESS_HEADER,
+                "FIELD_REQUIRED",
+                "the portal names the address of the browser it signs in for",
+            );
+            None
+        }
+        Some(named) => {
+            let parsed = named.parse::<IpAddr>().ok();
+            if parsed.is_none() {
+                v.add(
+                    CLIENT_ADDRESS_HEADER,
+                    "CLIENT_ADDRESS_INVALID",
+                    "must be an IPv4 or IPv6 address",
+                );
+            }
+            parsed
+        }
+    };
+    accept(v, address)
 }
 
 /// A `Watch…` request: only its size needs checking here (the cursor is
