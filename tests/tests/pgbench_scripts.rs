@@ -209,7 +209,19 @@ async fn statements_of(
         .iter()
         .rposition(|(_, s)| s.contains(&end))
         .expect("end marker logged");
-    rpc_statements(&records[from + 1..to])
+    // A background loop's transaction may straddle a marker: its statements
+    // before the start marker, or after the end one, are not in the window,
+    // so what it ran inside the window is told by the process being inside
+    // a transaction at the start, or still inside one at the end.
+    let mut open_at_start = std::collections::HashSet::new();
+    for (pid, text) in &records[..from] {
+        match text.trim() {
+            "BEGIN" => open_at_start.insert(pid.clone()),
+            "COMMIT" | "ROLLBACK" => open_at_start.remove(pid),
+            _ => false,
+        };
+    }
+    rpc_statements(&records[from + 1..to], open_at_start)
 }
 
 /// Every statement the server logged (`statement: …`, `execute <name>: …`),
@@ -248,10 +260,21 @@ fn statement_records(log: &str) -> Vec<(String, String)> {
 
 /// The statements of `records` that belong to the RPC, in order: each
 /// process's transactions (BEGIN … COMMIT) and single statements, without
-/// those of the background loops; normalised.
-fn rpc_statements(records: &[(String, String)]) -> Vec<String> {
+/// those of the background loops, nor the rest of a transaction open when
+/// the window began (`open_at_start`: processes inside one) or the start
+/// of one still open when it ended; normalised.
+fn rpc_statements(
+    records: &[(String, String)],
+    mut open_at_start: std::collections::HashSet<String>,
+) -> Vec<String> {
     let mut units: Vec<(String, Vec<String>, bool)> = Vec::new();
     for (pid, text) in records {
+        if open_at_start.contains(pid) {
+            if matches!(text.trim(), "COMMIT" | "ROLLBACK") {
+                open_at_start.remove(pid);
+            }
+            continue;
+        }
         let open = units
             .iter()
             .rposition(|(p, u, closed)| p == pid && !closed && u[0] == "BEGIN");
@@ -270,10 +293,11 @@ fn rpc_statements(records: &[(String, String)]) -> Vec<String> {
     }
     units
         .into_iter()
-        .filter(|(_, unit, _)| {
-            !unit
-                .iter()
-                .any(|s| BACKGROUND.iter().any(|b| s.contains(b)))
+        .filter(|(_, unit, closed)| {
+            *closed
+                && !unit
+                    .iter()
+                    .any(|s| BACKGROUND.iter().any(|b| s.contains(b)))
         })
         .flat_map(|(_, unit, _)| unit)
         .map(|s| normalise(&s))
