@@ -508,3 +508,62 @@ async fn an_unknown_id_number_is_answered_like_a_wrong_password() {
          unknown ID number median {unknown_median} us (slowest {unknown_slowest})"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_id_number_is_delayed_on_every_instance_like_a_known_one() {
+    let database = fresh_database().await;
+    let config = identity_config(&database);
+    let clock = Arc::new(test_clock());
+    // Two instances of identity on one database, as in a cluster.
+    let first = spawn_identity_with(config.clone(), clock.clone()).await;
+    let second = spawn_identity_with(config.clone(), clock).await;
+    let (mut first, mut second) = (
+        identity_client(&first).await,
+        identity_client(&second).await,
+    );
+    let person = journeys::register(&mut first, "闫双").await;
+    first
+        .set_online_password(operator(pb::SetOnlinePasswordRequest {
+            request_id: "pw-1".into(),
+            id_number: person.id_number.clone(),
+            password: "Unicorn2026".into(),
+        }))
+        .await
+        .unwrap();
+    let unknown = ids::id_number(true);
+    for id_number in [&person.id_number, &unknown] {
+        let wrong = || pb::SignInRequest {
+            id_number: id_number.clone(),
+            password: "Wrong2026".into(),
+        };
+        // Four wrong passwords on the first instance; the fifth starts a delay.
+        let mut reasons = Vec::new();
+        for _ in 0..5 {
+            reasons.push(reason(&first.sign_in(wrong()).await.unwrap_err()));
+        }
+        assert_eq!(
+            reasons,
+            [
+                "SIGN_IN_FAILED",
+                "SIGN_IN_FAILED",
+                "SIGN_IN_FAILED",
+                "SIGN_IN_FAILED",
+                "SIGN_IN_DELAYED"
+            ]
+        );
+        // The second instance makes the next attempt wait too: whether the
+        // ID number has an account cannot be told by asking another one.
+        let status = second.sign_in(wrong()).await.unwrap_err();
+        assert_eq!(reason(&status), "SIGN_IN_DELAYED", "{status:?}");
+    }
+    // What is kept for the unknown number does not hold it.
+    let pool = platform::db::connect(&config.platform).await.unwrap();
+    let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key FROM unknown_sign_ins")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].len(), 32);
+    let number = unknown.as_bytes();
+    assert!(!keys[0].windows(number.len()).any(|w| w == number));
+}

@@ -24,6 +24,12 @@ use tonic::service::Routes;
 pub const SERVICE_NAME: &str = "socsec.identity.v1.IdentityService";
 pub const DEFAULT_PORT: u16 = 50051;
 
+/// How long the sign-in delay state of an ID number without an online
+/// credential is kept after its last failure (a known one's is kept for
+/// good): a day, so that probing an ID number again after the delays has
+/// the same answer for a while, without keeping every number ever tried.
+const UNKNOWN_STATE_KEPT: Duration = Duration::from_secs(24 * 3600);
+
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -176,14 +182,18 @@ impl platform::service::Service for Application {
         admission_config.database_max_connections = config.admission_database_connections;
         let admission = platform::db::connect(&admission_config).await?;
         let longest_delay = chrono::Duration::seconds(config.password_lockout_secs);
-        let guard = Arc::new(service::Guard::new(service::GuardSettings {
-            sign_in_per_id_number: config.sign_in_per_id_number,
-            sign_in_per_client_address: config.sign_in_per_client_address,
-            verify_identity_per_caller: config.verify_identity_per_caller,
-            hashing_concurrency: config.password_hashing_concurrency,
-            hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
-            unknown_state_ttl: longest_delay.to_std().unwrap_or_default() * 2,
-        }));
+        let unknown_key = sessions.derive(service::Guard::UNKNOWN_KEY_PURPOSE)[0];
+        let guard = Arc::new(service::Guard::new(
+            service::GuardSettings {
+                sign_in_per_id_number: config.sign_in_per_id_number,
+                sign_in_per_client_address: config.sign_in_per_client_address,
+                verify_identity_per_caller: config.verify_identity_per_caller,
+                hashing_concurrency: config.password_hashing_concurrency,
+                hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
+                unknown_state_ttl: UNKNOWN_STATE_KEPT,
+            },
+            unknown_key,
+        ));
         let identity = service::Identity::new(
             (host.pool().clone(), admission.clone()),
             host.clock(),
@@ -196,8 +206,14 @@ impl platform::service::Service for Application {
                 },
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
-            guard,
+            guard.clone(),
         );
+        host.tasks()
+            .spawn_until_stopped(service::prune_unknown_states(
+                host.pool().clone(),
+                guard.clone(),
+                host.clock(),
+            ));
         let api = api::IdentityApi::new(identity, host.event_streams());
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(

@@ -18,7 +18,10 @@ use platform::{
 use socsec_proto::identity::v1 as pb;
 use uuid::Uuid;
 
-use super::{Identity, Result, Work};
+use platform::clock::Clock;
+use sqlx::PgPool;
+
+use super::{Guard, Identity, Result, Work};
 use crate::{
     domain::{LockoutState, commands::*},
     error::IdentityError,
@@ -176,22 +179,32 @@ impl Identity {
     }
 
     /// A sign-in of an ID number without a credential: judged like a wrong
-    /// password, its delay state kept in memory.
+    /// password, its delay state kept in the database (under an HMAC of the
+    /// ID number) and recorded like a credential's, only if still as read.
     async fn sign_in_unknown(
         &self,
         id_number: &IdNumber,
         password: &Arc<Secret<String>>,
     ) -> Result<Session> {
         let now = self.clock.now();
-        let state = self.limits.unknown_state(id_number).await;
-        if let Some(until) = state.locked_at(now) {
-            return Err(IdentityError::SignInDelayed { until, now });
+        let key = self.limits.unknown_key(id_number);
+        let mut judged = false;
+        loop {
+            let fresh_since = self.limits.unknown_fresh_since(now);
+            let seen = store::unknown_state(&self.pool, &key, fresh_since).await?;
+            if let Some(until) = seen.state.locked_at(now) {
+                return Err(IdentityError::SignInDelayed { until, now });
+            }
+            if !judged {
+                self.limits.judge_id_number(id_number, None)?;
+                self.limits.verify(password, None).await?;
+                judged = true;
+            }
+            let next = self.sign_in.lockout.after_failure(seen.state, now);
+            if store::record_unknown_failure(&self.pool, &key, &seen, next, now).await? {
+                return Err(refusal(next, now));
+            }
         }
-        self.limits.judge_id_number(id_number, None)?;
-        self.limits.verify(password, None).await?;
-        let next = self.sign_in.lockout.after_failure(state, now);
-        self.limits.set_unknown_state(id_number, next).await;
-        Err(refusal(next, now))
     }
 }
 
@@ -200,5 +213,22 @@ fn refusal(next: LockoutState, now: DateTime<Utc>) -> IdentityError {
     match next.locked_until {
         Some(until) => IdentityError::SignInDelayed { until, now },
         None => IdentityError::SignInFailed,
+    }
+}
+
+/// Forgets unknown ID numbers' delay states idle past their lifetime: every
+/// ten minutes, until the service stops.
+pub async fn prune_unknown_states(pool: PgPool, limits: Arc<Guard>, clock: Arc<dyn Clock>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let before = limits.unknown_fresh_since(clock.now());
+        match store::prune_unknown(&pool, before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "unknown ID numbers' sign-in states forgotten"),
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning unknown sign-in states failed; will retry")
+            }
+        }
     }
 }

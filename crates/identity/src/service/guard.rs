@@ -1,21 +1,24 @@
 //! What keeps sign-in and identity checks from being turned against the
 //! service or against a person: per-key rate limits, a bound on password
-//! hashes running at once, and the delay state of ID numbers that have no
-//! online credential (kept in memory, so that an unknown ID number answers
-//! like a known one).
+//! hashes running at once, and the key and lifetime of the delay state of
+//! ID numbers that have no online credential (kept in the database like a
+//! known one's, so that an unknown ID number answers like a known one on
+//! every instance).
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
-use moka::future::Cache;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use pii::{IdNumber, Secret};
 use platform::{
     auth::{Caller, CallerKind},
     rate_limit::{KeyedLimit, Limit, exhausted},
 };
+use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use crate::{
-    domain::{LockoutState, OnlinePassword, password},
+    domain::{OnlinePassword, password},
     error::IdentityError,
 };
 
@@ -29,7 +32,8 @@ pub struct GuardSettings {
     pub hashing_concurrency: usize,
     /// How long a sign-in waits for a hashing slot before it is refused.
     pub hashing_wait: Duration,
-    /// How long the delay state of an unknown ID number is kept.
+    /// How long the delay state of an unknown ID number is kept after its
+    /// last failure.
     pub unknown_state_ttl: Duration,
 }
 
@@ -39,14 +43,22 @@ pub struct Guard {
     verify_identity: KeyedLimit<String>,
     hashing: Semaphore,
     hashing_wait: Duration,
-    unknown: Cache<IdNumber, LockoutState>,
+    /// The HMAC key unknown ID numbers' delay states are stored under.
+    unknown_key: [u8; 32],
+    unknown_state_ttl: Duration,
     /// A hash of no one's password, verified against when an ID number has
     /// no credential, so the answer takes as long as for a wrong password.
     dummy_hash: Arc<str>,
 }
 
 impl Guard {
-    pub fn new(settings: GuardSettings) -> Self {
+    /// The purpose the unknown-state key is derived for from the session
+    /// token keys (which every identity instance holds, outside the
+    /// database).
+    pub const UNKNOWN_KEY_PURPOSE: &str = "socsec/unknown-sign-in/v1";
+
+    /// `unknown_key`: see [`Self::UNKNOWN_KEY_PURPOSE`].
+    pub fn new(settings: GuardSettings, unknown_key: [u8; 32]) -> Self {
         let dummy = OnlinePassword::parse("no-one's-password-0").expect("meets the policy");
         Self {
             per_id_number: KeyedLimit::new(settings.sign_in_per_id_number, "SIGN_IN_RATE_LIMITED"),
@@ -60,10 +72,8 @@ impl Guard {
             ),
             hashing: Semaphore::new(settings.hashing_concurrency.max(1)),
             hashing_wait: settings.hashing_wait,
-            unknown: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_idle(settings.unknown_state_ttl)
-                .build(),
+            unknown_key,
+            unknown_state_ttl: settings.unknown_state_ttl,
             dummy_hash: dummy.hash().into(),
         }
     }
@@ -126,12 +136,17 @@ impl Guard {
         Ok(known && matches)
     }
 
-    /// The delay state of an ID number without a credential.
-    pub async fn unknown_state(&self, id_number: &IdNumber) -> LockoutState {
-        self.unknown.get(id_number).await.unwrap_or_default()
+    /// What the delay state of an ID number without a credential is stored
+    /// under: an HMAC of it, from which it cannot be found without the key.
+    pub fn unknown_key(&self, id_number: &IdNumber) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.unknown_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(id_number.expose().as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
-    pub async fn set_unknown_state(&self, id_number: &IdNumber, state: LockoutState) {
-        self.unknown.insert(id_number.clone(), state).await;
+    /// States last changed before this are forgotten.
+    pub fn unknown_fresh_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.unknown_state_ttl).unwrap_or(chrono::Duration::MAX)
     }
 }

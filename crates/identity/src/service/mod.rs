@@ -11,7 +11,7 @@ mod partners;
 mod persons;
 mod sessions;
 
-pub use credentials::Session;
+pub use credentials::{Session, prune_unknown_states};
 pub use guard::{Guard, GuardSettings};
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ mod import;
 mod partner;
 mod person;
 mod session;
+mod unknown;
 
 pub use columns::GenderColumn;
 pub use credential::{
@@ -20,3 +21,4 @@ pub use person::{
     lock_person, person_by_id_number, read_person, read_versions, verify_person,
 };
 pub use session::{Ending, NewSession, end_session, end_sessions_of, insert_session, session_live};
+pub use unknown::{UnknownSeen, prune_unknown, record_unknown_failure, unknown_state};
