@@ -34,6 +34,23 @@ pub async fn register(identity: &mut Identity, name: &str) -> identity::Person {
     .expect("registration succeeds")
 }
 
+/// Sets `person`'s online password at the counter (an operator's
+/// `SetOnlinePassword`).
+pub async fn set_online_password(
+    identity: &mut Identity,
+    person: &identity::Person,
+    password: &str,
+) {
+    identity
+        .set_online_password(operator(identity::SetOnlinePasswordRequest {
+            request_id: format!("pw-{}", uuid::Uuid::new_v4()),
+            id_number: person.id_number.clone(),
+            password: password.into(),
+        }))
+        .await
+        .expect("the password is set");
+}
+
 pub async fn confirm(identity: &mut Identity, person: &identity::Person) -> identity::Person {
     journey::confirm(identity, &Operator, person)
         .await

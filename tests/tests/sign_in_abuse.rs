@@ -41,14 +41,7 @@ async fn a_stranger_cannot_lock_a_person_out() {
     let identity = spawn_identity_with(identity_config(&database), Arc::new(clock.clone())).await;
     let mut client = identity_client(&identity).await;
     let person = journeys::register(&mut client, "林冲").await;
-    client
-        .set_online_password(operator(pb::SetOnlinePasswordRequest {
-            request_id: "pw-1".into(),
-            id_number: person.id_number.clone(),
-            password: "Leopard2026".into(),
-        }))
-        .await
-        .unwrap();
+    journeys::set_online_password(&mut client, &person, "Leopard2026").await;
 
     // A stranger guesses as fast as they are let: every delay waited out,
     // until the per-ID-number allowance is spent too.
@@ -92,14 +85,7 @@ async fn a_stranger_cannot_lock_a_person_out() {
     );
     // … until the counter sets a password anew: the owner is in at once,
     // whatever the stranger did, and the stranger's guesses stay refused.
-    client
-        .set_online_password(operator(pb::SetOnlinePasswordRequest {
-            request_id: "pw-2".into(),
-            id_number: person.id_number.clone(),
-            password: "Panther2026".into(),
-        }))
-        .await
-        .unwrap();
+    journeys::set_online_password(&mut client, &person, "Panther2026").await;
     client
         .sign_in(sign_in(&person, "Panther2026"))
         .await
@@ -466,14 +452,7 @@ async fn an_unknown_id_number_is_answered_like_a_wrong_password() {
     let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
     let mut client = identity_client(&identity).await;
     let person = journeys::register(&mut client, "卢俊").await;
-    client
-        .set_online_password(operator(pb::SetOnlinePasswordRequest {
-            request_id: "pw-1".into(),
-            id_number: person.id_number.clone(),
-            password: "Unicorn2026".into(),
-        }))
-        .await
-        .unwrap();
+    journeys::set_online_password(&mut client, &person, "Unicorn2026").await;
     let unknown = ids::id_number(true);
 
     let mut wrong_times = Vec::new();
@@ -522,14 +501,7 @@ async fn an_unknown_id_number_is_delayed_on_every_instance_like_a_known_one() {
         identity_client(&second).await,
     );
     let person = journeys::register(&mut first, "闫双").await;
-    first
-        .set_online_password(operator(pb::SetOnlinePasswordRequest {
-            request_id: "pw-1".into(),
-            id_number: person.id_number.clone(),
-            password: "Unicorn2026".into(),
-        }))
-        .await
-        .unwrap();
+    journeys::set_online_password(&mut first, &person, "Unicorn2026").await;
     let unknown = ids::id_number(true);
     for id_number in [&person.id_number, &unknown] {
         let wrong = || pb::SignInRequest {

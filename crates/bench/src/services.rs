@@ -8,6 +8,7 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, Weak},
     time::Duration,
 };
 
@@ -95,6 +96,9 @@ pub struct Services {
     /// The development CA and the certificates of the services and of the
     /// callers.
     pki: PathBuf,
+    /// Keeps `pki` until the last `Services` of the process ends (after
+    /// its instances have stopped: fields drop after `drop`).
+    _pki_dir: Arc<PkiDir>,
     /// Every instance started; the first four are [`NAMES`] in order.
     pub instances: Vec<Instance>,
     /// Where activation reaches card-issuance (directly, unless a proxy
@@ -123,6 +127,31 @@ impl Drop for Services {
     }
 }
 
+/// The benchmark's certificates: one directory per process, shared by
+/// every [`Services`] alive at once and removed when the last one ends.
+struct PkiDir(PathBuf);
+
+impl PkiDir {
+    fn shared() -> Arc<Self> {
+        static CURRENT: Mutex<Weak<PkiDir>> = Mutex::new(Weak::new());
+        let mut current = CURRENT.lock().expect("the PKI directory's lock");
+        if let Some(dir) = current.upgrade() {
+            return dir;
+        }
+        let dir = Arc::new(Self(
+            std::env::temp_dir().join(format!("socsec-bench-pki-{}", std::process::id())),
+        ));
+        *current = Arc::downgrade(&dir);
+        dir
+    }
+}
+
+impl Drop for PkiDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Sends `kill -SIGNAL pid`.
 pub fn signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
@@ -144,7 +173,8 @@ impl Services {
     /// [`Self::activation_to_cards`] to put something between activation
     /// and card-issuance, then [`Self::start_all`].
     pub fn prepare(launch: Launch) -> Self {
-        let pki = std::env::temp_dir().join(format!("socsec-bench-pki-{}", std::process::id()));
+        let pki_dir = PkiDir::shared();
+        let pki = pki_dir.0.clone();
         let dirs = devpki::PkiDirs::new(&pki, None);
         devpki::ensure_development_pki(&dirs, &[]).expect("development certificates");
         for caller in &launch.callers {
@@ -164,6 +194,7 @@ impl Services {
         Self {
             launch,
             pki,
+            _pki_dir: pki_dir,
             instances,
             activation_to_cards: urls[1].clone(),
             identity: urls[0].clone(),
