@@ -31,6 +31,11 @@ pub struct World {
 /// A person with a received card, enrolled as a flexible worker with an
 /// unpaid January bill, and an online password; the portal in front.
 pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// [`world`], the portal's configuration adjusted by `adjust`.
+pub async fn world_with(adjust: impl FnOnce(&mut portal::PortalConfig)) -> World {
     let system = System::start().await;
     system.clock.set(Utc::now());
     let mut identity = system.identity_client().await;
@@ -49,7 +54,7 @@ pub async fn world() -> World {
         .await
         .unwrap();
     flexible_january(&system, &person).await;
-    let portal = start_portal(&system).await;
+    let portal = start_portal(&system, adjust).await;
     let base = format!("https://localhost:{}", portal.addr.port());
     let browser = browser_at(None);
     World {
@@ -66,12 +71,26 @@ pub async fn world() -> World {
 /// development CA) connecting from `address` (a loopback address other
 /// than 127.0.0.1 is another machine, as the portal sees it).
 pub fn browser_at(address: Option<std::net::IpAddr>) -> reqwest::Client {
+    browser_behind(address, None)
+}
+
+/// A browser whose requests reach the portal from `address`, each with
+/// `X-Forwarded-For: forwarded_for` (as a proxy in front would send them).
+pub fn browser_behind(
+    address: Option<std::net::IpAddr>,
+    forwarded_for: Option<&str>,
+) -> reqwest::Client {
     let ca = std::fs::read(crate::pki().ca_file(Ca::Internal)).unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(forwarded_for) = forwarded_for {
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    }
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
         .cookie_store(true)
         .redirect(Policy::none())
         .local_address(address)
+        .default_headers(headers)
         .build()
         .unwrap()
 }
@@ -130,7 +149,10 @@ async fn flexible_january(system: &System, person: &identity::Person) {
     }
 }
 
-async fn start_portal(system: &System) -> portal::Running {
+async fn start_portal(
+    system: &System,
+    adjust: impl FnOnce(&mut portal::PortalConfig),
+) -> portal::Running {
     let pki = crate::pki();
     let stem = format!("portal-{}", uuid::Uuid::new_v4());
     pki.authority(Ca::Internal)
@@ -143,7 +165,7 @@ async fn start_portal(system: &System) -> portal::Running {
         .write(&pki.dir, &format!("{stem}-client"))
         .unwrap();
     let url = |addr: std::net::SocketAddr| format!("https://127.0.0.1:{}", addr.port());
-    portal::start(portal::PortalConfig {
+    let mut config = portal::PortalConfig {
         listen_addr: "127.0.0.1:0".into(),
         identity_url: url(system.identity.addr),
         cards_url: url(system.cards.addr),
@@ -154,9 +176,10 @@ async fn start_portal(system: &System) -> portal::Running {
         tls_key_file: pki.dir.join(format!("{stem}-key.pem")),
         client_cert_file: pki.dir.join(format!("{stem}-client.pem")),
         client_key_file: pki.dir.join(format!("{stem}-client-key.pem")),
-    })
-    .await
-    .expect("the portal starts")
+        trusted_proxies: Vec::new(),
+    };
+    adjust(&mut config);
+    portal::start(config).await.expect("the portal starts")
 }
 
 /// The CSRF token of the (first) form on a page.

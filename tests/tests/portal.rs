@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use socsec_proto::{card::v1 as card, identity::v1 as identity};
 use system_tests::{
     audit_trail, ids, operator,
-    portal_world::{PASSWORD, browser_at, csrf_of, world},
+    portal_world::{PASSWORD, World, browser_at, browser_behind, csrf_of, world, world_with},
     with_token,
 };
 use tonic::Code;
@@ -57,11 +57,23 @@ async fn one_browser_out_of_sign_in_attempts_does_not_keep_another_person_out() 
     let w = world().await;
     // A browser at one address tries unknown ID numbers until identity's
     // limit per client address (30 at once, then 2 a second) stops it.
-    let hostile = browser_at(Some([127, 0, 0, 2].into()));
+    sign_in_until_limited(&w, &browser_at(Some([127, 0, 0, 2].into()))).await;
+    // The person, at another address behind the same portal, signs in: the
+    // portal names each browser's address to identity, so the allowance is
+    // that browser's, not one for everyone behind the portal.
+    let person = browser_at(Some([127, 0, 0, 3].into()));
+    let answer = w.sign_in_from(&person, &w.person.id_number, PASSWORD).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    session_cookie(&answer);
+}
+
+/// Wrong sign-ins of unknown ID numbers from `browser` until the portal
+/// answers 429; every answer before it was 401.
+async fn sign_in_until_limited(w: &World, browser: &reqwest::Client) {
     let mut answers = Vec::new();
     while answers.len() < 100 {
         let answer = w
-            .sign_in_from(&hostile, &ids::id_number(true), "Whatever2026")
+            .sign_in_from(browser, &ids::id_number(true), "Whatever2026")
             .await;
         answers.push(answer.status());
         if answer.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -75,13 +87,37 @@ async fn one_browser_out_of_sign_in_attempts_does_not_keep_another_person_out() 
             .all(|status| *status == StatusCode::UNAUTHORIZED),
         "{answers:?}"
     );
-    // The person, at another address behind the same portal, signs in: the
-    // portal names each browser's address to identity, so the allowance is
-    // that browser's, not one for everyone behind the portal.
-    let person = browser_at(Some([127, 0, 0, 3].into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_browser_is_the_one_it_names_and_no_one_else_is_believed() {
+    let w = world_with(|config| config.trusted_proxies = vec!["127.0.0.4".into()]).await;
+    // Through the proxy (127.0.0.4): one browser runs out of attempts, the
+    // person at another address behind the same proxy signs in.
+    let proxy = Some([127, 0, 0, 4].into());
+    sign_in_until_limited(&w, &browser_behind(proxy, Some("203.0.113.5"))).await;
+    let person = browser_behind(proxy, Some("203.0.113.6"));
     let answer = w.sign_in_from(&person, &w.person.id_number, PASSWORD).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    session_cookie(&answer);
+    // A browser that is not the proxy names a new address on every
+    // attempt: not believed, it is counted by its own and stopped.
+    let spoofing = Some([127, 0, 0, 5].into());
+    let mut n = 0;
+    loop {
+        n += 1;
+        assert!(
+            n <= 100,
+            "a browser naming other addresses was never limited"
+        );
+        let browser = browser_behind(spoofing, Some(&format!("198.51.100.{}", n % 250)));
+        let answer = w
+            .sign_in_from(&browser, &ids::id_number(true), "Whatever2026")
+            .await;
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

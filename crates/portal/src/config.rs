@@ -11,7 +11,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PortalConfig {
     /// Where the portal serves HTTPS.
     pub listen_addr: String,
@@ -33,6 +33,10 @@ pub struct PortalConfig {
     /// nothing else: every other call is the signed-in person's.
     pub client_cert_file: PathBuf,
     pub client_key_file: PathBuf,
+    /// Load balancers or reverse proxies in front of the portal (addresses
+    /// or networks, `["10.0.0.0/8"]`) whose `X-Forwarded-For` names the
+    /// browser; empty (the default): the TCP peer is the browser.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for PortalConfig {
@@ -48,6 +52,7 @@ impl Default for PortalConfig {
             tls_key_file: ".data/pki/portal-key.pem".into(),
             client_cert_file: ".data/pki/portal-web.pem".into(),
             client_key_file: ".data/pki/portal-web-key.pem".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -62,5 +67,22 @@ impl PortalConfig {
             .merge(Env::prefixed("SOCSEC_PORTAL_").ignore(&["config"]))
             .extract()
             .map_err(|e| format!("configuration: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_lists_the_defaults() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/portal.example.toml"
+        );
+        let read: PortalConfig = Figment::from(Toml::file_exact(example))
+            .extract()
+            .expect("every key, each as the portal reads it");
+        assert_eq!(read, PortalConfig::default());
     }
 }

@@ -9,10 +9,12 @@
 //! address the portal names, and limits sign-ins per browser.
 //!
 //! Modules: `config` (TOML + environment), `client` (the channels and the
-//! token on each call), `session` (cookies, CSRF), `i18n` (中文 / English),
+//! token on each call), `browser` (a browser's address, behind trusted
+//! proxies), `session` (cookies, CSRF), `i18n` (中文 / English),
 //! `routes` (one module per area), `pages` (maud templates), `chart`
 //! (the month-by-month SVG), `tls` (the HTTPS listener).
 
+mod browser;
 mod chart;
 mod client;
 pub mod config;
@@ -36,6 +38,7 @@ pub struct Running {
 /// over HTTPS until the task is aborted.
 pub async fn start(config: PortalConfig) -> Result<Running, String> {
     let services = client::Services::connect(&config)?;
+    let trusted_proxies = browser::TrustedProxies::parse(&config.trusted_proxies)?;
     let tls = tls::server_config(&config)?;
     let listener = tokio::net::TcpListener::bind(&config.listen_addr)
         .await
@@ -44,6 +47,7 @@ pub async fn start(config: PortalConfig) -> Result<Running, String> {
     let state = routes::State {
         services,
         csrf: Arc::new(session::CsrfKey::random()),
+        trusted_proxies: Arc::new(trusted_proxies),
     };
     let app = routes::router(state);
     let listener = tls::TlsListener::new(listener, tls);

@@ -53,7 +53,7 @@ pub async fn sign_in(
         .services
         .sign_in()
         .sign_in(client::for_browser(
-            browser.0.ip(),
+            state.trusted_proxies.browser(browser.0.ip(), &headers),
             pb::SignInRequest {
                 id_number: form.id_number.trim().to_owned(),
                 password: form.password,

@@ -18,12 +18,13 @@ use axum::{
 };
 use tonic::Code;
 
-use crate::{client::Services, i18n::Lang, pages, session};
+use crate::{browser::TrustedProxies, client::Services, i18n::Lang, pages, session};
 
 #[derive(Clone)]
 pub struct State {
     pub services: Services,
     pub csrf: Arc<session::CsrfKey>,
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 pub fn router(state: State) -> Router {
