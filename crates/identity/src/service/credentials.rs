@@ -13,13 +13,12 @@ use chrono::{DateTime, Utc};
 use pii::{IdNumber, Secret};
 use platform::{
     auth::{Caller, CallerKind},
+    clock::Clock,
     mutation::{self, Audit, Effects, Events, Mutation},
 };
 use socsec_proto::identity::v1 as pb;
-use uuid::Uuid;
-
-use platform::clock::Clock;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::{Guard, Identity, Result, Work};
 use crate::{
