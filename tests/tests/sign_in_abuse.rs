@@ -14,8 +14,8 @@ use std::{
 use platform::rate_limit::Limit;
 use socsec_proto::{card::v1 as card, common::v1::PartnerKind, identity::v1 as pb};
 use system_tests::{
-    System, as_caller, audit_trail, bad_fields, fresh_database, identity_client, identity_config,
-    ids, journeys, operator, reason, spawn_identity_with, test_clock,
+    Running, System, as_caller, audit_trail, bad_fields, fresh_database, identity_client,
+    identity_config, ids, journeys, operator, reason, spawn_identity_with, test_clock,
 };
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -97,13 +97,27 @@ async fn a_stranger_cannot_lock_a_person_out() {
     assert_eq!(reason(&status), "SIGN_IN_FAILED");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_is_limited_per_client_address_with_a_retry_delay() {
+/// Identity allowing each client address three sign-ins at once, then one
+/// every ten seconds; a client of it.
+async fn identity_allowing_three_per_address() -> (Running, system_tests::journeys::Identity) {
     let database = fresh_database().await;
     let mut config = identity_config(&database);
     config.sign_in_per_client_address = Limit::new(6, 3);
     let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
-    let mut client = identity_client(&identity).await;
+    let client = identity_client(&identity).await;
+    (identity, client)
+}
+
+const FAILED_THEN_LIMITED: [&str; 4] = [
+    "SIGN_IN_FAILED",
+    "SIGN_IN_FAILED",
+    "SIGN_IN_FAILED",
+    "SIGN_IN_RATE_LIMITED",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_limited_per_client_address_with_a_retry_delay() {
+    let (_identity, mut client) = identity_allowing_three_per_address().await;
     let mut reasons = Vec::new();
     for _ in 0..4 {
         // A different (unknown) ID number each time: only the address counts.
@@ -120,15 +134,7 @@ async fn sign_in_is_limited_per_client_address_with_a_retry_delay() {
         }
         reasons.push(reason(&status));
     }
-    assert_eq!(
-        reasons,
-        [
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_RATE_LIMITED"
-        ]
-    );
+    assert_eq!(reasons, FAILED_THEN_LIMITED);
 }
 
 /// A sign-in of an unknown ID number sent by `caller` (`None`: no
@@ -157,11 +163,7 @@ async fn sign_in_naming(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_the_portal_sign_in_is_limited_per_browser_and_only_the_portal_names_one() {
-    let database = fresh_database().await;
-    let mut config = identity_config(&database);
-    config.sign_in_per_client_address = Limit::new(6, 3);
-    let identity = spawn_identity_with(config, Arc::new(test_clock())).await;
-    let mut client = identity_client(&identity).await;
+    let (_identity, mut client) = identity_allowing_three_per_address().await;
     let portal = Some("portal:web");
 
     // One browser runs out of its allowance; another one, behind the same
@@ -172,15 +174,7 @@ async fn behind_the_portal_sign_in_is_limited_per_browser_and_only_the_portal_na
             &sign_in_naming(&mut client, portal, Some("203.0.113.7")).await,
         ));
     }
-    assert_eq!(
-        reasons,
-        [
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_RATE_LIMITED"
-        ]
-    );
+    assert_eq!(reasons, FAILED_THEN_LIMITED);
     let other = sign_in_naming(&mut client, portal, Some("2001:db8::42")).await;
     assert_eq!(reason(&other), "SIGN_IN_FAILED");
 
@@ -211,15 +205,7 @@ async fn behind_the_portal_sign_in_is_limited_per_browser_and_only_the_portal_na
             &sign_in_naming(&mut client, None, Some(&named)).await,
         ));
     }
-    assert_eq!(
-        reasons,
-        [
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_FAILED",
-            "SIGN_IN_RATE_LIMITED"
-        ]
-    );
+    assert_eq!(reasons, FAILED_THEN_LIMITED);
     let operator = sign_in_naming(&mut client, Some("operator:OP0001"), Some("198.51.100.9")).await;
     assert_eq!(reason(&operator), "SIGN_IN_RATE_LIMITED");
 
