@@ -475,13 +475,14 @@ async fn an_unknown_id_number_is_answered_like_a_wrong_password() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_id_number_is_delayed_on_every_instance_like_a_known_one() {
+async fn an_unknown_id_number_is_delayed_on_every_instance_and_forgotten_after_a_day_like_a_known_one()
+ {
     let database = fresh_database().await;
     let config = identity_config(&database);
     let clock = Arc::new(test_clock());
     // Two instances of identity on one database, as in a cluster.
     let first = spawn_identity_with(config.clone(), clock.clone()).await;
-    let second = spawn_identity_with(config.clone(), clock).await;
+    let second = spawn_identity_with(config.clone(), clock.clone()).await;
     let (mut first, mut second) = (
         identity_client(&first).await,
         identity_client(&second).await,
@@ -513,6 +514,21 @@ async fn an_unknown_id_number_is_delayed_on_every_instance_like_a_known_one() {
         // ID number has an account cannot be told by asking another one.
         let status = second.sign_in(wrong()).await.unwrap_err();
         assert_eq!(reason(&status), "SIGN_IN_DELAYED", "{status:?}");
+    }
+    // A day later the count has started over for both alike: nor can it be
+    // told by waiting.
+    clock.advance(chrono::Duration::hours(25));
+    for id_number in [&person.id_number, &unknown] {
+        for _ in 0..4 {
+            let status = second
+                .sign_in(pb::SignInRequest {
+                    id_number: id_number.clone(),
+                    password: "Wrong2026".into(),
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(reason(&status), "SIGN_IN_FAILED", "{status:?}");
+        }
     }
     // What is kept for the unknown number does not hold it.
     let pool = platform::db::connect(&config.platform).await.unwrap();

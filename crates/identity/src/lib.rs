@@ -24,11 +24,11 @@ use tonic::service::Routes;
 pub const SERVICE_NAME: &str = "socsec.identity.v1.IdentityService";
 pub const DEFAULT_PORT: u16 = 50051;
 
-/// How long the sign-in delay state of an ID number without an online
-/// credential is kept after its last failure (a known one's is kept for
-/// good): a day, so that probing an ID number again after the delays has
-/// the same answer for a while, without keeping every number ever tried.
-const UNKNOWN_STATE_KEPT: Duration = Duration::from_secs(24 * 3600);
+/// How long wrong passwords count after the last one: a day without one
+/// clears the count, for an ID number with an online credential and one
+/// without alike (whose state is then deleted: not every number ever tried
+/// is kept).
+const FAILURES_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -190,7 +190,7 @@ impl platform::service::Service for Application {
                 verify_identity_per_caller: config.verify_identity_per_caller,
                 hashing_concurrency: config.password_hashing_concurrency,
                 hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
-                unknown_state_ttl: UNKNOWN_STATE_KEPT,
+                failures_kept: FAILURES_KEPT,
             },
             unknown_key,
         ));

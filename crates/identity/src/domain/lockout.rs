@@ -2,9 +2,10 @@
 //! further attempt must wait a delay that doubles with every failure, up to
 //! a cap. Attempts during the delay are refused without being judged, so a
 //! guesser gets one guess per delay. It is never a permanent lock: the
-//! delay ends on its own, a successful sign-in clears it, and the owner can
-//! always clear it at the counter (an operator's `SetOnlinePassword`, which
-//! also ends every session).
+//! delay ends on its own, a successful sign-in clears it, a day without a
+//! wrong password clears the count, and the owner can always clear it at
+//! the counter (an operator's `SetOnlinePassword`, which also ends every
+//! session).
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -118,7 +118,7 @@ impl Identity {
             let Some(credential) = store::credential(&self.pool, &id_number).await? else {
                 return self.sign_in_unknown(&id_number, &password).await;
             };
-            let lockout = credential.lockout();
+            let lockout = credential.lockout(self.limits.failures_fresh_since(now));
             if let Some(until) = lockout.locked_at(now) {
                 return Err(IdentityError::SignInDelayed { until, now });
             }
@@ -169,7 +169,7 @@ impl Identity {
                 }
             } else {
                 let next = policy.after_failure(lockout, now);
-                if store::record_sign_in_failure(&self.pool, &credential, next).await? {
+                if store::record_sign_in_failure(&self.pool, &credential, next, now).await? {
                     tracing::info!(person_id = %person_key, delayed = next.locked_until.is_some(), "sign-in failed");
                     return Err(refusal(next, now));
                 }
@@ -189,7 +189,7 @@ impl Identity {
         let key = self.limits.unknown_key(id_number);
         let mut judged = false;
         loop {
-            let fresh_since = self.limits.unknown_fresh_since(now);
+            let fresh_since = self.limits.failures_fresh_since(now);
             let seen = store::unknown_state(&self.pool, &key, fresh_since).await?;
             if let Some(until) = seen.state.locked_at(now) {
                 return Err(IdentityError::SignInDelayed { until, now });
@@ -221,7 +221,7 @@ pub async fn prune_unknown_states(pool: PgPool, limits: Arc<Guard>, clock: Arc<d
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
-        let before = limits.unknown_fresh_since(clock.now());
+        let before = limits.failures_fresh_since(clock.now());
         match store::prune_unknown(&pool, before).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "unknown ID numbers' sign-in states forgotten"),

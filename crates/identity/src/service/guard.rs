@@ -32,9 +32,9 @@ pub struct GuardSettings {
     pub hashing_concurrency: usize,
     /// How long a sign-in waits for a hashing slot before it is refused.
     pub hashing_wait: Duration,
-    /// How long the delay state of an unknown ID number is kept after its
-    /// last failure.
-    pub unknown_state_ttl: Duration,
+    /// How long wrong passwords count after the last one, for a known ID
+    /// number and an unknown one alike.
+    pub failures_kept: Duration,
 }
 
 pub struct Guard {
@@ -45,7 +45,7 @@ pub struct Guard {
     hashing_wait: Duration,
     /// The HMAC key unknown ID numbers' delay states are stored under.
     unknown_key: [u8; 32],
-    unknown_state_ttl: Duration,
+    failures_kept: Duration,
     /// A hash of no one's password, verified against when an ID number has
     /// no credential, so the answer takes as long as for a wrong password.
     dummy_hash: Arc<str>,
@@ -73,7 +73,7 @@ impl Guard {
             hashing: Semaphore::new(settings.hashing_concurrency.max(1)),
             hashing_wait: settings.hashing_wait,
             unknown_key,
-            unknown_state_ttl: settings.unknown_state_ttl,
+            failures_kept: settings.failures_kept,
             dummy_hash: dummy.hash().into(),
         }
     }
@@ -145,8 +145,8 @@ impl Guard {
         mac.finalize().into_bytes().into()
     }
 
-    /// States last changed before this are forgotten.
-    pub fn unknown_fresh_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - chrono::Duration::from_std(self.unknown_state_ttl).unwrap_or(chrono::Duration::MAX)
+    /// Wrong passwords before this are forgotten (for any ID number).
+    pub fn failures_fresh_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.failures_kept).unwrap_or(chrono::Duration::MAX)
     }
 }

@@ -29,7 +29,7 @@ pub async fn set_password(
         "INSERT INTO online_credentials (person_id, password_hash, set_at, set_by)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (person_id) DO UPDATE SET password_hash = $2, set_at = $3, set_by = $4,
-             failed_attempts = 0, locked_until = NULL",
+             failed_attempts = 0, locked_until = NULL, last_failed_at = NULL",
     )
     .bind(person_id)
     .bind(password_hash)
@@ -47,10 +47,16 @@ pub struct CredentialRow {
     pub password_hash: String,
     pub failed_attempts: i32,
     pub locked_until: Option<DateTime<Utc>>,
+    pub last_failed_at: Option<DateTime<Utc>>,
 }
 
 impl CredentialRow {
-    pub fn lockout(&self) -> LockoutState {
+    /// The lockout state sign-in judges by: a clean slate if the last wrong
+    /// password was before `fresh_since`.
+    pub fn lockout(&self, fresh_since: DateTime<Utc>) -> LockoutState {
+        if self.last_failed_at.is_some_and(|at| at < fresh_since) {
+            return LockoutState::default();
+        }
         LockoutState {
             failed_attempts: self.failed_attempts,
             locked_until: self.locked_until,
@@ -64,7 +70,7 @@ pub async fn credential(
     id_number: &IdNumber,
 ) -> Result<Option<CredentialRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.person_id, c.password_hash, c.failed_attempts, c.locked_until
+        "SELECT c.person_id, c.password_hash, c.failed_attempts, c.locked_until, c.last_failed_at
          FROM online_credentials c JOIN persons p USING (person_id)
          WHERE p.id_number = $1",
     )
@@ -79,9 +85,10 @@ async fn record_outcome(
     executor: impl PgExecutor<'_>,
     seen: &CredentialRow,
     next: LockoutState,
+    failed_at: Option<DateTime<Utc>>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE online_credentials SET failed_attempts = $5, locked_until = $6
+        "UPDATE online_credentials SET failed_attempts = $5, locked_until = $6, last_failed_at = $7
          WHERE person_id = $1 AND password_hash = $2
              AND failed_attempts = $3 AND locked_until IS NOT DISTINCT FROM $4",
     )
@@ -91,20 +98,22 @@ async fn record_outcome(
     .bind(seen.locked_until)
     .bind(next.failed_attempts)
     .bind(next.locked_until)
+    .bind(failed_at)
     .execute(executor)
     .await?
     .rows_affected();
     Ok(updated == 1)
 }
 
-/// Records a wrong password: the state becomes `next` if the credential is
-/// still as `seen`. Whether it was (if not, judge again).
+/// Records a wrong password at `now`: the state becomes `next` if the
+/// credential is still as `seen`. Whether it was (if not, judge again).
 pub async fn record_sign_in_failure(
     pool: &PgPool,
     seen: &CredentialRow,
     next: LockoutState,
+    now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    record_outcome(pool, seen, next).await
+    record_outcome(pool, seen, next, Some(now)).await
 }
 
 /// Records a successful sign-in, with its audit entry (the person reads
@@ -121,7 +130,7 @@ pub async fn record_sign_in_success(
     rpc: &str,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if !record_outcome(&mut *tx, seen, next).await? {
+    if !record_outcome(&mut *tx, seen, next, None).await? {
         return Ok(false);
     }
     super::session::insert_session(&mut tx, seen.person_id, session).await?;
