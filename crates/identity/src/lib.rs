@@ -24,12 +24,6 @@ use tonic::service::Routes;
 pub const SERVICE_NAME: &str = "socsec.identity.v1.IdentityService";
 pub const DEFAULT_PORT: u16 = 50051;
 
-/// How long wrong passwords count after the last one: a day without one
-/// clears the count, for an ID number with an online credential and one
-/// without alike (whose state is then deleted: not every number ever tried
-/// is kept).
-const FAILURES_KEPT: Duration = Duration::from_secs(24 * 3600);
-
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -181,7 +175,15 @@ impl platform::service::Service for Application {
         let mut admission_config = config.platform.clone();
         admission_config.database_max_connections = config.admission_database_connections;
         let admission = platform::db::connect(&admission_config).await?;
-        let longest_delay = chrono::Duration::seconds(config.password_lockout_secs);
+        let lockout = domain::LockoutPolicy {
+            max_failures: config.password_max_failures,
+            first_delay: chrono::Duration::milliseconds(config.password_first_delay_ms),
+            longest_delay: chrono::Duration::seconds(config.password_lockout_secs),
+            // A day without a wrong password clears the count, for an ID
+            // number with an online credential and one without alike
+            // (whose state is then deleted).
+            failures_kept: chrono::Duration::days(1),
+        };
         let unknown_key = sessions.derive(service::Guard::UNKNOWN_KEY_PURPOSE)[0];
         let guard = Arc::new(service::Guard::new(
             service::GuardSettings {
@@ -190,7 +192,6 @@ impl platform::service::Service for Application {
                 verify_identity_per_caller: config.verify_identity_per_caller,
                 hashing_concurrency: config.password_hashing_concurrency,
                 hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
-                failures_kept: FAILURES_KEPT,
             },
             unknown_key,
         ));
@@ -199,19 +200,15 @@ impl platform::service::Service for Application {
             host.clock(),
             sessions,
             service::SignInSettings {
-                lockout: domain::LockoutPolicy {
-                    max_failures: config.password_max_failures,
-                    first_delay: chrono::Duration::milliseconds(config.password_first_delay_ms),
-                    longest_delay,
-                },
+                lockout,
                 token_ttl: chrono::Duration::seconds(config.session_token_ttl_secs),
             },
-            guard.clone(),
+            guard,
         );
         host.tasks()
             .spawn_until_stopped(service::prune_unknown_states(
                 host.pool().clone(),
-                guard.clone(),
+                lockout,
                 host.clock(),
             ));
         let api = api::IdentityApi::new(identity, host.event_streams());

@@ -19,6 +19,8 @@ pub struct LockoutPolicy {
     pub first_delay: Duration,
     /// … up to this.
     pub longest_delay: Duration,
+    /// Wrong passwords count until this long after the last one.
+    pub failures_kept: Duration,
 }
 
 /// One credential's standing: wrong passwords since the last success or
@@ -37,6 +39,26 @@ impl LockoutState {
 }
 
 impl LockoutPolicy {
+    /// The standing sign-in judges by at `now`, from the `stored` one whose
+    /// last wrong password was at `last_failed_at` (unknown: it stands): a
+    /// clean slate once `failures_kept` has passed without one.
+    pub fn standing(
+        &self,
+        stored: LockoutState,
+        last_failed_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> LockoutState {
+        match last_failed_at {
+            Some(at) if at < self.forgotten_before(now) => LockoutState::default(),
+            _ => stored,
+        }
+    }
+
+    /// Wrong passwords before this no longer count at `now`.
+    pub fn forgotten_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.failures_kept
+    }
+
     /// The standing after a wrong password at `now` (no delay was running):
     /// one more failure and, from the `max_failures`-th on, a delay of
     /// `first_delay · 2^(failures − max_failures)`, at most `longest_delay`.
@@ -77,6 +99,7 @@ mod tests {
             max_failures: 5,
             first_delay: Duration::seconds(1),
             longest_delay: Duration::minutes(15),
+            failures_kept: Duration::days(1),
         }
     }
 
@@ -113,5 +136,26 @@ mod tests {
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         let next = policy().after_failure(far, now);
         assert_eq!(next.locked_until, Some(now + Duration::minutes(15)));
+    }
+
+    #[test]
+    fn a_day_without_a_wrong_password_clears_the_count() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let stored = LockoutState {
+            failed_attempts: 7,
+            locked_until: Some(now - Duration::hours(23)),
+        };
+        let day_ago = Some(now - Duration::days(1));
+        assert_eq!(policy().standing(stored, day_ago, now), stored);
+        let older = Some(now - Duration::days(1) - Duration::seconds(1));
+        assert_eq!(
+            policy().standing(stored, older, now),
+            LockoutState::default()
+        );
+        assert_eq!(
+            policy().standing(stored, None, now),
+            stored,
+            "unknown: it stands"
+        );
     }
 }

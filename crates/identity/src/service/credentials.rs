@@ -20,9 +20,9 @@ use socsec_proto::identity::v1 as pb;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Guard, Identity, Result, Work};
+use super::{Identity, Result, Work};
 use crate::{
-    domain::{LockoutState, commands::*},
+    domain::{LockoutPolicy, LockoutState, commands::*},
     error::IdentityError,
     store::{self, Ending, NewSession},
 };
@@ -118,7 +118,7 @@ impl Identity {
             let Some(credential) = store::credential(&self.pool, &id_number).await? else {
                 return self.sign_in_unknown(&id_number, &password).await;
             };
-            let lockout = credential.lockout(self.limits.failures_fresh_since(now));
+            let lockout = policy.standing(credential.lockout(), credential.last_failed_at, now);
             if let Some(until) = lockout.locked_at(now) {
                 return Err(IdentityError::SignInDelayed { until, now });
             }
@@ -185,13 +185,15 @@ impl Identity {
         id_number: &IdNumber,
         password: &Arc<Secret<String>>,
     ) -> Result<Session> {
-        let now = self.clock.now();
+        let (policy, now) = (self.sign_in.lockout, self.clock.now());
         let key = self.limits.unknown_key(id_number);
         let mut judged = false;
         loop {
-            let fresh_since = self.limits.failures_fresh_since(now);
-            let seen = store::unknown_state(&self.pool, &key, fresh_since).await?;
-            if let Some(until) = seen.state.locked_at(now) {
+            let stored = store::unknown_state(&self.pool, &key).await?;
+            let state = stored.map_or_else(LockoutState::default, |(state, last_failed_at)| {
+                policy.standing(state, Some(last_failed_at), now)
+            });
+            if let Some(until) = state.locked_at(now) {
                 return Err(IdentityError::SignInDelayed { until, now });
             }
             if !judged {
@@ -199,8 +201,9 @@ impl Identity {
                 self.limits.verify(password, None).await?;
                 judged = true;
             }
-            let next = self.sign_in.lockout.after_failure(seen.state, now);
-            if store::record_unknown_failure(&self.pool, &key, &seen, next, now).await? {
+            let next = policy.after_failure(state, now);
+            let stored = stored.map(|(state, _)| state);
+            if store::record_unknown_failure(&self.pool, &key, stored, next, now).await? {
                 return Err(refusal(next, now));
             }
         }
@@ -217,11 +220,11 @@ fn refusal(next: LockoutState, now: DateTime<Utc>) -> IdentityError {
 
 /// Forgets unknown ID numbers' delay states idle past their lifetime: every
 /// ten minutes, until the service stops.
-pub async fn prune_unknown_states(pool: PgPool, limits: Arc<Guard>, clock: Arc<dyn Clock>) {
+pub async fn prune_unknown_states(pool: PgPool, policy: LockoutPolicy, clock: Arc<dyn Clock>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;
-        let before = limits.failures_fresh_since(clock.now());
+        let before = policy.forgotten_before(clock.now());
         match store::prune_unknown(&pool, before).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "unknown ID numbers' sign-in states forgotten"),

@@ -1,13 +1,12 @@
 //! What keeps sign-in and identity checks from being turned against the
 //! service or against a person: per-key rate limits, a bound on password
-//! hashes running at once, and the key and lifetime of the delay state of
-//! ID numbers that have no online credential (kept in the database like a
-//! known one's, so that an unknown ID number answers like a known one on
-//! every instance).
+//! hashes running at once, and the key the delay state of ID numbers that
+//! have no online credential is stored under (in the database like a known
+//! one's, so that an unknown ID number answers like a known one on every
+//! instance).
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use pii::{IdNumber, Secret};
 use platform::{
@@ -32,9 +31,6 @@ pub struct GuardSettings {
     pub hashing_concurrency: usize,
     /// How long a sign-in waits for a hashing slot before it is refused.
     pub hashing_wait: Duration,
-    /// How long wrong passwords count after the last one, for a known ID
-    /// number and an unknown one alike.
-    pub failures_kept: Duration,
 }
 
 pub struct Guard {
@@ -45,7 +41,6 @@ pub struct Guard {
     hashing_wait: Duration,
     /// The HMAC key unknown ID numbers' delay states are stored under.
     unknown_key: [u8; 32],
-    failures_kept: Duration,
     /// A hash of no one's password, verified against when an ID number has
     /// no credential, so the answer takes as long as for a wrong password.
     dummy_hash: Arc<str>,
@@ -73,7 +68,6 @@ impl Guard {
             hashing: Semaphore::new(settings.hashing_concurrency.max(1)),
             hashing_wait: settings.hashing_wait,
             unknown_key,
-            failures_kept: settings.failures_kept,
             dummy_hash: dummy.hash().into(),
         }
     }
@@ -143,10 +137,5 @@ impl Guard {
             .expect("HMAC takes a key of any length");
         mac.update(id_number.expose().as_bytes());
         mac.finalize().into_bytes().into()
-    }
-
-    /// Wrong passwords before this are forgotten (for any ID number).
-    pub fn failures_fresh_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - chrono::Duration::from_std(self.failures_kept).unwrap_or(chrono::Duration::MAX)
     }
 }

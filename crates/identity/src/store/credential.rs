@@ -51,12 +51,9 @@ pub struct CredentialRow {
 }
 
 impl CredentialRow {
-    /// The lockout state sign-in judges by: a clean slate if the last wrong
-    /// password was before `fresh_since`.
-    pub fn lockout(&self, fresh_since: DateTime<Utc>) -> LockoutState {
-        if self.last_failed_at.is_some_and(|at| at < fresh_since) {
-            return LockoutState::default();
-        }
+    /// The lockout state as stored (what sign-in judges by is the policy's
+    /// `standing` of it).
+    pub fn lockout(&self) -> LockoutState {
         LockoutState {
             failed_attempts: self.failed_attempts,
             locked_until: self.locked_until,

@@ -21,4 +21,4 @@ pub use person::{
     lock_person, person_by_id_number, read_person, read_versions, verify_person,
 };
 pub use session::{Ending, NewSession, end_session, end_sessions_of, insert_session, session_live};
-pub use unknown::{UnknownSeen, prune_unknown, record_unknown_failure, unknown_state};
+pub use unknown::{prune_unknown, record_unknown_failure, unknown_state};

@@ -8,57 +8,38 @@ use sqlx::PgPool;
 
 use crate::domain::LockoutState;
 
-/// An unknown ID number's state as read for one sign-in: `state` is what
-/// it is judged by (a clean slate once the stored one is stale), `stored`
-/// what the write must still find.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UnknownSeen {
-    pub state: LockoutState,
-    stored: Option<LockoutState>,
-}
-
-/// The state under `key`; one last changed before `fresh_since` counts as
-/// none.
+/// An unknown ID number's state as stored under `key`, and when its last
+/// failure was; `None` if there is none.
 pub async fn unknown_state(
     pool: &PgPool,
     key: &[u8],
-    fresh_since: DateTime<Utc>,
-) -> Result<UnknownSeen, sqlx::Error> {
+) -> Result<Option<(LockoutState, DateTime<Utc>)>, sqlx::Error> {
     let row: Option<(i32, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT failed_attempts, locked_until, updated_at FROM unknown_sign_ins WHERE key = $1",
     )
     .bind(key)
     .fetch_optional(pool)
     .await?;
-    Ok(match row {
-        None => UnknownSeen::default(),
-        Some((failed_attempts, locked_until, updated_at)) => {
-            let stored = LockoutState {
-                failed_attempts,
-                locked_until,
-            };
-            UnknownSeen {
-                state: if updated_at < fresh_since {
-                    LockoutState::default()
-                } else {
-                    stored
-                },
-                stored: Some(stored),
-            }
-        }
-    })
+    Ok(row.map(|(failed_attempts, locked_until, updated_at)| {
+        let stored = LockoutState {
+            failed_attempts,
+            locked_until,
+        };
+        (stored, updated_at)
+    }))
 }
 
-/// Records a failed sign-in under `key`: the state becomes `next` if it is
-/// still as `seen`. Whether it was (if not, judge again).
+/// Records a failed sign-in under `key` at `now`: the state becomes `next`
+/// if what is stored is still `stored` (`None`: nothing). Whether it was
+/// (if not, judge again).
 pub async fn record_unknown_failure(
     pool: &PgPool,
     key: &[u8],
-    seen: &UnknownSeen,
+    stored: Option<LockoutState>,
     next: LockoutState,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let written = match seen.stored {
+    let written = match stored {
         None => {
             sqlx::query(
                 "INSERT INTO unknown_sign_ins (key, failed_attempts, locked_until, updated_at)
