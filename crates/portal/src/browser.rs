@@ -45,8 +45,9 @@ impl TrustedProxies {
         let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
+            // A value that is not text is a bad entry, like one that is
+            // not an address: the walk stops there.
+            .flat_map(|value| value.to_str().unwrap_or("?").split(','))
             .map(str::trim)
             .collect();
         let mut browser = peer;
@@ -124,6 +125,12 @@ mod tests {
             p.browser(ip("10.0.0.2"), &forwarded(&["unknown, 10.1.1.1"])),
             ip("10.1.1.1")
         );
+        let mut not_text = forwarded(&["203.0.113.9"]);
+        not_text.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        assert_eq!(p.browser(ip("10.0.0.2"), &not_text), ip("10.0.0.2"));
     }
 
     #[test]
