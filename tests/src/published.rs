@@ -12,7 +12,7 @@ use crate::{
 
 /// Every event card-issuance has published up to now.
 pub async fn card_events(cards: &mut Cards) -> Vec<card::CardEvent> {
-    let mut stream = cards
+    let stream = cards
         .watch_card_events(as_caller(
             "service:test",
             card::WatchCardEventsRequest {
@@ -23,20 +23,12 @@ pub async fn card_events(cards: &mut Cards) -> Vec<card::CardEvent> {
         .await
         .unwrap()
         .into_inner();
-    let mut events = Vec::new();
-    while let Some(message) = stream.next().await {
-        let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            return events;
-        }
-        events.push(message);
-    }
-    panic!("the stream ended before it caught up");
+    until_caught_up(stream, |m| m.caught_up_at.is_some()).await
 }
 
 /// Every `CardActivated` activation has published up to now.
 pub async fn card_activations(activation: &mut Activation) -> Vec<pb::CardActivated> {
-    let mut stream = activation
+    let stream = activation
         .watch_activation_events(as_caller(
             "service:test",
             pb::WatchActivationEventsRequest {
@@ -47,15 +39,29 @@ pub async fn card_activations(activation: &mut Activation) -> Vec<pb::CardActiva
         .await
         .unwrap()
         .into_inner();
-    let mut published = Vec::new();
+    until_caught_up(stream, |m| m.caught_up_at.is_some())
+        .await
+        .into_iter()
+        .filter_map(|message| match message.event {
+            Some(pb::activation_event::Event::CardActivated(a)) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The messages of `stream` before the first that is `caught_up` (a
+/// heartbeat saying the stream has caught up).
+async fn until_caught_up<M>(
+    mut stream: tonic::Streaming<M>,
+    caught_up: impl Fn(&M) -> bool,
+) -> Vec<M> {
+    let mut messages = Vec::new();
     while let Some(message) = stream.next().await {
         let message = message.unwrap();
-        if message.caught_up_at.is_some() {
-            return published;
+        if caught_up(&message) {
+            return messages;
         }
-        if let Some(pb::activation_event::Event::CardActivated(a)) = message.event {
-            published.push(a);
-        }
+        messages.push(message);
     }
     panic!("the stream ended before it caught up");
 }
