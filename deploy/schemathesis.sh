@@ -26,9 +26,18 @@ log="$data/run.log"
 : >"$log"
 SOCSEC_PROFILE=dev SOCSEC_DATA_DIR="$data" deploy/run.sh >"$log" 2>&1 &
 run_pid=$!
+# On failure the services' own log (what they said about each refused or
+# failed call) is kept beside schemathesis' output, and its end shown.
+kept=target/schemathesis-services.log
 stop() {
+  local status=$?
   kill -TERM "$run_pid" 2>/dev/null || true
   wait "$run_pid" 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    cp "$log" "$kept"
+    echo "schemathesis: failed; the services' log is kept in $kept; its end:" >&2
+    tail -n 60 "$kept" >&2
+  fi
   rm -rf "$data"
 }
 trap stop EXIT

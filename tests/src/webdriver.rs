@@ -143,7 +143,15 @@ impl Browser {
         .await;
     }
 
-    pub async fn click(&mut self, css: &str) {
+    /// Clicks the button `css` that submits a form and returns the page it
+    /// leads to once that page has loaded and contains `expected`. The click
+    /// returns before the next page has loaded, so the old page is marked
+    /// first and the new one is read until it is a different document, fully
+    /// loaded, with `expected` in it: never the old page, never half of the
+    /// new one.
+    pub async fn submit(&mut self, css: &str, expected: &str) -> String {
+        self.execute("window.__socsecLeft = true; return null;")
+            .await;
         let id = self.find(css).await;
         self.call(
             reqwest::Method::POST,
@@ -151,6 +159,34 @@ impl Browser {
             json!({}),
         )
         .await;
+        let what = format!("the page after {css} (with {expected:?})");
+        crate::eventually(&what, Duration::from_secs(15), async || {
+            let loaded = self
+                .execute(
+                    "return window.__socsecLeft === undefined && document.readyState === 'complete';",
+                )
+                .await;
+            if loaded.as_bool() != Some(true) {
+                return None;
+            }
+            let page = self.source().await;
+            page.contains(expected).then_some(page)
+        })
+        .await
+    }
+
+    /// Runs `script` in the page and returns its value; a script run while
+    /// the page is being replaced answers `null`.
+    async fn execute(&mut self, script: &str) -> Value {
+        let answer = self
+            .http
+            .post(format!("{}/execute/sync", self.base))
+            .json(&json!({ "script": script, "args": [] }))
+            .send()
+            .await
+            .expect("chromedriver answers");
+        let value: Value = answer.json().await.expect("a JSON answer");
+        value["value"].clone()
     }
 
     pub async fn source(&mut self) -> String {

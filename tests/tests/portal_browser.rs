@@ -28,9 +28,9 @@ async fn a_person_walks_the_portal_in_chromium() {
     b.screenshot(&shots.join("1-signin.png")).await;
     b.type_into("#id_number", &w.person.id_number).await;
     b.type_into("#password", PASSWORD).await;
-    b.click("form[action='/signin'] button").await;
-
-    let home = b.source().await;
+    let home = b
+        .submit("form[action='/signin'] button", &w.card.card_number)
+        .await;
     assert!(home.contains(&w.card.card_number), "the card after sign-in");
     assert!(home.contains("激活截止日期"), "the deadline");
     b.screenshot(&shots.join("2-home.png")).await;
@@ -46,26 +46,15 @@ async fn a_person_walks_the_portal_in_chromium() {
 
     b.goto(&format!("{}/pin", w.base)).await;
     b.type_into("#new_pin", "482916").await;
-    b.click("form[action='/pin'] button").await;
-    assert!(b.source().await.contains("密码已设置"), "the PIN is set");
+    b.submit("form[action='/pin'] button", "密码已设置").await;
     b.screenshot(&shots.join("4-pin.png")).await;
 
     b.goto(&format!("{}/", w.base)).await;
-    b.click("form[action='/card/loss'] button").await;
-    // The answer page loads after the click returns: read it until it has.
-    system_tests::eventually(
-        "the card reported lost",
-        std::time::Duration::from_secs(10),
-        async || b.source().await.contains("已挂失").then_some(()),
-    )
-    .await;
+    b.submit("form[action='/card/loss'] button", "已挂失").await;
     b.screenshot(&shots.join("5-lost.png")).await;
 
-    b.click("form[action='/signout'] button").await;
-    assert!(
-        b.source().await.contains("id=\"password\""),
-        "back at sign-in"
-    );
+    b.submit("form[action='/signout'] button", "id=\"password\"")
+        .await;
     b.screenshot(&shots.join("6-signed-out.png")).await;
     b.quit().await;
 }
