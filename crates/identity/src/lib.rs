@@ -50,6 +50,10 @@ pub struct Config {
     pub password_hashing_concurrency: usize,
     /// How long a sign-in waits for a hashing slot before `SIGN_IN_BUSY`.
     pub password_hashing_wait_ms: u64,
+    /// Sign-ins that may wait for a hashing slot; more are refused
+    /// `SIGN_IN_BUSY` at once, so a flood of sign-ins holds few of the
+    /// service's call places (see `platform::admission`).
+    pub password_hashing_queue: usize,
     /// Database connections kept for partner admission and session checks
     /// (`GetPartner`, `CheckSession`, identity's own auth layer), apart from
     /// `database_max_connections`.
@@ -69,6 +73,7 @@ impl Default for Config {
             verify_identity_per_caller: Limit::new(120, 60),
             password_hashing_concurrency: 2,
             password_hashing_wait_ms: 2_000,
+            password_hashing_queue: 8,
             admission_database_connections: 4,
         }
     }
@@ -192,6 +197,7 @@ impl platform::service::Service for Application {
                 verify_identity_per_caller: config.verify_identity_per_caller,
                 hashing_concurrency: config.password_hashing_concurrency,
                 hashing_wait: Duration::from_millis(config.password_hashing_wait_ms),
+                hashing_queue: config.password_hashing_queue,
             },
             unknown_key,
         ));

@@ -12,15 +12,16 @@ use tonic::{
     service::Routes,
     transport::{Server, server::TcpIncoming},
 };
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::ServingStatus;
 
 use crate::{
+    admission::AdmissionLayer,
     audit,
     auth::{AuthLayer, PartnerRegistry, Policy},
     client::Upstreams,
     clock::Clock,
     config::PlatformConfig,
-    db,
+    db, health_report,
     json::{JsonLayer, envelope::Adapter},
     message_size::MessageSizeLayer,
     metrics::Metrics,
@@ -206,7 +207,7 @@ impl Host {
     ) -> Result<(), tonic::transport::Error> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let tasks = self.tasks.clone();
-        let health_task = tasks.spawn_until_stopped(report_health(
+        let health_task = tasks.spawn_until_stopped(health_report::report_health(
             reporter.clone(),
             self.pool.clone(),
             service_name,
@@ -264,10 +265,8 @@ impl Host {
             .layer(trace::ServerLayer::new(self.traces.clone()))
             .layer(JsonLayer::new(max_message_bytes).with_envelopes(envelopes))
             .layer(self.metrics.rpc_layer(policy))
-            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                self.config.max_concurrent_calls,
-            ))
             .layer(auth)
+            .layer(AdmissionLayer::new(self.config.admission()))
             .layer(MessageSizeLayer::new(max_message_bytes))
             .add_routes(routes);
         let stopped = async {
@@ -367,38 +366,6 @@ impl Ready {
                 shutdown,
             )
             .await
-    }
-}
-
-/// SERVING while the database answers, NOT_SERVING otherwise.
-async fn report_health(
-    reporter: HealthReporter,
-    pool: PgPool,
-    service_name: &'static str,
-    every: Duration,
-) {
-    let mut last = None;
-    loop {
-        let ok = tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("SELECT 1").execute(&pool),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-        let status = if ok {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        if last != Some(status) {
-            if !ok {
-                tracing::warn!("database not answering; health NOT_SERVING");
-            }
-            reporter.set_service_status(service_name, status).await;
-            reporter.set_service_status("", status).await;
-            last = Some(status);
-        }
-        tokio::time::sleep(every).await;
     }
 }
 

@@ -4,6 +4,7 @@
 //! bounds on what a request may carry, idempotency, the audit trail and the
 //! transactional outbox.
 
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod client;
@@ -13,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod fingerprint;
 pub mod health_check;
+mod health_report;
 pub mod host;
 pub mod idempotency;
 pub mod import;

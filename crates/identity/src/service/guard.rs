@@ -31,6 +31,8 @@ pub struct GuardSettings {
     pub hashing_concurrency: usize,
     /// How long a sign-in waits for a hashing slot before it is refused.
     pub hashing_wait: Duration,
+    /// Sign-ins that may wait for a slot; more are refused at once.
+    pub hashing_queue: usize,
 }
 
 pub struct Guard {
@@ -39,6 +41,7 @@ pub struct Guard {
     verify_identity: KeyedLimit<String>,
     hashing: Semaphore,
     hashing_wait: Duration,
+    hashing_queue: Semaphore,
     /// The HMAC key unknown ID numbers' delay states are stored under.
     unknown_key: [u8; 32],
     /// A hash of no one's password, verified against when an ID number has
@@ -67,6 +70,7 @@ impl Guard {
             ),
             hashing: Semaphore::new(settings.hashing_concurrency.max(1)),
             hashing_wait: settings.hashing_wait,
+            hashing_queue: Semaphore::new(settings.hashing_queue),
             unknown_key,
             dummy_hash: dummy.hash().into(),
         }
@@ -108,19 +112,25 @@ impl Guard {
 
     /// Whether `password` matches `hash` (or, without one, the dummy hash,
     /// then `false`): on a blocking thread, at most `hashing_concurrency` at
-    /// once; refused `RESOURCE_EXHAUSTED` / `SIGN_IN_BUSY` if no slot frees
-    /// up within `hashing_wait`.
+    /// once; refused `RESOURCE_EXHAUSTED` / `SIGN_IN_BUSY` at once if
+    /// `hashing_queue` sign-ins wait already, or if no slot frees up within
+    /// `hashing_wait`.
     pub async fn verify(
         &self,
         password: &Arc<Secret<String>>,
         hash: Option<&str>,
     ) -> Result<bool, IdentityError> {
-        let _slot = tokio::time::timeout(self.hashing_wait, self.hashing.acquire())
-            .await
-            .map_err(|_| {
-                IdentityError::RateLimited(exhausted("SIGN_IN_BUSY", Duration::from_secs(1)))
-            })?
-            .expect("the semaphore is never closed");
+        let busy = || IdentityError::RateLimited(exhausted("SIGN_IN_BUSY", Duration::from_secs(1)));
+        let _slot = match self.hashing.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                let _place = self.hashing_queue.try_acquire().map_err(|_| busy())?;
+                tokio::time::timeout(self.hashing_wait, self.hashing.acquire())
+                    .await
+                    .map_err(|_| busy())?
+                    .expect("the semaphore is never closed")
+            }
+        };
         let password = Arc::clone(password);
         let known = hash.is_some();
         let hash: Arc<str> = hash.map_or_else(|| self.dummy_hash.clone(), Arc::from);

@@ -64,7 +64,9 @@ pub struct PlatformConfig {
     pub log_filter: String,
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
     pub drain_timeout_ms: u64,
-    /// How often the database is checked for the health service.
+    /// How often the database is checked for the health service (each
+    /// check waits at most 500 ms): health follows the database within
+    /// this plus half a second.
     pub health_check_interval_ms: u64,
     /// Serve gRPC reflection (for grpcurl and buf curl). Off unless enabled.
     pub reflection: bool,
@@ -94,8 +96,18 @@ pub struct PlatformConfig {
     pub tls_key_file: Option<PathBuf>,
     /// Largest request or response message, in bytes.
     pub max_message_bytes: usize,
-    /// Calls served at once, over all connections; more wait their turn.
+    /// Calls served at once, over all connections; more wait in a queue
+    /// (see `platform::admission`).
     pub max_concurrent_calls: usize,
+    /// Calls that may wait for one of those places; more are refused at
+    /// once (`RESOURCE_EXHAUSTED` / `OVERLOADED`, with a retry delay).
+    pub max_queued_calls: usize,
+    /// How long a call waits in that queue before it is refused (never
+    /// past its own deadline).
+    pub max_queue_wait_ms: u64,
+    /// Calls one caller (or the partner a service acts for) may have
+    /// served and waiting at once (`CALLER_OVER_SHARE` beyond).
+    pub max_calls_per_caller: usize,
     /// How long audit records are kept, in days (at least 183: six months).
     pub audit_retention_days: u32,
     /// How long answers to request ids are kept, in days (at least 7: a
@@ -136,6 +148,16 @@ pub enum LogFormat {
 }
 
 impl PlatformConfig {
+    /// How many calls this service serves and holds (see `admission`).
+    pub fn admission(&self) -> crate::admission::AdmissionSettings {
+        crate::admission::AdmissionSettings {
+            max_concurrent_calls: self.max_concurrent_calls,
+            max_queued_calls: self.max_queued_calls,
+            max_queue_wait: std::time::Duration::from_millis(self.max_queue_wait_ms),
+            max_calls_per_caller: self.max_calls_per_caller,
+        }
+    }
+
     /// Defaults for a service listening on `port` with its tables in `schema`.
     pub fn defaults(port: u16, schema: &str) -> Self {
         Self {
@@ -154,7 +176,7 @@ impl PlatformConfig {
             log_format: LogFormat::Human,
             log_filter: "info".into(),
             drain_timeout_ms: 10_000,
-            health_check_interval_ms: 5_000,
+            health_check_interval_ms: 250,
             reflection: false,
             dev_credentials: false,
             plaintext: false,
@@ -167,7 +189,10 @@ impl PlatformConfig {
             tls_cert_file: None,
             tls_key_file: None,
             max_message_bytes: 4 * 1024 * 1024,
-            max_concurrent_calls: 512,
+            max_concurrent_calls: 64,
+            max_queued_calls: 256,
+            max_queue_wait_ms: 100,
+            max_calls_per_caller: 32,
             audit_retention_days: 366,
             idempotency_retention_days: 30,
             outbox_retention_days: 30,
@@ -241,6 +266,9 @@ impl fmt::Debug for PlatformConfig {
             .field("tls_key_file", &self.tls_key_file)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_concurrent_calls", &self.max_concurrent_calls)
+            .field("max_queued_calls", &self.max_queued_calls)
+            .field("max_queue_wait_ms", &self.max_queue_wait_ms)
+            .field("max_calls_per_caller", &self.max_calls_per_caller)
             .field("audit_retention_days", &self.audit_retention_days)
             .field(
                 "idempotency_retention_days",

@@ -131,10 +131,18 @@ impl PlatformConfig {
                 "must be at least 1024",
             ));
         }
-        if self.max_concurrent_calls == 0 {
+        for (key, value) in [
+            ("max_concurrent_calls", self.max_concurrent_calls),
+            ("max_calls_per_caller", self.max_calls_per_caller),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be at least 1"));
+            }
+        }
+        if self.max_queue_wait_ms > 60_000 {
             return Err(ConfigError::invalid(
-                "max_concurrent_calls",
-                "must be at least 1",
+                "max_queue_wait_ms",
+                "must be at most 60000 (a minute)",
             ));
         }
         if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS {
