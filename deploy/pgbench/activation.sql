@@ -1,6 +1,6 @@
 -- ActivateAtBankOutlet's own SQL, for pgbench: the statements activation
 -- and identity run for one first activation at a bank outlet, in their
--- order, in the same transactions (13 statements; two commits that write:
+-- order, in the same transactions (12 statements; two commits that write:
 -- identity's audited holder check, autocommitted, and activation's one
 -- transaction). Captured from a run with log_statement=all and kept equal
 -- to it by tests/tests/pgbench_scripts.rs: change the services' SQL and
@@ -30,7 +30,6 @@
 -- -D code=ICBC-0101
 -- -D rpc=ActivateAtBankOutlet
 -- -D window_secs=600
--- -D stream=card-issuance
 -- -D request_hash=\x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 -- -D channel=BANK_OUTLET
 -- -D operator_id=T1
@@ -49,9 +48,10 @@
 SELECT rpc, request_hash, response FROM idempotency_keys
          WHERE caller = :caller AND request_id = :request_id;
 -- The caller's failed presentations (ensure_may_present).
-SELECT count(*) AS count, min(at) AS oldest, now() AS now FROM audit_log
-         WHERE actor_kind = :kind AND actor_code = :code AND access = 'FAILED_ATTEMPT'
-           AND at > now() - :window_secs * interval '1 second' \gset f_
+SELECT count(f) AS count, min(f) AS oldest, now() AS now
+         FROM presentation_failures p CROSS JOIN LATERAL unnest(p.failed_at) AS f
+         WHERE p.actor_kind = :kind AND p.actor_code = :code
+           AND f > now() - :window_secs * interval '1 second' \gset f_
 -- The card as it stands (presented_card).
 SELECT c.card_number, c.identification_code_sha256, c.serial_number, c.person_id,
                  c.bank_code, c.bank_card_number, c.issuing_region_code, c.status, c.received_at,
@@ -66,8 +66,6 @@ SELECT person_id, id_number, birth_date, region_code, version, name, gender, eth
 INSERT INTO identity.audit_log
              (actor_kind, actor_code, action, access, subject_id, request_id, on_behalf_of)
          VALUES (:holder_actor_kind, :holder_actor_code, :holder_action, :holder_access, :c_person_id, :request_id, :caller) RETURNING id;
--- Whether the projection is fresh (verified_state).
-SELECT caught_up_at FROM projection_cursors WHERE stream = :stream;
 -- mutation::run: claim, lock, re-read, act, answer + event + audit, commit.
 BEGIN;
 INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash)

@@ -1,6 +1,6 @@
 -- CheckEligibility's own SQL, for pgbench: the statements activation runs
 -- for a hospital's eligibility check of a card presented by number and
--- identification code while its projection is fresh (4 statements; the
+-- identification code while its projection is fresh (3 statements; the
 -- audit entry of the visit autocommitted). Captured from a run with
 -- log_statement=all and kept equal to it by
 -- tests/tests/pgbench_scripts.rs: change the service's SQL and this script
@@ -20,16 +20,14 @@
 -- -D kind=hospital
 -- -D code=H-001
 -- -D window_secs=600
--- -D stream=card-issuance
 -- -D action=CheckEligibility
 -- -D access=READ
 \set i random(0, :cards - 1)
 -- The caller's failed presentations (ensure_may_present).
-SELECT count(*) AS count, min(at) AS oldest, now() AS now FROM audit_log
-         WHERE actor_kind = :kind AND actor_code = :code AND access = 'FAILED_ATTEMPT'
-           AND at > now() - :window_secs * interval '1 second';
--- Whether the projection is fresh (fresh_projection).
-SELECT caught_up_at FROM projection_cursors WHERE stream = :stream;
+SELECT count(f) AS count, min(f) AS oldest, now() AS now
+         FROM presentation_failures p CROSS JOIN LATERAL unnest(p.failed_at) AS f
+         WHERE p.actor_kind = :kind AND p.actor_code = :code
+           AND f > now() - :window_secs * interval '1 second';
 -- The card with its activation and its region's policy.
 SELECT c.card_number, c.identification_code_sha256, c.serial_number, c.person_id,
                  c.bank_code, c.bank_card_number, c.issuing_region_code, c.status, c.received_at,

@@ -520,3 +520,61 @@ async fn with_the_projection_stale_the_code_is_checked_against_card_issuance() {
     assert_eq!(e.reason, EligibilityReason::CardNotActivated as i32);
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
 }
+
+/// The limit cannot be outrun by sending a burst of wrong presentations at
+/// once (issue 24): each presentation in flight counts against the caller
+/// until it ends, so at most the limit of them are judged; the others are
+/// refused `PRESENTATION_LIMIT` (or, past the service's share for one
+/// caller, `CALLER_OVER_SHARE`) before anything of the card is read.
+#[tokio::test]
+async fn a_burst_of_wrong_presentations_sent_at_once_is_judged_at_most_up_to_the_limit() {
+    let mut w = world().await;
+    let burst = 100;
+    let answers = futures::future::join_all((0..burst).map(|n| {
+        let mut activation = w.activation.clone();
+        async move {
+            let number = CardNumber::from_sequence(5_000 + n).unwrap();
+            activation
+                .check_eligibility(as_caller(
+                    "hospital:H-002",
+                    pb::CheckEligibilityRequest {
+                        card: Some(Card::SocialSecurityCard(pb::CardPresented {
+                            card_number: number.as_str().into(),
+                            card_identification_code: forged_code(n),
+                        })),
+                    },
+                ))
+                .await
+        }
+    }))
+    .await;
+    let mut judged = 0;
+    for answer in &answers {
+        match answer {
+            Ok(e) => {
+                assert_eq!(e.get_ref().reason, EligibilityReason::CardUnknown as i32);
+                judged += 1;
+            }
+            Err(status) if reason(status) == "PRESENTATION_LIMIT" => {
+                assert_presentation_limit(status)
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert_eq!(reason(status), "CALLER_OVER_SHARE");
+            }
+        }
+    }
+    assert!(judged >= 1, "the burst was judged at all");
+    assert!(
+        judged <= limit(),
+        "{judged} of {burst} judged at once; the limit is {}",
+        limit()
+    );
+    // And the limit holds afterwards, sequentially as before.
+    let status = w
+        .check("hospital:H-002", "X00000019", &forged_code(0))
+        .await;
+    if judged == limit() {
+        assert_presentation_limit(&status.unwrap_err());
+    }
+}

@@ -11,6 +11,7 @@
 //! relay claims its entries (`relay`).
 
 pub mod api;
+pub mod caught_up;
 pub mod directory;
 pub mod domain;
 pub mod error;
@@ -236,6 +237,9 @@ impl platform::service::Service for Application {
             directory.clone(),
             retirements.clone(),
         ));
+        let (caught_up, follow_caught_up) =
+            caught_up::CaughtUp::follow(pool.clone(), &config.platform.database_schema);
+        tasks.spawn_until_stopped(follow_caught_up);
         metrics::register(&host.metrics(), &pool);
         let api = api::ActivationApi::new(service::Activations::new(
             pool,
@@ -244,7 +248,10 @@ impl platform::service::Service for Application {
             directory,
             partners,
             config.settings()?,
-            retirements,
+            service::Background {
+                retirements,
+                caught_up,
+            },
         ));
         let limit = host.config().max_message_bytes;
         let routes = Routes::new(

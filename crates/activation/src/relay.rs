@@ -11,7 +11,9 @@
 //! refuses for good (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND) is
 //! parked — logged (masked) when parked, and counted in a warning every
 //! [`BACKLOG_LOG`] while any is parked — so no entry can hold up the
-//! others. The request id sent is built from the entry's opaque id, never
+//! others. Each delivery is a task of its own (up to [`IN_FLIGHT`] at
+//! once): a slow one (card-issuance answering only at its deadline) holds
+//! one place, never the sweep, so the next entry due goes out at once. The request id sent is built from the entry's opaque id, never
 //! from the old card's number (it may be an ID number), and that number
 //! appears in logs only masked.
 
@@ -20,9 +22,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::{
+    sync::{Notify, Semaphore},
+    task::JoinSet,
+};
 
 use crate::{
     directory::{self, Directory},
@@ -30,9 +34,9 @@ use crate::{
     store::{self, PendingRetirement, RelayBacklog},
 };
 
-/// Entries claimed per sweep, and how many are sent at once.
+/// Entries claimed at most per claim, and how many are sent at once.
 const CLAIM: i64 = 20;
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 64;
 /// How long a claimed entry is left to its sender.
 const LEASE: Duration = Duration::from_secs(120);
 /// A sweep at least this often (besides the wake-up after each pharmacy
@@ -49,12 +53,15 @@ enum Outcome {
 }
 
 /// Delivers pending retirements for ever; woken after every pharmacy
-/// activation and every second.
+/// activation, whenever a delivery ends, and every second.
 pub async fn relay_retirements(pool: PgPool, directory: Directory, wake: Arc<Notify>) {
+    let places = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut deliveries = JoinSet::new();
     let mut logged: Option<(Instant, RelayBacklog)> = None;
     loop {
-        loop {
-            let due = match store::claim_due_retirements(&pool, CLAIM, LEASE).await {
+        while places.available_permits() > 0 {
+            let free = places.available_permits().min(CLAIM as usize) as i64;
+            let due = match store::claim_due_retirements(&pool, free, LEASE).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not claim pending retirements");
@@ -62,16 +69,25 @@ pub async fn relay_retirements(pool: PgPool, directory: Directory, wake: Arc<Not
                 }
             };
             let claimed = due.len() as i64;
-            futures::stream::iter(due)
-                .for_each_concurrent(IN_FLIGHT, |entry| deliver(&pool, &directory, entry))
-                .await;
-            if claimed < CLAIM {
+            for entry in due {
+                let place = places
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("claimed no more than free");
+                let (pool, directory) = (pool.clone(), directory.clone());
+                deliveries.spawn(async move {
+                    deliver(&pool, &directory, entry).await;
+                    drop(place);
+                });
+            }
+            if claimed < free {
                 break;
             }
         }
         report_backlog(&pool, &mut logged).await;
         tokio::select! {
             _ = wake.notified() => {}
+            Some(_) = deliveries.join_next() => {}
             _ = tokio::time::sleep(SWEEP) => {}
         }
     }

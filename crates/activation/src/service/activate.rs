@@ -143,7 +143,7 @@ impl Activations {
         )
         .await?;
         if attempt.legacy_card_number.is_some() {
-            self.retirements.notify_one();
+            self.background.retirements.notify_one();
         }
         Ok(answer)
     }

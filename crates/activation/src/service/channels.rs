@@ -83,7 +83,7 @@ impl Activations {
             return Ok(answer);
         }
         let outlet = self.partners.in_force(caller, &self.directory).await?;
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let card = self
             .presented_card(
                 caller,
@@ -144,7 +144,7 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let (card_number, code) = self
             .shown_card(
                 caller,
@@ -185,7 +185,7 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let (card_number, code) = self
             .shown_card(
                 caller,
@@ -226,7 +226,7 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let action = "ActivateWithFinancialFunction";
         let request_id = Some(cmd.request_id.as_str());
         let Some(card) = store::card_by_serial(&self.pool, &cmd.serial_number).await? else {
@@ -285,7 +285,7 @@ impl Activations {
             return Ok(answer);
         }
         self.partners.in_force(caller, &self.directory).await?;
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let action = "ActivateByHotline";
         let request_id = Some(cmd.request_id.as_str());
         // By phone, no card is read: the caller gives its number, and the

@@ -45,7 +45,7 @@ impl Activations {
         query: EligibilityQuery,
     ) -> Result<(Verdict, Basis)> {
         let now = self.clock.now();
-        self.ensure_may_present(caller).await?;
+        let _presenting = self.ensure_may_present(caller).await?;
         let shown = match query {
             EligibilityQuery::Card {
                 number,

@@ -19,6 +19,7 @@ mod channels;
 mod ecard;
 mod eligibility;
 mod presentation;
+mod presenting;
 mod queries;
 mod regions;
 mod verify;
@@ -32,6 +33,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use crate::{
+    caught_up::CaughtUp,
     directory::Directory,
     domain::{PresentationLimit, RegionPolicy},
     error::ActivationError,
@@ -65,8 +67,18 @@ pub struct Activations {
     directory: Directory,
     partners: Partners,
     settings: Settings,
+    background: Background,
+    /// Card presentations in flight, by caller (see `presenting`).
+    presenting: Arc<presenting::Presenting>,
+}
+
+/// What the service's background tasks share with its calls.
+#[derive(Clone)]
+pub struct Background {
     /// Wakes the relay that tells card-issuance about retired old cards.
-    retirements: Arc<Notify>,
+    pub retirements: Arc<Notify>,
+    /// How far the card projection is caught up (kept in memory).
+    pub caught_up: CaughtUp,
 }
 
 impl Activations {
@@ -77,7 +89,7 @@ impl Activations {
         directory: Directory,
         partners: Partners,
         settings: Settings,
-        retirements: Arc<Notify>,
+        background: Background,
     ) -> Self {
         Self {
             pool,
@@ -86,7 +98,8 @@ impl Activations {
             directory,
             partners,
             settings,
-            retirements,
+            background,
+            presenting: Arc::default(),
         }
     }
 

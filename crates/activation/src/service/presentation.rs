@@ -7,7 +7,11 @@ use pii::{CardIdentificationCode, CardNumber};
 use platform::auth::{Caller, CallerKind};
 use uuid::Uuid;
 
-use super::{Activations, Result};
+use super::{Activations, Result, presenting::Ticket};
+
+/// The longest a presentation waits for the caller's others in flight
+/// when together with its failures they reach the limit.
+const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 use crate::{domain::CodeDigest, error::ActivationError, store};
 
 /// Whether `caller` must present the card identification code and is held
@@ -33,24 +37,43 @@ pub(super) fn admitted(
 impl Activations {
     /// `PRESENTATION_LIMIT` (with the delay until the caller's oldest
     /// failure in the window ages out) if `caller` has failed as many
-    /// presentations as the limit allows within the window.
-    pub(super) async fn ensure_may_present(&self, caller: &Caller) -> Result<()> {
+    /// presentations as the limit allows within the window. Otherwise the
+    /// presentation is counted as in flight until the returned ticket drops
+    /// (keep it for the whole call): while the caller's failures and
+    /// presentations in flight reach the limit, a presentation waits for
+    /// one of the others to end (each might fail), for at most
+    /// [`IN_FLIGHT_WAIT`], so a burst sent at once is judged at most up to
+    /// the limit.
+    pub(super) async fn ensure_may_present(&self, caller: &Caller) -> Result<Option<Ticket<'_>>> {
         if !presents_cards(caller) {
-            return Ok(());
+            return Ok(None);
         }
         let limit = self.settings.presentation_limit;
-        let recent = store::recent_failures(&self.pool, caller, limit.window.num_seconds()).await?;
-        match limit.wait(recent.count, recent.oldest, recent.now) {
-            None => Ok(()),
-            Some(wait) => {
+        let key = caller.to_string();
+        let waiting_until = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
+        loop {
+            let probe = self.presenting.begin(&key);
+            let recent =
+                store::recent_failures(&self.pool, caller, limit.window.num_seconds()).await?;
+            if let Some(wait) = limit.wait(recent.count, recent.oldest, recent.now) {
                 tracing::warn!(
                     caller = %caller,
                     failures = recent.count,
                     "caller over its limit of failed card presentations"
                 );
-                Err(ActivationError::PresentationLimit {
+                return Err(ActivationError::PresentationLimit {
                     retry_after: wait.to_std().unwrap_or_default(),
-                })
+                });
+            }
+            let (ticket, bound) = probe.admit(recent.count);
+            if bound <= i64::from(limit.max_failures) {
+                return Ok(Some(ticket));
+            }
+            let ended = tokio::time::timeout_at(waiting_until, ticket.another_ended()).await;
+            if ended.is_err() {
+                return Err(ActivationError::PresentationLimit {
+                    retry_after: IN_FLIGHT_WAIT,
+                });
             }
         }
     }
@@ -66,7 +89,10 @@ impl Activations {
         request_id: Option<&str>,
     ) -> Result<()> {
         tracing::warn!(caller = %caller, action, "failed card presentation");
-        store::record_failed_presentation(&self.pool, caller, action, holder, request_id).await?;
+        let window = self.settings.presentation_limit.window.num_seconds();
+        store::record_failed_presentation(&self.pool, caller, action, holder, request_id, window)
+            .await?;
+        self.presenting.failure_recorded(&caller.to_string());
         Ok(())
     }
 

@@ -10,8 +10,7 @@ use super::{Activations, Result};
 use crate::{
     domain::{Basis, CardState, Source, freshness},
     error::ActivationError,
-    projection::CARD_STREAM,
-    published, store,
+    published,
 };
 
 /// Now, by the wall clock. Freshness compares card-issuance's heartbeat
@@ -26,7 +25,7 @@ impl Activations {
     /// was caught up within the bound (as recorded by whichever instance
     /// follows it). `None`: ask card-issuance.
     pub(super) async fn fresh_projection(&self) -> Result<Option<Basis>> {
-        let caught_up_at = store::caught_up_at(&self.pool, CARD_STREAM).await?;
+        let caught_up_at = self.background.caught_up.at();
         let fresh = freshness::caught_up_within(
             caught_up_at,
             wall_clock(),

@@ -70,18 +70,22 @@ pub async fn caught_up_at(
 }
 
 /// Moves the stream's cursor forward (never back: another instance may
-/// have gone further), with the instant it is caught up to.
+/// have gone further), with the instant it is caught up to, and tells every
+/// instance at commit (`caught_up`).
 async fn save_progress(
     conn: &mut PgConnection,
     stream: &str,
     progress: &Progress,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO projection_cursors (stream, cursor, position, caught_up_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (stream) DO UPDATE SET cursor = $2, position = $3,
-             caught_up_at = COALESCE($4, projection_cursors.caught_up_at), updated_at = now()
-         WHERE projection_cursors.position <= $3",
+        "WITH saved AS (
+             INSERT INTO projection_cursors (stream, cursor, position, caught_up_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (stream) DO UPDATE SET cursor = $2, position = $3,
+                 caught_up_at = COALESCE($4, projection_cursors.caught_up_at), updated_at = now()
+             WHERE projection_cursors.position <= $3
+             RETURNING stream)
+         SELECT pg_notify(current_schema() || '.projection', stream) FROM saved",
     )
     .bind(stream)
     .bind(&progress.cursor)

@@ -54,7 +54,19 @@ pub(super) const SEQUENCE_BATCH: i64 = 10_000;
 /// own; one sequencer at a time per outbox (an advisory lock: a second one
 /// waits for the first, then numbers what is left). Wakes the watchers if
 /// it numbered any. Returns how many it numbered.
+///
+/// With nothing to number — every wake of a watcher but the first after a
+/// commit, and every idle poll — it reads one index and writes nothing: no
+/// transaction, no lock, no WAL. (Every event committed before the call is
+/// visible to that read, so an answer of none holds for them all.)
 pub async fn sequence(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let pending: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT FROM outbox WHERE position IS NULL)")
+            .fetch_one(pool)
+            .await?;
+    if !pending {
+        return Ok(0);
+    }
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox_sequencer'))")
         .execute(&mut *tx)
