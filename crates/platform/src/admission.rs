@@ -362,6 +362,68 @@ mod tests {
         );
     }
 
+    /// An inner service whose calls are answered once told to.
+    #[derive(Clone)]
+    struct Held(Arc<tokio::sync::Notify>);
+
+    impl Service<http::Request<tonic::body::Body>> for Held {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
+            let release = self.0.clone();
+            Box::pin(async move {
+                release.notified().await;
+                Ok(http::Response::new(tonic::body::Body::empty()))
+            })
+        }
+    }
+
+    fn call(path: &str) -> http::Request<tonic::body::Body> {
+        http::Request::builder()
+            .uri(path)
+            .body(tonic::body::Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn through_the_layer_a_full_service_answers_overloaded_at_once_but_health() {
+        let layer = AdmissionLayer::new(settings(1, 0, 10));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let mut service = layer.layer(Held(release.clone()));
+        let held = tokio::spawn(service.call(call(
+            "/socsec.activation.v1.ActivationService/CheckEligibility",
+        )));
+        while layer.state.serving.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = service
+            .call(call(
+                "/socsec.activation.v1.ActivationService/CheckEligibility",
+            ))
+            .await
+            .unwrap();
+        let status = Status::from_header_map(refused.headers()).expect("a trailers-only refusal");
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(reason(&status), "OVERLOADED");
+        assert_eq!(
+            status.get_details_retry_info().unwrap().retry_delay,
+            Some(RETRY_AFTER)
+        );
+        // The health service is answered all the same.
+        let health = tokio::spawn(service.call(call("/grpc.health.v1.Health/Check")));
+        release.notify_one();
+        release.notify_one();
+        let health = health.await.unwrap().unwrap();
+        assert!(Status::from_header_map(health.headers()).is_none());
+        assert!(held.await.unwrap().is_ok());
+    }
+
     #[tokio::test]
     async fn one_caller_holds_at_most_its_share() {
         let state = state(settings(10, 10, 2));
