@@ -15,11 +15,22 @@ use sqlx::{Connection, PgConnection};
 
 use crate::Args;
 
-/// pgbench's TPC-B and select-only rates at `args.clients`.
+/// pgbench's TPC-B, select-only and audited-read rates at `args.clients`.
 pub struct Pgbench {
     pub tpcb: f64,
     pub select_only: f64,
+    /// One primary-key read and one audit insert in one statement,
+    /// autocommitted: the least an audited read of personal data costs.
+    pub audited_read: f64,
 }
+
+/// The audited read: the row read by its key and the read recorded, in one
+/// statement.
+const AUDITED_READ: &str = "\\set aid random(1, 100000 * :scale)
+WITH r AS (SELECT aid, abalance FROM pgbench_accounts WHERE aid = :aid)
+INSERT INTO bench_audit (actor, subject, at) SELECT 'hospital:H-001', r.aid, now() FROM r
+RETURNING id;
+";
 
 /// Initialises pgbench's tables in `url` and measures both rates.
 pub fn measure_pgbench(args: &Args, url: &str) -> Pgbench {
@@ -48,8 +59,53 @@ pub fn measure_pgbench(args: &Args, url: &str) -> Pgbench {
             "-S", "-c", &clients, "-j", "2", "-T", &seconds, "-M", "prepared",
         ],
     );
-    println!("  TPC-B {tpcb:.0} tps, select-only {select_only:.0} tps");
-    Pgbench { tpcb, select_only }
+    let create = Command::new(psql(args))
+        .args([
+            "-q",
+            "-c",
+            "CREATE TABLE IF NOT EXISTS bench_audit (id bigserial PRIMARY KEY, actor text NOT NULL, \
+             subject integer NOT NULL, at timestamptz NOT NULL)",
+        ])
+        .arg(url)
+        .output()
+        .expect("psql");
+    assert!(
+        create.status.success(),
+        "bench_audit: {}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    let script = std::env::temp_dir().join("socsec-bench-audited-read.sql");
+    std::fs::write(&script, AUDITED_READ).expect("write the audited read");
+    let audited_read = pgbench(
+        args,
+        url,
+        &[
+            "-n",
+            "-f",
+            script.to_str().expect("a UTF-8 temporary directory"),
+            "-c",
+            &clients,
+            "-j",
+            "2",
+            "-T",
+            &seconds,
+            "-M",
+            "prepared",
+        ],
+    );
+    println!(
+        "  TPC-B {tpcb:.0} tps, select-only {select_only:.0} tps, audited read {audited_read:.0} tps"
+    );
+    Pgbench {
+        tpcb,
+        select_only,
+        audited_read,
+    }
+}
+
+/// psql beside pgbench.
+fn psql(args: &Args) -> std::path::PathBuf {
+    args.pgbench.with_file_name("psql")
 }
 
 /// pgbench's `tps = …` for these arguments.

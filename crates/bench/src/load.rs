@@ -26,7 +26,8 @@ impl Measured {
         self.calls as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn from(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) -> Self {
+    /// The figures of calls answered in `latencies`, `errors` others, over `elapsed`.
+    pub fn of(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) -> Self {
         latencies.sort();
         let at = |q: f64| {
             latencies
@@ -88,7 +89,7 @@ where
         latencies.extend(l);
         errors += e;
     }
-    Measured::from(latencies, errors, started.elapsed())
+    Measured::of(latencies, errors, started.elapsed())
 }
 
 /// Calls `call(i)` for i in 0..count at `rate` calls per second, whatever
@@ -119,5 +120,5 @@ where
             (false, _) => errors += 1,
         }
     }
-    Measured::from(latencies, errors, started.elapsed())
+    Measured::of(latencies, errors, started.elapsed())
 }

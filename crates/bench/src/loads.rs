@@ -168,6 +168,47 @@ pub async fn eligibility(
     (eligibility, cpu)
 }
 
+/// Eligibility checks at a fixed `rate` (open loop) for `seconds`: latency
+/// at that load.
+pub async fn eligibility_at(
+    activation: &ActivationServiceClient<CallerChannel>,
+    activated: Arc<Vec<Prepared>>,
+    rate: f64,
+    seconds: u64,
+) -> Measured {
+    let a = activation.clone();
+    let measured = load::open_loop(rate, (rate * seconds as f64) as usize, move |n| {
+        let mut a = a.clone();
+        let card = &activated[n % activated.len()];
+        let request = as_caller(
+            "hospital:H-001",
+            activation::CheckEligibilityRequest {
+                card: Some(
+                    activation::check_eligibility_request::Card::SocialSecurityCard(
+                        activation::CardPresented {
+                            card_number: card.card_number.clone(),
+                            card_identification_code: card.code.clone(),
+                        },
+                    ),
+                ),
+            },
+        );
+        async move {
+            a.check_eligibility(request)
+                .await
+                .is_ok_and(|e| e.get_ref().eligible)
+        }
+    })
+    .await;
+    println!(
+        "eligibility at {rate:.0}/s (open loop): p50 {} ms, p99 {} ms, {} errors",
+        ms(measured.p50),
+        ms(measured.p99),
+        measured.errors
+    );
+    measured
+}
+
 /// The monthly run of `args.persons` enrolled persons, and COPY of the
 /// rows it wrote.
 pub struct MonthlyRun {

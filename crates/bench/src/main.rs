@@ -10,6 +10,7 @@
 #![allow(clippy::float_arithmetic)]
 
 mod baseline;
+mod capacity;
 mod loads;
 mod report;
 mod scale;
@@ -44,6 +45,16 @@ struct Args {
     /// Enrolled persons in the monthly run (seeded with SQL).
     #[arg(long, default_value_t = 1_000_000)]
     run_persons: i64,
+    /// Seconds of the overload phase (eligibility offered 2.5× the rate
+    /// it reached).
+    #[arg(long, default_value_t = 60)]
+    overload_seconds: u64,
+    /// Wrong sign-ins per second in the sign-in flood phase …
+    #[arg(long, default_value_t = 300.0)]
+    flood_rate: f64,
+    /// … for this many seconds.
+    #[arg(long, default_value_t = 60)]
+    flood_seconds: u64,
     /// Scale mode: for each N, a province of N persons imported into a
     /// fresh database, then eligibility, outlet activation and the monthly
     /// run measured on it (e.g. `--persons 100000,10000000`).
@@ -95,7 +106,25 @@ async fn measure(args: &Args) -> report::Figures {
     let activations =
         loads::activations(args, &url, &services, &activation, full.clone(), half).await;
     let (eligibility, eligibility_cpu) =
-        loads::eligibility(args, &url, &services, &activation, full).await;
+        loads::eligibility(args, &url, &services, &activation, full.clone()).await;
+    let eligibility_half = loads::eligibility_at(
+        &activation,
+        full.clone(),
+        eligibility.per_second() / 2.0,
+        args.seconds,
+    )
+    .await;
+    let rpc_path = capacity::rpc_path(args, &services).await;
+    let overload = capacity::overload(
+        &activation,
+        full.clone(),
+        eligibility.per_second() * 2.5,
+        args.overload_seconds,
+        eligibility_half.p99,
+    )
+    .await;
+    let flood =
+        capacity::sign_in_flood(&services, full.clone(), args.flood_rate, args.flood_seconds).await;
     let rpc_sql = baseline::per_rpc(args, &url, &services, script_cards).await;
     let run = loads::monthly_run(args, &url, &services).await;
     drop(services);
@@ -105,6 +134,10 @@ async fn measure(args: &Args) -> report::Figures {
         activations,
         eligibility,
         eligibility_cpu,
+        eligibility_half,
+        rpc_path,
+        overload,
+        flood,
         run,
         rpc_sql,
     }

@@ -20,11 +20,12 @@ use tonic_health::pb::{
 };
 
 /// The callers the benchmark calls as.
-pub const CALLERS: [&str; 4] = [
+pub const CALLERS: [&str; 5] = [
     "operator:BENCH",
     "bank_outlet:ICBC-0101",
     "hospital:H-001",
     "service:bench",
+    "portal:BENCH",
 ];
 
 /// The bureau operator who sets everything up.

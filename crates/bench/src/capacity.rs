@@ -1,0 +1,380 @@
+//! Capacity beside its limits and past them: the RPC path alone (the
+//! health check, driven like the RPC loads), eligibility offered 2.5× the
+//! rate it reached (goodput, latency of what was admitted, refusals by
+//! code, recovery), and a flood of sign-ins with a hospital's checks and a
+//! person's calls measured during it.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use devpki::channel::CallerChannel;
+use socsec_fixtures::reason;
+use socsec_proto::{
+    activation::v1::{self as activation, activation_service_client::ActivationServiceClient},
+    card::v1::{self as card, card_service_client::CardServiceClient},
+    identity::v1::{self as identity, identity_service_client::IdentityServiceClient},
+};
+use tonic::{Request, Status};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use socsec_bench::{
+    load::{self, Measured},
+    ms,
+    prepare::Prepared,
+    services::{Services, as_caller},
+};
+
+use crate::Args;
+
+/// How long an overloaded caller waits for an answer (its `grpc-timeout`).
+const CALL_DEADLINE: Duration = Duration::from_secs(5);
+
+fn eligibility_request(card: &Prepared) -> Request<activation::CheckEligibilityRequest> {
+    let mut request = as_caller(
+        "hospital:H-001",
+        activation::CheckEligibilityRequest {
+            card: Some(
+                activation::check_eligibility_request::Card::SocialSecurityCard(
+                    activation::CardPresented {
+                        card_number: card.card_number.clone(),
+                        card_identification_code: card.code.clone(),
+                    },
+                ),
+            ),
+        },
+    );
+    request.set_timeout(CALL_DEADLINE);
+    request
+}
+
+/// `grpc.health.v1.Health/Check` at activation from `args.clients`
+/// clients for `args.seconds`: the RPC path (TLS, HTTP/2, the layers)
+/// with no database work.
+pub async fn rpc_path(args: &Args, services: &Services) -> Measured {
+    let channel = services.serving(&services.activation).await;
+    let measured = load::closed_loop(
+        args.clients,
+        usize::MAX,
+        Some(Duration::from_secs(args.seconds)),
+        move |_| {
+            let mut health = HealthClient::new(channel.clone());
+            async move {
+                health
+                    .check(as_caller(
+                        "hospital:H-001",
+                        HealthCheckRequest {
+                            service: String::new(),
+                        },
+                    ))
+                    .await
+                    .is_ok()
+            }
+        },
+    )
+    .await;
+    println!(
+        "RPC path alone (health check): {:.0} RPC/s, p50 {} ms, p99 {} ms",
+        measured.per_second(),
+        ms(measured.p50),
+        ms(measured.p99)
+    );
+    measured
+}
+
+/// What became of calls sent at a fixed rate past capacity.
+pub struct Overload {
+    pub offered_per_second: f64,
+    pub seconds: u64,
+    /// Answered OK (eligible), per second of the load.
+    pub goodput: f64,
+    /// Latency of the calls answered OK.
+    pub answered: Measured,
+    /// Calls not answered OK, by `CODE/REASON`.
+    pub refused: BTreeMap<String, usize>,
+    /// Refusals answered within 10 ms of being sent (at once).
+    pub refused_at_once: usize,
+    /// After the load ends: how long until a call is answered OK again
+    /// within twice the unloaded p99.
+    pub recovery: Duration,
+}
+
+/// The label of a refusal: `CODE/REASON`.
+fn label(status: &Status) -> String {
+    format!("{:?}/{}", status.code(), reason(status))
+}
+
+/// Eligibility offered at `rate` (open loop) for `seconds`, then probed
+/// until it answers as unloaded (`unloaded_p99`) again.
+pub async fn overload(
+    activation: &ActivationServiceClient<CallerChannel>,
+    cards: Arc<Vec<Prepared>>,
+    rate: f64,
+    seconds: u64,
+    unloaded_p99: Duration,
+) -> Overload {
+    println!("overload: eligibility offered {rate:.0} RPC/s for {seconds} s");
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let count = (rate * seconds as f64) as usize;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        tokio::time::sleep_until((started + interval.mul_f64(i as f64)).into()).await;
+        let (mut a, request) = (
+            activation.clone(),
+            eligibility_request(&cards[i % cards.len()]),
+        );
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let answer = a.check_eligibility(request).await;
+            (answer.map(|e| e.get_ref().eligible), sent.elapsed())
+        }));
+    }
+    let sending = started.elapsed();
+    let mut latencies = Vec::new();
+    let mut refused = BTreeMap::new();
+    let mut refused_at_once = 0;
+    for task in tasks {
+        match task.await.expect("a call") {
+            (Ok(true), latency) => latencies.push(latency),
+            (Ok(false), _) => *refused.entry("OK/not eligible".to_owned()).or_default() += 1,
+            (Err(status), latency) => {
+                if latency <= Duration::from_millis(10) {
+                    refused_at_once += 1;
+                }
+                *refused.entry(label(&status)).or_default() += 1;
+            }
+        }
+    }
+    let answered = Measured::of(latencies, 0, sending);
+    let goodput = answered.calls as f64 / sending.as_secs_f64();
+    let ended = Instant::now();
+    let recovered_within = (unloaded_p99 * 2).max(Duration::from_millis(5));
+    let mut n = 0;
+    let recovery = loop {
+        let mut a = activation.clone();
+        let sent = Instant::now();
+        let answer = a
+            .check_eligibility(eligibility_request(&cards[n % cards.len()]))
+            .await;
+        if answer.is_ok_and(|e| e.get_ref().eligible) && sent.elapsed() <= recovered_within {
+            break ended.elapsed();
+        }
+        n += 1;
+        if ended.elapsed() > Duration::from_secs(60) {
+            break ended.elapsed();
+        }
+    };
+    println!(
+        "  goodput {goodput:.0} RPC/s, p99 of answered {} ms, refused {refused:?} ({refused_at_once} within 10 ms), recovered in {} ms",
+        ms(answered.p99),
+        ms(recovery)
+    );
+    Overload {
+        offered_per_second: rate,
+        seconds,
+        goodput,
+        answered,
+        refused,
+        refused_at_once,
+        recovery,
+    }
+}
+
+/// A flood of wrong sign-ins and what others saw during it.
+pub struct Flood {
+    pub sign_ins_per_second: f64,
+    pub seconds: u64,
+    /// The sign-ins' answers, by `CODE/REASON`.
+    pub sign_ins: BTreeMap<String, usize>,
+    /// A hospital's eligibility checks during the flood.
+    pub hospital: Measured,
+    /// A bank outlet's `GetPartner`-backed calls during the flood: its
+    /// card looked up by serial number at card-issuance (partner admission).
+    pub bank: Measured,
+    /// A signed-in person's calls (session checked at identity).
+    pub person: Measured,
+}
+
+/// Wrong sign-ins through the portal's certificate from 160 browser
+/// addresses at `rate` for `seconds`, while a hospital checks eligibility,
+/// a bank outlet looks cards up and a person lists their cards.
+pub async fn sign_in_flood(
+    services: &Services,
+    cards: Arc<Vec<Prepared>>,
+    rate: f64,
+    seconds: u64,
+) -> Flood {
+    println!("sign-in flood: {rate:.0} wrong sign-ins/s for {seconds} s");
+    let identity = IdentityServiceClient::new(services.serving(&services.identity).await);
+    let card_service = CardServiceClient::new(services.serving(&services.cards).await);
+    let activation = ActivationServiceClient::new(services.serving(&services.activation).await);
+    let person = &cards[0];
+    let token = signed_in(&identity, person).await;
+    let victim = cards[1].id_number.clone();
+    set_password(&identity, &cards[1]).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let until = move |stop: &AtomicBool| stop.load(Ordering::Relaxed);
+    let closed =
+        |call: Box<dyn Fn(usize) -> futures::future::BoxFuture<'static, bool> + Send + Sync>,
+         stop: Arc<AtomicBool>| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0;
+                let started = Instant::now();
+                let mut n = 0;
+                while !until(&stop) {
+                    let sent = Instant::now();
+                    if call(n).await {
+                        latencies.push(sent.elapsed());
+                    } else {
+                        errors += 1;
+                    }
+                    n += 1;
+                }
+                Measured::of(latencies, errors, started.elapsed())
+            })
+        };
+    let hospital = closed(
+        {
+            let (a, cards) = (activation.clone(), cards.clone());
+            Box::new(move |n| {
+                let (mut a, request) = (a.clone(), eligibility_request(&cards[n % cards.len()]));
+                Box::pin(async move { a.check_eligibility(request).await.is_ok() })
+            })
+        },
+        stop.clone(),
+    );
+    let bank = closed(
+        {
+            let (c, cards) = (card_service.clone(), cards.clone());
+            Box::new(move |n| {
+                let mut c = c.clone();
+                let number = cards[n % cards.len()].card_number.clone();
+                Box::pin(async move {
+                    let mut request = as_caller(
+                        "bank_outlet:ICBC-0101",
+                        card::GetCardRequest {
+                            key: Some(card::get_card_request::Key::CardNumber(number)),
+                        },
+                    );
+                    request.set_timeout(CALL_DEADLINE);
+                    c.get_card(request).await.is_ok()
+                })
+            })
+        },
+        stop.clone(),
+    );
+    let person_calls = closed(
+        {
+            let (c, person_id, token) = (card_service.clone(), person.person_id.clone(), token);
+            Box::new(move |_| {
+                let mut c = c.clone();
+                let mut request = Request::new(card::ListPersonCardsRequest {
+                    person_id: person_id.clone(),
+                });
+                request.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {token}").parse().expect("a header value"),
+                );
+                request.set_timeout(CALL_DEADLINE);
+                Box::pin(async move { c.list_person_cards(request).await.is_ok() })
+            })
+        },
+        stop.clone(),
+    );
+
+    let count = (rate * seconds as f64) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let started = Instant::now();
+    let mut sign_ins = Vec::with_capacity(count);
+    for i in 0..count {
+        tokio::time::sleep_until((started + interval.mul_f64(i as f64)).into()).await;
+        let mut client = identity.clone();
+        let mut request = as_caller(
+            "portal:BENCH",
+            identity::SignInRequest {
+                id_number: victim.clone(),
+                password: format!("Wrong{i}pass"),
+            },
+        );
+        request.metadata_mut().insert(
+            "x-socsec-client-address",
+            format!("198.51.100.{}", i % 160)
+                .parse()
+                .expect("an address"),
+        );
+        request.set_timeout(CALL_DEADLINE);
+        sign_ins.push(tokio::spawn(async move {
+            match client.sign_in(request).await {
+                Ok(_) => "OK".to_owned(),
+                Err(status) => label(&status),
+            }
+        }));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut outcomes = BTreeMap::new();
+    for task in sign_ins {
+        *outcomes.entry(task.await.expect("a sign-in")).or_default() += 1;
+    }
+    let flood = Flood {
+        sign_ins_per_second: rate,
+        seconds,
+        sign_ins: outcomes,
+        hospital: hospital.await.expect("hospital"),
+        bank: bank.await.expect("bank"),
+        person: person_calls.await.expect("person"),
+    };
+    for (who, m) in [
+        ("hospital", &flood.hospital),
+        ("bank", &flood.bank),
+        ("person", &flood.person),
+    ] {
+        println!(
+            "  {who}: {:.0} calls/s, p99 {} ms, {} errors",
+            m.per_second(),
+            ms(m.p99),
+            m.errors
+        );
+    }
+    println!("  sign-ins: {:?}", flood.sign_ins);
+    flood
+}
+
+const PASSWORD: &str = "Bench2026online";
+
+async fn set_password(identity: &IdentityServiceClient<CallerChannel>, person: &Prepared) {
+    identity
+        .clone()
+        .set_online_password(as_caller(
+            "operator:BENCH",
+            identity::SetOnlinePasswordRequest {
+                request_id: format!("bench-pw-{}", person.person_id),
+                id_number: person.id_number.clone(),
+                password: PASSWORD.into(),
+            },
+        ))
+        .await
+        .expect("an operator sets an online password");
+}
+
+/// `person` given a password and signed in: a session token.
+async fn signed_in(identity: &IdentityServiceClient<CallerChannel>, person: &Prepared) -> String {
+    set_password(identity, person).await;
+    identity
+        .clone()
+        .sign_in(Request::new(identity::SignInRequest {
+            id_number: person.id_number.clone(),
+            password: PASSWORD.into(),
+        }))
+        .await
+        .expect("the person signs in")
+        .into_inner()
+        .token
+}
