@@ -134,7 +134,7 @@ async fn events_stamped_in_other_months_are_delivered_in_commit_order() {
     // the next month, the last in the month before (as a transaction begun
     // before midnight and committed after would be), so the three sit in
     // three partitions in the reverse order.
-    while platform::outbox::sequence(&pool).await.unwrap() > 0 {}
+    while platform::outbox::sequence(&pool).await.unwrap().numbered > 0 {}
     let positions: Vec<i64> = sqlx::query_scalar("SELECT position FROM outbox ORDER BY position")
         .fetch_all(&pool)
         .await

@@ -15,6 +15,9 @@ use crate::config::PlatformConfig;
 /// Tables every service has: idempotency keys, audit trail, outbox.
 static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
+/// A pooled connection idle this long is tested before it is handed out.
+const TEST_IDLE_AFTER: Duration = Duration::from_millis(100);
+
 /// Connects with `search_path` set to the service's schema, so every
 /// unqualified table name in the service's SQL is its own.
 pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
@@ -41,6 +44,20 @@ pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_millis(config.database_acquire_timeout_ms))
+        // A connection is tested (one round trip) only when it has been
+        // idle for a while — after a quiet spell or a database restart —
+        // not on every acquire: under load every statement paid a ping.
+        // A connection that broke while in use fails its statement, which
+        // is `UNAVAILABLE` (retry with the same request id).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= TEST_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
 }

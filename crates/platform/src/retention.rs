@@ -63,7 +63,7 @@ pub async fn purge_audit(pool: &PgPool, days: u32) -> Result<Vec<String>, sqlx::
 /// of missing them unawares (and the stream's head position is kept in
 /// `outbox_head`, so it stands even when every event is gone).
 pub async fn purge_outbox(pool: &PgPool, days: u32) -> Result<Vec<String>, sqlx::Error> {
-    while crate::outbox::sequence(pool).await? > 0 {}
+    while crate::outbox::sequence(pool).await?.numbered > 0 {}
     partitions::drop_before(pool, "outbox", days).await
 }
 

@@ -49,23 +49,35 @@ pub async fn append(
 /// Events numbered by one run of the sequencer, at most.
 pub(super) const SEQUENCE_BATCH: i64 = 10_000;
 
+/// What one run of the sequencer did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sequenced {
+    /// Events it numbered.
+    pub numbered: u64,
+    /// The last position given, by this run or an earlier one: a reader at
+    /// it has every numbered event.
+    pub head: i64,
+}
+
 /// Numbers the committed, unnumbered events (at most [`SEQUENCE_BATCH`]) in
 /// insertion order, after the last position given, in a transaction of its
 /// own; one sequencer at a time per outbox (an advisory lock: a second one
 /// waits for the first, then numbers what is left). Wakes the watchers if
-/// it numbered any. Returns how many it numbered.
+/// it numbered any.
 ///
 /// With nothing to number — every wake of a watcher but the first after a
-/// commit, and every idle poll — it reads one index and writes nothing: no
-/// transaction, no lock, no WAL. (Every event committed before the call is
-/// visible to that read, so an answer of none holds for them all.)
-pub async fn sequence(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let pending: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT FROM outbox WHERE position IS NULL)")
-            .fetch_one(pool)
-            .await?;
+/// commit, and every idle poll — it is one statement that reads an index and
+/// the head and writes nothing: no transaction, no lock, no WAL. (Every event
+/// committed before the call is visible to that read, so an answer of none
+/// holds for them all.)
+pub async fn sequence(pool: &PgPool) -> Result<Sequenced, sqlx::Error> {
+    let (pending, head): (bool, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT FROM outbox WHERE position IS NULL), position FROM outbox_head",
+    )
+    .fetch_one(pool)
+    .await?;
     if !pending {
-        return Ok(0);
+        return Ok(Sequenced { numbered: 0, head });
     }
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox_sequencer'))")
@@ -91,6 +103,9 @@ pub async fn sequence(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .execute(&mut *tx)
             .await?;
     }
+    let head: i64 = sqlx::query_scalar("SELECT position FROM outbox_head")
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(numbered)
+    Ok(Sequenced { numbered, head })
 }
