@@ -28,7 +28,7 @@ pub struct Pgbench {
 /// statement.
 const AUDITED_READ: &str = "\\set aid random(1, 100000 * :scale)
 WITH r AS (SELECT aid, abalance FROM pgbench_accounts WHERE aid = :aid)
-INSERT INTO bench_audit (actor, subject, at) SELECT 'hospital:H-001', r.aid, now() FROM r
+INSERT INTO bench_audit (actor, subject, at) SELECT 'hospital H-001', r.aid, now() FROM r
 RETURNING id;
 ";
 

@@ -25,6 +25,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use socsec_bench::{
     load::{self, Measured},
+    machine::{cpu_per_call, cpu_seconds},
     ms,
     prepare::Prepared,
     services::{Services, as_caller},
@@ -52,6 +53,20 @@ fn eligibility_request(card: &Prepared) -> Request<activation::CheckEligibilityR
     request.set_timeout(CALL_DEADLINE);
     request
 }
+
+/// CPU milliseconds per second each process spends with no call made for
+/// [`IDLE`]: the background work (event streams and their heartbeats,
+/// projectors, relays, health checks) on its own.
+pub async fn idle(services: &Services) -> String {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = cpu_seconds(services);
+    tokio::time::sleep(IDLE).await;
+    let per_second = cpu_per_call(&before, &cpu_seconds(services), IDLE.as_secs() as usize);
+    println!("idle: CPU ms per second: {per_second}");
+    per_second
+}
+
+const IDLE: Duration = Duration::from_secs(20);
 
 /// `grpc.health.v1.Health/Check` at activation from `args.clients`
 /// clients for `args.seconds`: the RPC path (TLS, HTTP/2, the layers)
@@ -194,16 +209,17 @@ pub struct Flood {
     pub sign_ins: BTreeMap<String, usize>,
     /// A hospital's eligibility checks during the flood.
     pub hospital: Measured,
-    /// A bank outlet's `GetPartner`-backed calls during the flood: its
-    /// card looked up by serial number at card-issuance (partner admission).
+    /// A bank outlet's activations repeated during the flood (partner
+    /// admission and stored answers).
     pub bank: Measured,
     /// A signed-in person's calls (session checked at identity).
     pub person: Measured,
 }
 
 /// Wrong sign-ins through the portal's certificate from 160 browser
-/// addresses at `rate` for `seconds`, while a hospital checks eligibility,
-/// a bank outlet looks cards up and a person lists their cards.
+/// addresses, each of another ID number, at `rate` for `seconds`, while a
+/// hospital checks eligibility, a bank outlet repeats its activations
+/// (partner admission, stored answers) and a person lists their cards.
 pub async fn sign_in_flood(
     services: &Services,
     cards: Arc<Vec<Prepared>>,
@@ -216,8 +232,6 @@ pub async fn sign_in_flood(
     let activation = ActivationServiceClient::new(services.serving(&services.activation).await);
     let person = &cards[0];
     let token = signed_in(&identity, person).await;
-    let victim = cards[1].id_number.clone();
-    set_password(&identity, &cards[1]).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let until = move |stop: &AtomicBool| stop.load(Ordering::Relaxed);
@@ -253,20 +267,25 @@ pub async fn sign_in_flood(
     );
     let bank = closed(
         {
-            let (c, cards) = (card_service.clone(), cards.clone());
+            let (a, cards) = (activation.clone(), cards.clone());
             Box::new(move |n| {
-                let mut c = c.clone();
-                let number = cards[n % cards.len()].card_number.clone();
-                Box::pin(async move {
-                    let mut request = as_caller(
-                        "bank_outlet:ICBC-0101",
-                        card::GetCardRequest {
-                            key: Some(card::get_card_request::Key::CardNumber(number)),
-                        },
-                    );
-                    request.set_timeout(CALL_DEADLINE);
-                    c.get_card(request).await.is_ok()
-                })
+                // The outlet's first activations again: partner admission
+                // and the stored answer (the cards were activated at the
+                // outlet under these request ids by the activation load).
+                let mut a = a.clone();
+                let n = n % cards.len();
+                let mut request = as_caller(
+                    "bank_outlet:ICBC-0101",
+                    activation::ActivateAtBankOutletRequest {
+                        request_id: format!("act-{n}"),
+                        operator_id: "T1".into(),
+                        card_number: cards[n].card_number.clone(),
+                        id_number: cards[n].id_number.clone(),
+                        card_identification_code: cards[n].code.clone(),
+                    },
+                );
+                request.set_timeout(CALL_DEADLINE);
+                Box::pin(async move { a.activate_at_bank_outlet(request).await.is_ok() })
             })
         },
         stop.clone(),
@@ -299,8 +318,10 @@ pub async fn sign_in_flood(
         let mut client = identity.clone();
         let mut request = as_caller(
             "portal:BENCH",
+            // A new ID number each time, so every sign-in is judged (an
+            // argon2 verification), none held back by a delay.
             identity::SignInRequest {
-                id_number: victim.clone(),
+                id_number: socsec_fixtures::ids::nth(5_000_000 + i as u64, i % 2 == 1),
                 password: format!("Wrong{i}pass"),
             },
         );

@@ -103,6 +103,7 @@ async fn measure(args: &Args) -> report::Figures {
     let (full, half) = cards.split_at(args.cards);
     let (full, half) = (Arc::new(full.to_vec()), Arc::new(half.to_vec()));
 
+    let idle = capacity::idle(&services).await;
     let activations =
         loads::activations(args, &url, &services, &activation, full.clone(), half).await;
     let (eligibility, eligibility_cpu) =
@@ -135,6 +136,7 @@ async fn measure(args: &Args) -> report::Figures {
         eligibility,
         eligibility_cpu,
         eligibility_half,
+        idle,
         rpc_path,
         overload,
         flood,
