@@ -2,7 +2,11 @@
 //! migrations (the platform's tables first, then the service's own), with the
 //! migration history kept in that schema.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use sqlx::{
     PgPool,
@@ -15,12 +19,43 @@ use crate::config::PlatformConfig;
 /// Tables every service has: idempotency keys, audit trail, outbox.
 static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
-/// A pooled connection idle this long is tested before it is handed out.
-const TEST_IDLE_AFTER: Duration = Duration::from_millis(100);
+/// A pooled connection idle this long is tested before it is handed out
+/// (longer than the background loops' half-second polls, so they pay no
+/// round trip).
+const TEST_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// When the database was last seen down (a health check that failed with
+/// an error, not merely slow): pooled connections opened before then are
+/// replaced, not used, since a restart broke them.
+#[derive(Clone, Default)]
+pub struct Outages(Arc<Mutex<Option<Instant>>>);
+
+impl Outages {
+    pub fn seen_down(&self) {
+        *self.0.lock().expect("not poisoned") = Some(Instant::now());
+    }
+
+    /// Whether a connection opened `age` ago predates the last outage.
+    fn predates_last(&self, age: Duration) -> bool {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .is_some_and(|at| at.elapsed() <= age)
+    }
+}
 
 /// Connects with `search_path` set to the service's schema, so every
 /// unqualified table name in the service's SQL is its own.
 pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
+    connect_watched(config, Outages::default()).await
+}
+
+/// [`connect`], replacing connections opened before the last outage that
+/// `outages` records (the host's health check records them).
+pub async fn connect_watched(
+    config: &PlatformConfig,
+    outages: Outages,
+) -> Result<PgPool, sqlx::Error> {
     let ms = |v: u64| v.to_string();
     // Every wait is bounded: a statement, a lock wait, a transaction left
     // idle by a frozen process (its locks and claims are released), and a
@@ -45,13 +80,18 @@ pub async fn connect(config: &PlatformConfig) -> Result<PgPool, sqlx::Error> {
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_millis(config.database_acquire_timeout_ms))
         // A connection is tested (one round trip) only when it has been
-        // idle for a while — after a quiet spell or a database restart —
-        // not on every acquire: under load every statement paid a ping.
-        // A connection that broke while in use fails its statement, which
-        // is `UNAVAILABLE` (retry with the same request id).
+        // idle for a while, and replaced when it predates a database
+        // restart the health check saw, not tested on every acquire: under
+        // load every statement paid a ping. A connection that broke while
+        // in use fails its statement, which is `UNAVAILABLE` (retry with
+        // the same request id).
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
+        .before_acquire(move |conn, meta| {
+            let outages = outages.clone();
             Box::pin(async move {
+                if outages.predates_last(meta.age) {
+                    return Ok(false);
+                }
                 if meta.idle_for >= TEST_IDLE_AFTER {
                     sqlx::Connection::ping(conn).await?;
                 }

@@ -14,10 +14,13 @@ const HEALTH_CHECK: Duration = Duration::from_millis(500);
 /// refusing them past its queue) is not a database down, and a database
 /// back up is seen at the next check, not after the pool's connections
 /// have failed one by one. A check not answered within [`HEALTH_CHECK`]
-/// counts as down and its connection is replaced.
+/// counts as down and its connection is replaced; one that failed with an
+/// error is recorded in `outages`, so the pool replaces its connections
+/// from before.
 pub(crate) async fn report_health(
     reporter: HealthReporter,
     pool: PgPool,
+    outages: crate::db::Outages,
     service_name: &'static str,
     every: Duration,
 ) {
@@ -33,9 +36,14 @@ pub(crate) async fn report_health(
             sqlx::query("SELECT 1").execute(conn).await
         })
         .await;
-        let ok = checked.is_ok_and(|r| r.is_ok());
+        let ok = checked.as_ref().is_ok_and(|r| r.is_ok());
         if !ok {
             connection = None;
+        }
+        // An error, not a slow answer: the database went away, and the
+        // pool's connections from before are broken (see `db::Outages`).
+        if matches!(checked, Ok(Err(_))) {
+            outages.seen_down();
         }
         let status = if ok {
             ServingStatus::Serving

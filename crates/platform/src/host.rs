@@ -59,6 +59,8 @@ pub enum StartupError {
 pub struct Host {
     config: PlatformConfig,
     pool: PgPool,
+    /// When the health check last saw the database down.
+    outages: db::Outages,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
     tls: Option<TlsMaterial>,
@@ -85,7 +87,8 @@ impl Host {
                 )
             })?;
         }
-        let pool = db::connect(&config).await?;
+        let outages = db::Outages::default();
+        let pool = db::connect_watched(&config, outages.clone()).await?;
         db::migrate(&pool, &config.database_schema, migrations).await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
@@ -98,6 +101,7 @@ impl Host {
         Ok(Self {
             config,
             pool,
+            outages,
             listener,
             clock,
             tls,
@@ -210,6 +214,7 @@ impl Host {
         let health_task = tasks.spawn_until_stopped(health_report::report_health(
             reporter.clone(),
             self.pool.clone(),
+            self.outages.clone(),
             service_name,
             Duration::from_millis(self.config.health_check_interval_ms),
         ));
