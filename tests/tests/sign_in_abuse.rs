@@ -329,8 +329,10 @@ fn figures(mut samples: Vec<Duration>) -> (u128, u128) {
 /// A bank's calls during a flood of sign-ins: identity's `GetPartner` (its
 /// auth layer and the answer both from the admission pool) and
 /// card-issuance's `GetCard` (whose first call by a bank asks identity's
-/// registry). Every bank call succeeds; the excess sign-ins are refused
-/// `RESOURCE_EXHAUSTED`. The latencies are printed (see docs/RELIABILITY.md).
+/// registry); and a signed-in person's calls, whose session card-issuance
+/// checks with identity. Every bank call and every person's call succeeds;
+/// the excess sign-ins are refused `RESOURCE_EXHAUSTED`. The latencies are
+/// printed (see docs/RELIABILITY.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_a_sign_in_flood_a_banks_calls_keep_succeeding() {
     let system = System::start().await;
@@ -342,7 +344,7 @@ async fn during_a_sign_in_flood_a_banks_calls_keep_succeeding() {
         journeys::person_with_received_card(&mut identity, &mut cards, "武松", "ICBC").await;
     let (_, ccb_card) =
         journeys::person_with_received_card(&mut identity, &mut cards, "武大", "CCB").await;
-    let (flooder, _) = system.signed_in_person().await;
+    let (flooder, token) = system.signed_in_person().await;
 
     let bank_round = async |bank: &str, card: &card::Card| -> Duration {
         let started = Instant::now();
@@ -397,6 +399,16 @@ async fn during_a_sign_in_flood_a_banks_calls_keep_succeeding() {
     let mut flooded = vec![bank_round("CCB", &ccb_card).await];
     for _ in 0..40 {
         flooded.push(bank_round("ICBC", &icbc_card).await);
+        // The person's session is checked at identity on each call.
+        cards
+            .list_person_cards(system_tests::with_token(
+                &token,
+                card::ListPersonCardsRequest {
+                    person_id: flooder.person_id.clone(),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("a person's call during the flood: {s:?}"));
     }
     stop.store(true, Ordering::Relaxed);
     let mut signed_in = 0;
