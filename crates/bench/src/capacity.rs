@@ -58,7 +58,9 @@ fn eligibility_request(card: &Prepared) -> Request<activation::CheckEligibilityR
 /// [`IDLE`]: the background work (event streams and their heartbeats,
 /// projectors, relays, health checks) on its own.
 pub async fn idle(services: &Services) -> String {
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // After the preparation's writes have settled (the projection applied
+    // them, autovacuum and the checkpointer had their turn), or they count.
+    tokio::time::sleep(SETTLE).await;
     let before = cpu_seconds(services);
     tokio::time::sleep(IDLE).await;
     let per_second = cpu_per_call(&before, &cpu_seconds(services), IDLE.as_secs() as usize);
@@ -67,6 +69,7 @@ pub async fn idle(services: &Services) -> String {
 }
 
 const IDLE: Duration = Duration::from_secs(20);
+const SETTLE: Duration = Duration::from_secs(15);
 
 /// `grpc.health.v1.Health/Check` at activation from `args.clients`
 /// clients for `args.seconds`: the RPC path (TLS, HTTP/2, the layers)

@@ -78,7 +78,10 @@ impl Activations {
                 },
                 Some(basis),
             ) => {
-                let card = store::card_by_number(&self.pool, &number).await?;
+                // The card and the visit on one connection: one backend
+                // answers both statements of the call, as in pgbench.
+                let mut conn = self.pool.acquire().await?;
+                let card = store::card_by_number(&mut *conn, &number).await?;
                 let card = match card {
                     Some(card)
                         if self.card_admitted(caller, &card, identification_code.as_ref()) =>
@@ -86,11 +89,12 @@ impl Activations {
                         card
                     }
                     other => {
+                        drop(conn);
                         let holder = other.map(|c| c.person_id);
                         return self.not_presented(caller, holder, basis).await;
                     }
                 };
-                store::record_visit(&self.pool, caller, card.person_id).await?;
+                store::record_visit(&mut conn, caller, card.person_id).await?;
                 let facts = card.facts(self.settings.default_policy);
                 Ok((card_verdict(&facts, now), basis))
             }
@@ -143,7 +147,7 @@ impl Activations {
         if !admitted {
             return self.not_presented(caller, Some(holder), basis).await;
         }
-        store::record_visit(&self.pool, caller, holder).await?;
+        store::record_visit(&mut *self.pool.acquire().await?, caller, holder).await?;
         let facts = self.facts_of(&card).await?;
         Ok((card_verdict(&facts, now), basis))
     }
@@ -165,7 +169,7 @@ impl Activations {
         };
         let person_id = published::person(&old.person_id)?;
         let cards = self.directory.person_cards(&old.person_id, caller).await?;
-        store::record_visit(&self.pool, caller, person_id).await?;
+        store::record_visit(&mut *self.pool.acquire().await?, caller, person_id).await?;
         // The pharmacy channel retires an old card here at once and tells
         // card-issuance later.
         let retired_here = store::legacy_card(&self.pool, number)

@@ -8,7 +8,7 @@ use platform::{
     audit::{self, Access},
     auth::Caller,
 };
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{CardRow, LegacyRow, current_card_of_person, legacy_card, regions};
@@ -42,14 +42,13 @@ pub async fn legacy_card_visited_by(
 /// Records a visit of `person_id`'s card by `caller` (the card's state came
 /// from card-issuance).
 pub async fn record_visit(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     caller: &Caller,
     person_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
     let person = person_id.to_string();
     audit::record(
-        &mut conn,
+        conn,
         caller,
         "CheckEligibility",
         Access::Read,
