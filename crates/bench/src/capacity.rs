@@ -31,25 +31,14 @@ use socsec_bench::{
     services::{Services, as_caller},
 };
 
-use crate::Args;
+use crate::{Args, loads::hospital_check};
 
 /// How long an overloaded caller waits for an answer (its `grpc-timeout`).
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
 
+/// [`hospital_check`] with the deadline an overloaded caller gives.
 fn eligibility_request(card: &Prepared) -> Request<activation::CheckEligibilityRequest> {
-    let mut request = as_caller(
-        "hospital:H-001",
-        activation::CheckEligibilityRequest {
-            card: Some(
-                activation::check_eligibility_request::Card::SocialSecurityCard(
-                    activation::CardPresented {
-                        card_number: card.card_number.clone(),
-                        card_identification_code: card.code.clone(),
-                    },
-                ),
-            ),
-        },
-    );
+    let mut request = hospital_check(card);
     request.set_timeout(CALL_DEADLINE);
     request
 }

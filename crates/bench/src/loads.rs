@@ -44,6 +44,23 @@ fn outlet_request(n: usize, card: &Prepared) -> Request<activation::ActivateAtBa
     )
 }
 
+/// A hospital's eligibility check of `card`, presented with its code.
+pub fn hospital_check(card: &Prepared) -> Request<activation::CheckEligibilityRequest> {
+    as_caller(
+        "hospital:H-001",
+        activation::CheckEligibilityRequest {
+            card: Some(
+                activation::check_eligibility_request::Card::SocialSecurityCard(
+                    activation::CardPresented {
+                        card_number: card.card_number.clone(),
+                        card_identification_code: card.code.clone(),
+                    },
+                ),
+            ),
+        },
+    )
+}
+
 /// First activations at full load, more at half that rate, and the first
 /// ones again (answered from their stored answers).
 pub struct Activations {
@@ -134,21 +151,7 @@ pub async fn eligibility(
         usize::MAX,
         Some(Duration::from_secs(args.seconds)),
         move |n| {
-            let mut a = a.clone();
-            let card = &f[n % f.len()];
-            let request = as_caller(
-                "hospital:H-001",
-                activation::CheckEligibilityRequest {
-                    card: Some(
-                        activation::check_eligibility_request::Card::SocialSecurityCard(
-                            activation::CardPresented {
-                                card_number: card.card_number.clone(),
-                                card_identification_code: card.code.clone(),
-                            },
-                        ),
-                    ),
-                },
-            );
+            let (mut a, request) = (a.clone(), hospital_check(&f[n % f.len()]));
             async move {
                 a.check_eligibility(request)
                     .await
@@ -178,21 +181,7 @@ pub async fn eligibility_at(
 ) -> Measured {
     let a = activation.clone();
     let measured = load::open_loop(rate, (rate * seconds as f64) as usize, move |n| {
-        let mut a = a.clone();
-        let card = &activated[n % activated.len()];
-        let request = as_caller(
-            "hospital:H-001",
-            activation::CheckEligibilityRequest {
-                card: Some(
-                    activation::check_eligibility_request::Card::SocialSecurityCard(
-                        activation::CardPresented {
-                            card_number: card.card_number.clone(),
-                            card_identification_code: card.code.clone(),
-                        },
-                    ),
-                ),
-            },
-        );
+        let (mut a, request) = (a.clone(), hospital_check(&activated[n % activated.len()]));
         async move {
             a.check_eligibility(request)
                 .await
