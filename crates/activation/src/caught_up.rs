@@ -36,7 +36,7 @@ impl CaughtUp {
         let channel = format!("{schema}.projection");
         let follow = async move {
             loop {
-                let mut listener = match PgListener::connect_with(&pool).await {
+                let mut listener = match listen(&pool, &channel).await {
                     Ok(listener) => listener,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot listen for the projection's progress");
@@ -44,19 +44,10 @@ impl CaughtUp {
                         continue;
                     }
                 };
-                if let Err(e) = listener.listen(&channel).await {
-                    tracing::warn!(error = %e, "cannot listen for the projection's progress");
-                    tokio::time::sleep(SAFETY_NET).await;
-                    continue;
-                }
                 loop {
                     match store::caught_up_at(&pool, CARD_STREAM).await {
                         Ok(at) => {
-                            sender.send_if_modified(|held| {
-                                let changed = *held != at;
-                                *held = at;
-                                changed
-                            });
+                            sender.send_if_modified(|held| std::mem::replace(held, at) != at);
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot read the projection's progress")
@@ -71,4 +62,10 @@ impl CaughtUp {
         };
         (Self(receiver), follow)
     }
+}
+
+async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
 }

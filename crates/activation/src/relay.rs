@@ -13,8 +13,9 @@
 //! [`BACKLOG_LOG`] while any is parked — so no entry can hold up the
 //! others. Each delivery is a task of its own (up to [`IN_FLIGHT`] at
 //! once): a slow one (card-issuance answering only at its deadline) holds
-//! one place, never the sweep, so the next entry due goes out at once. The request id sent is built from the entry's opaque id, never
-//! from the old card's number (it may be an ID number), and that number
+//! one place, never the sweep, so the next entry due goes out at once.
+//! The request id sent is built from the entry's opaque id, never from the
+//! old card's number (it may be an ID number), and that number
 //! appears in logs only masked.
 
 use std::{

@@ -2,8 +2,8 @@
 //! burst of presentations sent at once cannot outrun the limit on failed
 //! ones: the limit is judged against the failures recorded *and* the
 //! presentations still being judged (each may yet fail). Held in memory,
-//! without a lock around the database read: see [`Presenting::estimate`]
-//! for why no failure is missed. Across instances a burst can reach the
+//! without a lock around the database read: see [`Probe::admit`] for why
+//! no failure is missed. Across instances a burst can reach the
 //! limit once per instance.
 
 use std::{
@@ -89,9 +89,13 @@ impl Presenting {
         }
     }
 
-    /// Counts a failure of `key` that the database has recorded.
+    /// Counts a failure of `key` that the database has recorded. Only a
+    /// caller with presentations under way has an entry, and only they
+    /// need to see it (an operator's failures make none).
     pub(super) fn failure_recorded(&self, key: &str) {
-        self.of(key).recorded.fetch_add(1, SeqCst);
+        if let Some(caller) = self.callers.lock().expect("not poisoned").get(key) {
+            caller.recorded.fetch_add(1, SeqCst);
+        }
     }
 }
 

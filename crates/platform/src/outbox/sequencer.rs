@@ -98,14 +98,15 @@ pub async fn sequence(pool: &PgPool) -> Result<Sequenced, sqlx::Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if numbered > 0 {
-        sqlx::query("SELECT pg_notify(current_schema() || '.outbox', '')")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let head: i64 = sqlx::query_scalar("SELECT position FROM outbox_head")
-        .fetch_one(&mut *tx)
-        .await?;
+    // The head, and the watchers woken if there is anything new for them.
+    let head: i64 = sqlx::query_scalar(
+        "SELECT position FROM outbox_head
+         WHERE CASE WHEN $1 > 0 THEN pg_notify(current_schema() || '.outbox', '') IS NOT NULL
+                    ELSE true END",
+    )
+    .bind(numbered as i64)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Sequenced { numbered, head })
 }
