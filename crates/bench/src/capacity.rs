@@ -6,10 +6,7 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -225,81 +222,52 @@ pub async fn sign_in_flood(
     let person = &cards[0];
     let token = signed_in(&identity, person).await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let until = move |stop: &AtomicBool| stop.load(Ordering::Relaxed);
-    let closed =
-        |call: Box<dyn Fn(usize) -> futures::future::BoxFuture<'static, bool> + Send + Sync>,
-         stop: Arc<AtomicBool>| {
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = 0;
-                let started = Instant::now();
-                let mut n = 0;
-                while !until(&stop) {
-                    let sent = Instant::now();
-                    if call(n).await {
-                        latencies.push(sent.elapsed());
-                    } else {
-                        errors += 1;
-                    }
-                    n += 1;
-                }
-                Measured::of(latencies, errors, started.elapsed())
-            })
-        };
-    let hospital = closed(
-        {
-            let (a, cards) = (activation.clone(), cards.clone());
-            Box::new(move |n| {
-                let (mut a, request) = (a.clone(), eligibility_request(&cards[n % cards.len()]));
-                Box::pin(async move { a.check_eligibility(request).await.is_ok() })
-            })
-        },
-        stop.clone(),
-    );
-    let bank = closed(
-        {
-            let (a, cards) = (activation.clone(), cards.clone());
-            Box::new(move |n| {
-                // The outlet's first activations again: partner admission
-                // and the stored answer (the cards were activated at the
-                // outlet under these request ids by the activation load).
-                let mut a = a.clone();
-                let n = n % cards.len();
-                let mut request = as_caller(
-                    "bank_outlet:ICBC-0101",
-                    activation::ActivateAtBankOutletRequest {
-                        request_id: format!("act-{n}"),
-                        operator_id: "T1".into(),
-                        card_number: cards[n].card_number.clone(),
-                        id_number: cards[n].id_number.clone(),
-                        card_identification_code: cards[n].code.clone(),
-                    },
-                );
-                request.set_timeout(CALL_DEADLINE);
-                Box::pin(async move { a.activate_at_bank_outlet(request).await.is_ok() })
-            })
-        },
-        stop.clone(),
-    );
-    let person_calls = closed(
-        {
-            let (c, person_id, token) = (card_service.clone(), person.person_id.clone(), token);
-            Box::new(move |_| {
-                let mut c = c.clone();
-                let mut request = Request::new(card::ListPersonCardsRequest {
-                    person_id: person_id.clone(),
-                });
-                request.metadata_mut().insert(
-                    "authorization",
-                    format!("Bearer {token}").parse().expect("a header value"),
-                );
-                request.set_timeout(CALL_DEADLINE);
-                Box::pin(async move { c.list_person_cards(request).await.is_ok() })
-            })
-        },
-        stop.clone(),
-    );
+    // Each one client, closed loop, for as long as the flood lasts.
+    let during = Some(Duration::from_secs(seconds));
+    let hospital = tokio::spawn({
+        let (a, cards) = (activation.clone(), cards.clone());
+        load::closed_loop(1, usize::MAX, during, move |n| {
+            let (mut a, request) = (a.clone(), eligibility_request(&cards[n % cards.len()]));
+            async move { a.check_eligibility(request).await.is_ok() }
+        })
+    });
+    let bank = tokio::spawn({
+        let (a, cards) = (activation.clone(), cards.clone());
+        load::closed_loop(1, usize::MAX, during, move |n| {
+            // The outlet's first activations again: partner admission and
+            // the stored answer (the cards were activated at the outlet
+            // under these request ids by the activation load).
+            let mut a = a.clone();
+            let n = n % cards.len();
+            let mut request = as_caller(
+                "bank_outlet:ICBC-0101",
+                activation::ActivateAtBankOutletRequest {
+                    request_id: format!("act-{n}"),
+                    operator_id: "T1".into(),
+                    card_number: cards[n].card_number.clone(),
+                    id_number: cards[n].id_number.clone(),
+                    card_identification_code: cards[n].code.clone(),
+                },
+            );
+            request.set_timeout(CALL_DEADLINE);
+            async move { a.activate_at_bank_outlet(request).await.is_ok() }
+        })
+    });
+    let person_calls = tokio::spawn({
+        let (c, person_id) = (card_service.clone(), person.person_id.clone());
+        load::closed_loop(1, usize::MAX, during, move |_| {
+            let mut c = c.clone();
+            let mut request = Request::new(card::ListPersonCardsRequest {
+                person_id: person_id.clone(),
+            });
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("a header value"),
+            );
+            request.set_timeout(CALL_DEADLINE);
+            async move { c.list_person_cards(request).await.is_ok() }
+        })
+    });
 
     let count = (rate * seconds as f64) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
@@ -331,7 +299,6 @@ pub async fn sign_in_flood(
             }
         }));
     }
-    stop.store(true, Ordering::Relaxed);
     let mut outcomes = BTreeMap::new();
     for task in sign_ins {
         *outcomes.entry(task.await.expect("a sign-in")).or_default() += 1;
