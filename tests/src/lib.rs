@@ -29,7 +29,7 @@ use socsec_proto::{
 };
 use tonic::{Request, metadata::MetadataValue};
 
-pub use database::{admin_url, database_exists, fresh_database};
+pub use database::{admin_url, cut_off, database_exists, fresh_database};
 pub use pki::{AsCaller, CallerChannel, balanced_caller_channel, caller_channel, pki};
 pub use socsec_fixtures::{bad_fields, eventually, ids, reason, try_eventually};
 pub use spawn::{
@@ -72,14 +72,22 @@ impl System {
         database_url: String,
         activation: impl FnOnce(&mut activation::Config),
     ) -> Self {
+        Self::start_adjusted(database_url, |_| {}, activation).await
+    }
+
+    /// [`System::start_on`], card-issuance's configuration adjusted by
+    /// `cards` too.
+    pub async fn start_adjusted(
+        database_url: String,
+        cards: impl FnOnce(&mut card_issuance::Config),
+        activation: impl FnOnce(&mut activation::Config),
+    ) -> Self {
         let clock = test_clock();
         let identity =
             spawn_identity_with(identity_config(&database_url), Arc::new(clock.clone())).await;
-        let cards = spawn_cards_with(
-            card_config(&database_url, identity.addr),
-            Arc::new(clock.clone()),
-        )
-        .await;
+        let mut config = card_config(&database_url, identity.addr);
+        cards(&mut config);
+        let cards = spawn_cards_with(config, Arc::new(clock.clone())).await;
         let mut config = activation_config(&database_url, identity.addr, cards.addr);
         activation(&mut config);
         let activation = spawn_activation_with(config, Arc::new(clock.clone())).await;

@@ -20,7 +20,7 @@ use socsec_proto::{
 };
 use sqlx::{Connection, PgConnection};
 use system_tests::{
-    activation_config, as_caller, ids,
+    System, activation_config, as_caller, fresh_database, ids,
     journeys::{self, Activation, Cards},
     logs, operator, published, reason, spawn_activation_with,
 };
@@ -31,19 +31,15 @@ const BOUND: Duration = Duration::from_secs(2);
 
 system_tests::world!(World);
 
+const PARTNERS: &[system_tests::world::Partner] = &[
+    ("ICBC", PartnerKind::Bank, ""),
+    ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
+    ("H-001", PartnerKind::Hospital, ""),
+    ("P-001", PartnerKind::Pharmacy, ""),
+];
+
 async fn world() -> World {
-    World(
-        system_tests::World::with_partners(
-            &[
-                ("ICBC", PartnerKind::Bank, ""),
-                ("ICBC-0101", PartnerKind::BankOutlet, "ICBC"),
-                ("H-001", PartnerKind::Hospital, ""),
-                ("P-001", PartnerKind::Pharmacy, ""),
-            ],
-            &[],
-        )
-        .await,
-    )
+    World(system_tests::World::with_partners(PARTNERS, &[]).await)
 }
 
 impl World {
@@ -631,4 +627,96 @@ async fn a_retry_of_an_answered_activation_is_answered_while_identity_is_down() 
         .expect("a retry is answered from the stored answer")
         .into_inner();
     assert_eq!(retry, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_retirements_do_not_hold_up_an_ordinary_one() {
+    const SLOW: usize = 40;
+    // Card-issuance with room for every slow call at once (a connection
+    // each, and activation's share of its calls above them), so what is
+    // shown is the relay, not card-issuance's own limits.
+    let system = System::start_adjusted(
+        fresh_database().await,
+        |cards| {
+            cards.platform.database_max_connections = 2 * SLOW as u32;
+            cards.platform.max_concurrent_calls = 4 * SLOW;
+            cards.platform.max_calls_per_caller = 2 * SLOW;
+        },
+        |_| {},
+    )
+    .await;
+    let mut w = World(system_tests::World::on(system, PARTNERS, &[]).await);
+    let (person, card) = w.holder("林缓").await;
+    let slow: Vec<String> = (0..SLOW).map(|i| format!("YB7{i:06}")).collect();
+    for number in slow.iter().map(String::as_str).chain(["YB8000000"]) {
+        journeys::register_legacy_card(&mut w.cards, &person, number).await;
+    }
+    // Card-issuance's rows of the slow ones held by a transaction of the
+    // test's own: each retirement of them waits on its row lock until the
+    // relay's deadline, and again on every retry.
+    let mut holder = w.sql().await;
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query(
+        "SELECT 1 FROM card_issuance.legacy_medical_cards WHERE card_number = ANY($1) FOR UPDATE",
+    )
+    .bind(&slow)
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    let mut sql = w.sql().await;
+    let queue = async |sql: &mut PgConnection, number: &str| {
+        sqlx::query(
+            "INSERT INTO activation.legacy_retirements (legacy_card_number, card_number)
+             VALUES ($1, $2)",
+        )
+        .bind(number)
+        .bind(&card.card_number)
+        .execute(sql)
+        .await
+        .unwrap();
+    };
+    for number in &slow {
+        queue(&mut sql, number).await;
+    }
+    // Every slow retirement is under way: card-issuance waits on each lock.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut sql)
+        .await
+        .unwrap();
+        if waiting == SLOW as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} of {SLOW} slow retirements reached card-issuance"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // An ordinary retirement queued behind them gets through while they
+    // still wait.
+    queue(&mut sql, "YB8000000").await;
+    wait_retired(&mut w.cards, "YB8000000", "the ordinary old card").await;
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM activation.legacy_retirements WHERE legacy_card_number = ANY($1)",
+    )
+    .bind(&slow)
+    .fetch_one(&mut sql)
+    .await
+    .unwrap();
+    assert_eq!(
+        pending, SLOW as i64,
+        "a slow retirement got through its lock"
+    );
+
+    // Released, the slow ones are delivered too.
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    for number in &slow {
+        wait_retired(&mut w.cards, number, "a slow old card").await;
+    }
 }
