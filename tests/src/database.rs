@@ -1,6 +1,8 @@
 //! A fresh database per test on the Postgres that `deploy/test.sh` started,
 //! dropped when the test is over.
 
+use std::time::Duration;
+
 use sqlx::{Connection, PgConnection};
 
 /// The server that `deploy/test.sh` started (or the one `DATABASE_URL` names).
@@ -87,6 +89,40 @@ pub async fn database_exists(url: &str) -> bool {
         .fetch_one(&mut conn)
         .await
         .expect("ask pg_database")
+}
+
+/// Cuts the database at `database_url` off from the services using it (existing sessions ended, new
+/// ones refused) or lets it back in.
+pub async fn cut_off(database_url: &str, cut: bool) {
+    let name = database_url.rsplit('/').next().expect("database name");
+    let mut admin = PgConnection::connect(&admin_url()).await.expect("admin");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {}",
+        !cut
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("alter database");
+    if !cut {
+        return;
+    }
+    // A session that was starting as the database closed is not named in
+    // pg_stat_activity until its start-up ends (seen under load: the
+    // service's pool then wrote through it), so sessions are ended until
+    // none has appeared for a while.
+    let mut quiet = 0;
+    while quiet < 3 {
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                   WHERE datname = $1) AS ended",
+        )
+        .bind(name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate sessions");
+        quiet = if ended == 0 { quiet + 1 } else { 0 };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[cfg(test)]

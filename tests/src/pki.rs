@@ -156,6 +156,11 @@ impl TestPki {
 /// A TLS channel to `addr` trusting the servers' CA (the internal CA),
 /// presenting `client` (none: no client certificate).
 pub fn tls_channel(addr: SocketAddr, client: Option<&Issued>) -> Channel {
+    tls_endpoint(addr, client).connect_lazy()
+}
+
+/// The endpoint of [`tls_channel`].
+fn tls_endpoint(addr: SocketAddr, client: Option<&Issued>) -> Endpoint {
     let server_ca = pki().authority(Ca::Internal).cert_pem().to_owned();
     let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(server_ca));
     if let Some(client) = client {
@@ -165,7 +170,6 @@ pub fn tls_channel(addr: SocketAddr, client: Option<&Issued>) -> Channel {
         .unwrap()
         .tls_config(tls)
         .expect("client TLS settings")
-        .connect_lazy()
 }
 
 /// A channel to the service at `addr` sending each request with the
@@ -173,7 +177,10 @@ pub fn tls_channel(addr: SocketAddr, client: Option<&Issued>) -> Channel {
 pub fn caller_channel(addr: SocketAddr) -> CallerChannel {
     CallerChannel::new(move |caller: Option<&str>| {
         let issued = caller.map(|caller| pki().caller(caller));
-        Ok(tls_channel(addr, issued.as_ref()))
+        Ok(socsec_core::balance::channel(
+            vec![tls_endpoint(addr, issued.as_ref())],
+            None,
+        ))
     })
 }
 
@@ -183,21 +190,12 @@ pub fn caller_channel(addr: SocketAddr) -> CallerChannel {
 pub fn balanced_caller_channel(addrs: &[SocketAddr]) -> CallerChannel {
     let addrs = addrs.to_vec();
     CallerChannel::new(move |caller: Option<&str>| {
-        let server_ca = pki().authority(Ca::Internal).cert_pem().to_owned();
-        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(server_ca));
-        if let Some(client) = caller.map(|caller| pki().caller(caller)) {
-            tls = tls.identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
-        }
+        let issued = caller.map(|caller| pki().caller(caller));
         let endpoints = addrs
             .iter()
-            .map(|addr| {
-                Endpoint::from_shared(format!("https://{addr}"))
-                    .unwrap()
-                    .tls_config(tls.clone())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        Ok(socsec_core::balance::channel(endpoints))
+            .map(|addr| tls_endpoint(*addr, issued.as_ref()))
+            .collect();
+        Ok(socsec_core::balance::channel(endpoints, None))
     })
 }
 

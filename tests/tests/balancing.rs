@@ -8,11 +8,12 @@
 use std::sync::Arc;
 
 use socsec_proto::{
-    card::v1::card_service_client::CardServiceClient, common::v1::PartnerKind,
+    card::v1::card_service_client::CardServiceClient,
+    common::v1::{Gender, PartnerKind},
     identity::v1::identity_service_client::IdentityServiceClient,
 };
 use system_tests::{
-    balanced_caller_channel, card_config, fresh_database, identity_config, journeys,
+    balanced_caller_channel, card_config, cut_off, fresh_database, identity_config, journeys,
     spawn_cards_with, spawn_identity_with, test_clock,
 };
 
@@ -61,5 +62,42 @@ async fn a_service_given_two_identity_instances_keeps_asking_the_one_left() {
     for _ in 0..5 {
         let person = journeys::confirmed_person(&mut identity, "孙立").await;
         journeys::apply(&mut cards, &person, "ICBC").await;
+    }
+}
+
+/// A client made for one call (the command line) knows nothing of the
+/// instances' health yet: an instance that is gone, or one that answers
+/// UNAVAILABLE, is passed over for the next before the caller sees it.
+#[tokio::test]
+async fn a_one_shot_call_goes_on_to_the_next_instance_when_one_is_gone_or_unavailable() {
+    let clock = Arc::new(test_clock());
+    let gone = spawn_identity_with(identity_config(&fresh_database().await), clock.clone()).await;
+    let gone_addr = gone.addr;
+    gone.stop().await.expect("the instance stops");
+    let cut = fresh_database().await;
+    let mut config = identity_config(&cut);
+    config.platform.database_acquire_timeout_ms = 500;
+    let unavailable = spawn_identity_with(config, clock.clone()).await;
+    let live = spawn_identity_with(identity_config(&fresh_database().await), clock.clone()).await;
+    cut_off(&cut, true).await;
+    let alone = socsec_fixtures::journey::register(
+        &mut IdentityServiceClient::new(balanced_caller_channel(&[unavailable.addr])),
+        &system_tests::Operator,
+        system_tests::ids::id_number(true),
+        journeys::basic_info("孙立", Gender::Male),
+    )
+    .await
+    .expect_err("its database is cut off");
+    assert_eq!(alone.code(), tonic::Code::Unavailable, "{alone:?}");
+
+    for n in 0..10 {
+        // Listed first, so each new client tries them first.
+        let mut identity = IdentityServiceClient::new(balanced_caller_channel(&[
+            gone_addr,
+            unavailable.addr,
+            live.addr,
+        ]));
+        let person = journeys::confirmed_person(&mut identity, "孙立").await;
+        assert!(!person.person_id.is_empty(), "call {n}");
     }
 }

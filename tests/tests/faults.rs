@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use socsec_proto::identity::v1 as pb;
 use sqlx::{Connection, PgConnection};
 use system_tests::{
-    admin_url, fresh_database, identity_client, identity_config, ids, journeys, operator, reason,
+    cut_off, fresh_database, identity_client, identity_config, ids, journeys, operator, reason,
     spawn_identity_with, test_clock,
 };
 use tonic::Code;
@@ -36,40 +36,6 @@ async fn health_becomes(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("health was {last:?}, not {wanted:?}, after {within:?}");
-}
-
-/// Cuts the database off from the service (existing sessions ended, new
-/// ones refused) or lets it back in.
-async fn cut_off(database_url: &str, cut: bool) {
-    let name = database_url.rsplit('/').next().expect("database name");
-    let mut admin = PgConnection::connect(&admin_url()).await.expect("admin");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "ALTER DATABASE {name} ALLOW_CONNECTIONS {}",
-        !cut
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("alter database");
-    if !cut {
-        return;
-    }
-    // A session that was starting as the database closed is not named in
-    // pg_stat_activity until its start-up ends (seen under load: the
-    // service's pool then wrote through it), so sessions are ended until
-    // none has appeared for a while.
-    let mut quiet = 0;
-    while quiet < 3 {
-        let ended: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                                   WHERE datname = $1) AS ended",
-        )
-        .bind(name)
-        .fetch_one(&mut admin)
-        .await
-        .expect("terminate sessions");
-        quiet = if ended == 0 { quiet + 1 } else { 0 };
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

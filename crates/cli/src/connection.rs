@@ -97,7 +97,7 @@ impl Connection {
     pub(crate) async fn channel(&self, url: &str) -> Result<CallerChannel, Failure> {
         let endpoints = devpki::channel::endpoints(url).map_err(Failure::Usage)?;
         if self.plaintext {
-            let channel = socsec_core::balance::channel(endpoints);
+            let channel = socsec_core::balance::channel(endpoints, None);
             return Ok(CallerChannel::new(move |_| Ok(channel.clone())));
         }
         devpki::channel::from_dir(&self.certs, url).map_err(|e| {

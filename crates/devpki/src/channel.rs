@@ -11,10 +11,11 @@ use std::{
 };
 
 use futures::future::BoxFuture;
+use socsec_core::balance::Balanced;
 use tonic::{
     body::Body,
     codegen::StdError,
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
 use tower::ServiceExt;
 
@@ -25,7 +26,7 @@ use crate::stem;
 #[derive(Clone, Debug)]
 pub struct AsCaller(pub String);
 
-type Connect = dyn Fn(Option<&str>) -> Result<Channel, String> + Send + Sync;
+type Connect = dyn Fn(Option<&str>) -> Result<Balanced, String> + Send + Sync;
 
 /// Sends each request over the channel of its [`AsCaller`] (no caller: a
 /// connection without a client certificate), made on first use by
@@ -33,12 +34,12 @@ type Connect = dyn Fn(Option<&str>) -> Result<Channel, String> + Send + Sync;
 #[derive(Clone)]
 pub struct CallerChannel {
     connect: Arc<Connect>,
-    channels: Arc<Mutex<HashMap<Option<String>, Channel>>>,
+    channels: Arc<Mutex<HashMap<Option<String>, Balanced>>>,
 }
 
 impl CallerChannel {
     pub fn new(
-        connect: impl Fn(Option<&str>) -> Result<Channel, String> + Send + Sync + 'static,
+        connect: impl Fn(Option<&str>) -> Result<Balanced, String> + Send + Sync + 'static,
     ) -> Self {
         Self {
             connect: Arc::new(connect),
@@ -46,7 +47,7 @@ impl CallerChannel {
         }
     }
 
-    fn channel_for(&self, caller: Option<String>) -> Result<Channel, String> {
+    fn channel_for(&self, caller: Option<String>) -> Result<Balanced, String> {
         let mut channels = self.channels.lock().expect("channels lock");
         if let Some(channel) = channels.get(&caller) {
             return Ok(channel.clone());
@@ -85,7 +86,7 @@ pub fn from_dir(dir: &Path, url: &str) -> Result<CallerChannel, String> {
             .map(|e| e.clone().tls_config(tls.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        Ok(socsec_core::balance::channel(with_tls))
+        Ok(socsec_core::balance::channel(with_tls, None))
     }))
 }
 
@@ -120,7 +121,7 @@ impl tower::Service<http::Request<Body>> for CallerChannel {
         let channel = self.channel_for(caller);
         Box::pin(async move {
             let channel = channel.map_err(StdError::from)?;
-            channel.oneshot(request).await.map_err(StdError::from)
+            channel.oneshot(request).await
         })
     }
 }

@@ -9,8 +9,10 @@ use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::Endpoint,
 };
+
+use socsec_core::balance::Balanced;
 
 use crate::{
     auth::{Caller, DEV_CALLER_HEADER, ON_BEHALF_OF_HEADER, ORIGIN_REQUEST_ID_HEADER},
@@ -36,7 +38,7 @@ impl Interceptor for ServiceCredential {
     }
 }
 
-pub type ServiceChannel = InterceptedService<Channel, ServiceCredential>;
+pub type ServiceChannel = InterceptedService<Balanced, ServiceCredential>;
 
 /// How this service calls the others.
 #[derive(Clone)]
@@ -55,7 +57,9 @@ pub struct Upstreams {
 impl Upstreams {
     /// A lazily connecting channel to `urls` (config key `key`): one URL,
     /// or the instances of one service separated by commas, calls spread
-    /// over those answering SERVING (`socsec_core::balance`).
+    /// over those answering SERVING and sent to the next instance on a
+    /// connect error or UNAVAILABLE, within [`Upstreams::deadline`]
+    /// (`socsec_core::balance`).
     pub fn channel(&self, key: &'static str, urls: &str) -> Result<ServiceChannel, ConfigError> {
         check_url(key, urls, self.tls.is_none())?;
         let problem = |problem: String| ConfigError::invalid(key, problem);
@@ -82,7 +86,7 @@ impl Upstreams {
                 .expect("service names are ASCII")
         });
         Ok(InterceptedService::new(
-            socsec_core::balance::channel(endpoints),
+            socsec_core::balance::channel(endpoints, Some(self.deadline)),
             ServiceCredential(credential),
         ))
     }

@@ -21,19 +21,21 @@ use socsec_proto::{
 use tonic::{
     Request,
     metadata::MetadataValue,
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
+
+use socsec_core::balance::Balanced;
 
 use crate::PortalConfig;
 
 #[derive(Clone)]
 pub struct Services {
-    identity: Channel,
+    identity: Balanced,
     /// To identity, presenting the portal's client certificate: `SignIn` only.
-    sign_in: Channel,
-    cards: Channel,
-    activation: Channel,
-    contribution: Channel,
+    sign_in: Balanced,
+    cards: Balanced,
+    activation: Balanced,
+    contribution: Balanced,
 }
 
 impl Services {
@@ -48,12 +50,22 @@ impl Services {
             read(&config.client_key_file)?,
         );
         let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca));
-        let channel_with = |url: &str, tls: ClientTlsConfig| -> Result<Channel, String> {
-            Ok(Endpoint::from_shared(url.to_owned())
-                .map_err(|e| format!("{url}: {e}"))?
-                .tls_config(tls)
-                .map_err(|e| format!("{url}: {e}"))?
-                .connect_lazy())
+        // One URL, or the instances of one service separated by commas
+        // (calls spread over them and sent to the next on a connect error
+        // or UNAVAILABLE: `socsec_core::balance`).
+        let channel_with = |urls: &str, tls: ClientTlsConfig| -> Result<Balanced, String> {
+            let endpoints = socsec_core::balance::urls(urls)
+                .into_iter()
+                .map(|url| {
+                    Endpoint::from_shared(url.to_owned())
+                        .and_then(|e| e.tls_config(tls.clone()))
+                        .map_err(|e| format!("{url}: {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if endpoints.is_empty() {
+                return Err(format!("{urls:?}: no URL"));
+            }
+            Ok(socsec_core::balance::channel(endpoints, None))
         };
         let channel = |url: &str| channel_with(url, tls.clone());
         Ok(Self {
@@ -65,24 +77,24 @@ impl Services {
         })
     }
 
-    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+    pub fn identity(&self) -> IdentityServiceClient<Balanced> {
         IdentityServiceClient::new(self.identity.clone())
     }
 
     /// Identity as the portal itself: for `SignIn` with [`for_browser`].
-    pub fn sign_in(&self) -> IdentityServiceClient<Channel> {
+    pub fn sign_in(&self) -> IdentityServiceClient<Balanced> {
         IdentityServiceClient::new(self.sign_in.clone())
     }
 
-    pub fn cards(&self) -> CardServiceClient<Channel> {
+    pub fn cards(&self) -> CardServiceClient<Balanced> {
         CardServiceClient::new(self.cards.clone())
     }
 
-    pub fn activation(&self) -> ActivationServiceClient<Channel> {
+    pub fn activation(&self) -> ActivationServiceClient<Balanced> {
         ActivationServiceClient::new(self.activation.clone())
     }
 
-    pub fn contribution(&self) -> ContributionServiceClient<Channel> {
+    pub fn contribution(&self) -> ContributionServiceClient<Balanced> {
         ContributionServiceClient::new(self.contribution.clone())
     }
 }

@@ -1,31 +1,52 @@
 //! Spreading calls over the instances of one service, on the client: a
 //! service's address in a configuration or on the command line may be one
 //! URL or several separated by commas (the instances of that service). With
-//! several, calls are balanced over the instances that answer their health
+//! several, calls go in turn to the instances that answer their health
 //! check (`grpc.health.v1` SERVING), so mutual TLS stays end to end — no
-//! proxy in between holds a key.
+//! proxy in between holds a key — and a call that meets a connect error or
+//! an `UNAVAILABLE` answer is sent to the next instance before the caller
+//! sees it, within the call's deadline.
 //!
-//! tonic's own `Channel::balance_list` keeps sending calls to an instance
-//! that is gone (each such call fails at once with UNAVAILABLE). Here each
-//! instance's health is followed with the standard `grpc.health.v1` `Watch`
-//! stream, over a connection of its own: an instance leaves the balancer
-//! when its stream says NOT_SERVING (as one does at the start of a graceful
-//! stop) or breaks (a killed process breaks it at once), and comes back
-//! when a new stream says SERVING (tried every [`RETRY_WATCH`]). When no instance is SERVING, all are offered: calls
-//! then fail fast with UNAVAILABLE rather than wait for one. The tasks end
-//! when the channel is dropped. A frozen instance keeps its stream open: it
-//! leaves when the connection's HTTP/2 keepalive gives up on it.
+//! Each instance's health is followed with the standard `grpc.health.v1`
+//! `Watch` stream, over a connection of its own ([`health`]): an instance
+//! is skipped while its stream says NOT_SERVING (as one does at the start of
+//! a graceful stop) or is broken (a killed process breaks it at once), and
+//! taken again when a new stream says SERVING. Skipped instances are still
+//! tried, last: a one-shot client (the command line) calls before any
+//! health is known, and with every instance down a call fails fast with
+//! UNAVAILABLE rather than wait. A frozen instance keeps its stream open: it
+//! is skipped once the connection's HTTP/2 keepalive gives up on it, and
+//! meanwhile a call to it waits its own timeout.
+//!
+//! Trying another instance is safe: a call answered UNAVAILABLE did
+//! nothing (every service refuses that way before committing), and every
+//! mutating call carries a request id, so a retry returns the first answer.
+//! Only whole answers are judged: a server stream that breaks after its
+//! first message is the caller's to resume. Requests are unary (no RPC
+//! streams its request), so the request is kept to be sent again.
 
-use std::time::Duration;
+mod health;
 
-use tokio::sync::mpsc;
-use tonic::transport::{Channel, Endpoint, channel::Change};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
-/// How long after a health stream broke a new one is opened.
-pub const RETRY_WATCH: Duration = Duration::from_millis(250);
+use http_body_util::{BodyExt, Full};
+use tonic::{
+    body::Body,
+    codegen::StdError,
+    transport::{Channel, Endpoint},
+};
+use tower::ServiceExt;
+
+pub use health::RETRY_WATCH;
 
 /// The URLs in `urls`: one, or several separated by commas (spaces around
 /// them ignored, empty ones dropped).
@@ -36,98 +57,171 @@ pub fn urls(urls: &str) -> Vec<&str> {
         .collect()
 }
 
-/// A lazily connecting channel over `endpoints`: one endpoint's own
-/// channel, or calls balanced over those whose health is SERVING. Several
-/// endpoints need a Tokio runtime (the health tasks are spawned on it).
+/// A lazily connecting channel over the instances at `endpoints`; with
+/// several, a call tries them in turn within `deadline` (or the call's own
+/// `grpc-timeout`, if shorter). Several endpoints need a Tokio runtime (the
+/// health tasks are spawned on it).
 ///
 /// # Panics
 /// If `endpoints` is empty.
-pub fn channel(endpoints: Vec<Endpoint>) -> Channel {
+pub fn channel(endpoints: Vec<Endpoint>, deadline: Option<Duration>) -> Balanced {
     assert!(!endpoints.is_empty(), "no endpoint to call");
-    if endpoints.len() == 1 {
-        return endpoints[0].connect_lazy();
+    let (closed, watching) = tokio::sync::watch::channel(());
+    let instances = Arc::new(Instances {
+        channels: endpoints.iter().map(Endpoint::connect_lazy).collect(),
+        serving: endpoints.iter().map(|_| AtomicBool::new(false)).collect(),
+        next: AtomicUsize::new(0),
+        deadline,
+        _closed: closed,
+    });
+    if endpoints.len() > 1 {
+        for (i, endpoint) in endpoints.into_iter().enumerate() {
+            tokio::spawn(health::watch(
+                endpoint,
+                Arc::downgrade(&instances),
+                i,
+                watching.clone(),
+            ));
+        }
     }
-    let n = endpoints.len();
-    let (channel, changes) = Channel::balance_channel::<usize>(n * 4);
-    let (reports, health) = mpsc::channel(n * 4);
-    for (i, endpoint) in endpoints.iter().enumerate() {
-        tokio::spawn(watch_health(i, endpoint.clone(), reports.clone()));
-    }
-    tokio::spawn(offer_serving(endpoints, health, changes));
-    channel
+    Balanced(instances)
 }
 
-/// Keeps the balancer's set of instances to those SERVING (all of them
-/// when none is), from the health reports `(instance, serving)`.
-async fn offer_serving(
-    endpoints: Vec<Endpoint>,
-    mut health: mpsc::Receiver<(usize, bool)>,
-    changes: mpsc::Sender<Change<usize, Endpoint>>,
-) {
-    let mut serving = vec![false; endpoints.len()];
-    let mut offered = vec![false; endpoints.len()];
-    loop {
-        let wanted: Vec<bool> = if serving.iter().any(|s| *s) {
-            serving.clone()
-        } else {
-            vec![true; endpoints.len()]
-        };
-        for (i, want) in wanted.into_iter().enumerate() {
-            if want == offered[i] {
-                continue;
-            }
-            let change = if want {
-                Change::Insert(i, endpoints[i].clone())
-            } else {
-                Change::Remove(i)
+/// The instances of one service, as a channel for generated clients.
+#[derive(Clone)]
+pub struct Balanced(Arc<Instances>);
+
+struct Instances {
+    channels: Vec<Channel>,
+    /// What each instance's health stream last said.
+    serving: Vec<AtomicBool>,
+    /// Whose turn is first.
+    next: AtomicUsize,
+    deadline: Option<Duration>,
+    /// Dropped with the channel: the health tasks end.
+    _closed: tokio::sync::watch::Sender<()>,
+}
+
+type Answer = Result<http::Response<Body>, StdError>;
+
+impl tower::Service<http::Request<Body>> for Balanced {
+    type Response = http::Response<Body>;
+    type Error = StdError;
+    type Future = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each instance's channel is made ready in `call`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let instances = self.0.clone();
+        if let [only] = instances.channels.as_slice() {
+            let only = only.clone();
+            return Box::pin(async move { only.oneshot(request).await.map_err(StdError::from) });
+        }
+        Box::pin(async move { instances.call(request).await })
+    }
+}
+
+impl Instances {
+    /// The instances in the order to try: those serving from the one whose
+    /// turn it is, then the others.
+    fn order(&self) -> Vec<usize> {
+        let n = self.channels.len();
+        let first = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let (mut order, others): (Vec<usize>, Vec<usize>) = (0..n)
+            .map(|k| (first + k) % n)
+            .partition(|&i| self.serving[i].load(Ordering::Relaxed));
+        order.extend(others);
+        order
+    }
+
+    async fn call(&self, request: http::Request<Body>) -> Answer {
+        let started = Instant::now();
+        let budget = grpc_timeout(request.headers())
+            .into_iter()
+            .chain(self.deadline)
+            .min();
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await?.to_bytes();
+        let mut last = None;
+        for i in self.order() {
+            let remaining = match budget.map(|b| b.saturating_sub(started.elapsed())) {
+                Some(Duration::ZERO) => break,
+                remaining => remaining,
             };
-            if changes.send(change).await.is_err() {
-                return; // the channel is gone
+            let mut attempt = http::Request::new(Body::new(Full::new(body.clone())));
+            *attempt.method_mut() = parts.method.clone();
+            *attempt.uri_mut() = parts.uri.clone();
+            *attempt.version_mut() = parts.version;
+            *attempt.headers_mut() = parts.headers.clone();
+            *attempt.extensions_mut() = parts.extensions.clone();
+            let call = self.channels[i].clone().oneshot(attempt);
+            let answer = match remaining {
+                Some(remaining) => match tokio::time::timeout(remaining, call).await {
+                    Ok(answer) => answer,
+                    Err(_) => break,
+                },
+                None => call.await,
+            };
+            match answer {
+                Ok(response) if !is_unavailable(&response) => return Ok(response),
+                answer => last = Some(answer.map_err(StdError::from)),
             }
-            offered[i] = want;
         }
-        let report = tokio::select! {
-            () = changes.closed() => return,
-            report = health.recv() => report,
-        };
-        let Some((i, now)) = report else { return };
-        serving[i] = now;
+        last.unwrap_or_else(|| {
+            Err(tonic::Status::deadline_exceeded(
+                "no instance of the service answered within the call's deadline",
+            )
+            .into())
+        })
     }
 }
 
-/// Follows instance `i`'s health with `Watch`, reporting each status, and
-/// not-serving when the stream breaks; ends when nobody listens.
-async fn watch_health(i: usize, endpoint: Endpoint, reports: mpsc::Sender<(usize, bool)>) {
-    let mut client = HealthClient::new(endpoint.connect_lazy());
-    loop {
-        let follow = async {
-            let mut stream = client
-                .watch(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await?
-                .into_inner();
-            while let Some(answer) = stream.message().await? {
-                let serving = answer.status() == ServingStatus::Serving;
-                // Not serving: the stream is ended (and a new one tried
-                // after RETRY_WATCH), since an instance draining for a
-                // graceful stop waits for the calls open on it, this one too.
-                if reports.send((i, serving)).await.is_err() || !serving {
-                    break;
-                }
-            }
-            Ok::<(), tonic::Status>(())
+/// An answer `UNAVAILABLE` with no body (gRPC's trailers-only answer, as
+/// every refusal is).
+fn is_unavailable(response: &http::Response<Body>) -> bool {
+    response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|s| s.as_bytes() == b"14")
+}
+
+/// The call's deadline from its `grpc-timeout` header (gRPC over HTTP/2:
+/// up to eight digits and a unit).
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_are_read_in_their_units() {
+        let with = |v: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("grpc-timeout", v.parse().unwrap());
+            grpc_timeout(&headers)
         };
-        tokio::select! {
-            () = reports.closed() => return,
-            _ = follow => {}
-        }
-        if reports.send((i, false)).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            () = reports.closed() => return,
-            () = tokio::time::sleep(RETRY_WATCH) => {}
-        }
+        assert_eq!(with("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(with("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(with("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(with("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(with("S"), None);
+        assert_eq!(with("5x"), None);
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
     }
 }
