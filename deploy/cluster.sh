@@ -18,11 +18,19 @@
 #   Prometheus            scrapes all eight instances' metrics ports and the
 #                         three Patroni nodes, with deploy/prometheus/alerts.yml
 #
+#   the portal          one instance on https://127.0.0.1:8443, calling both
+#                         instances of each service
+#
 # Installs what is missing (Debian packages patroni, etcd-server, haproxy,
 # prometheus, postgresql-15, curl; apt-get as root), migrates each service once,
 # starts everything, seeds the demo partners, prints the addresses, and
 # stops everything on Ctrl-C. Data stays in $SOCSEC_CLUSTER_DIR (default
-# .data/cluster); the next run reuses it.
+# .data/cluster); the next run reuses it, whatever ended the last one (a
+# clean stop, a failover, a crash): what an earlier run left running is
+# stopped first, and a node that cannot rejoin is named with the way to mend
+# it. Every process is supervised: one that exits (a Patroni node, an etcd
+# member, HAProxy, an instance of a service) is started again, never the
+# whole deployment stopped; a Patroni is started again with its Postgres.
 #
 # SOCSEC_PROFILE=dev runs debug binaries (what `deploy/test.sh` compiled),
 # release (the default) builds release ones, as deploy/run.sh does.
@@ -67,7 +75,7 @@ haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 # --- places and ports -------------------------------------------------------
 dir=${SOCSEC_CLUSTER_DIR:-$repo/.data/cluster}
-mkdir -p "$dir/logs"
+mkdir -p "$dir/logs" "$dir/pids"
 chmod 755 "$dir"
 # Postgres refuses to run as root: Patroni and Postgres run as `postgres`.
 as_pg=()
@@ -84,6 +92,7 @@ rest_ports=(8101 8102 8103)
 haproxy_port=5440
 haproxy_stats=7440
 prometheus_port=9490
+portal_port=8443
 service_names=(identity card-issuance activation contribution)
 # The first instances on the ports deploy/run.sh and the CLI default to; the
 # second ones below Linux's ephemeral range (32768–60999), where an outgoing
@@ -92,14 +101,80 @@ service_names=(identity card-issuance activation contribution)
 grpc_a=(50051 50052 50053 50054) grpc_b=(30151 30152 30153 30154)
 metrics_a=(9461 9462 9463 9464) metrics_b=(9471 9472 9473 9474)
 
+# --- what an earlier run left -----------------------------------------------
+# One run at a time on a data directory.
+if [ -s "$dir/cluster.pid" ]; then
+  other=$(cat "$dir/cluster.pid")
+  if [ "$other" != $$ ] && kill -0 "$other" 2>/dev/null &&
+     tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null | grep -q cluster.sh; then
+    log "deploy/cluster.sh (pid $other) already runs on $dir; stop it first (kill -TERM $other)"
+    exit 1
+  fi
+fi
+echo $$ >"$dir/cluster.pid"
+# Processes of an earlier run that ended without stopping them (the script
+# killed, the machine's session ended): Patroni first (it stops its
+# Postgres), then the rest. Each names this directory on its command line.
+leftovers() {
+  local pattern=$1 pids
+  pids=$(pgrep -f -- "$pattern" | grep -vx "$$" || true)
+  [ -n "$pids" ] || return 0
+  log "stopping what an earlier run left running: $(ps -o comm= -p $(echo $pids | tr ' ' ,) | sort | uniq -c | xargs)"
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 $pids 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -KILL $pids 2>/dev/null || true
+}
+leftovers "patroni $dir/patroni"
+# A node's Postgres still running without its Patroni: stopped cleanly, so
+# Patroni starts it again in the role the cluster gives it. (Patroni 3.0.2
+# adopts a running Postgres, but an adopted primary is left without its
+# synchronous standby: Patroni rewrites postgresql.conf without
+# synchronous_standby_names and, its /sync key unchanged, never sets it
+# again. Commits would then be acknowledged before any standby has them.)
+stop_orphan_postgres() {
+  local n pid nodes=("$@")
+  [ $# -gt 0 ] || nodes=(1 2 3)
+  for n in "${nodes[@]}"; do
+    pid=$(head -n 1 "$dir/pg$n/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      log "Postgres of node pg$n (pid $pid) runs without its Patroni; stopping it (pg_ctl stop -m fast)"
+      "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/pg$n" stop -m fast -w -t 60 >/dev/null 2>&1 ||
+        "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/pg$n" stop -m immediate -w -t 30 >/dev/null 2>&1 || true
+    fi
+  done
+}
+stop_orphan_postgres
+leftovers "$dir/etcd"
+leftovers "$dir/haproxy.cfg"
+leftovers "$dir/prometheus/"
+# The services' instances and the portal, by the pids the last run noted
+# (only if the pid still runs that program).
+for file in "$dir"/pids/*; do
+  [ -f "$file" ] || continue
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null &&
+     tr '\0' ' ' <"/proc/$pid/cmdline" | grep -Eq '(identity|card-issuance|activation|contribution|portal)'; then
+    log "stopping $(basename "$file") (pid $pid), left running by an earlier run"
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+done
+
 busy=()
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ports=("${etcd_client[@]}" "${pg_ports[@]}" "${rest_ports[@]}" $haproxy_port $haproxy_stats)
 for p in "${etcd_client[@]}"; do ports+=($((p + 1))); done
-[ -n "$database_only" ] || ports+=($prometheus_port "${grpc_a[@]}" "${grpc_b[@]}" "${metrics_a[@]}" "${metrics_b[@]}")
+[ -n "$database_only" ] || ports+=($prometheus_port $portal_port "${grpc_a[@]}" "${grpc_b[@]}" "${metrics_a[@]}" "${metrics_b[@]}")
 for p in "${ports[@]}"; do in_use "$p" && busy+=("$p"); done
 if [ ${#busy[@]} -gt 0 ]; then
-  log "ports already in use on 127.0.0.1: ${busy[*]} (another cluster or deploy/run.sh running?)"
+  log "ports already in use on 127.0.0.1: ${busy[*]}"
+  command -v ss >/dev/null && for p in "${busy[@]}"; do
+    ss -Hltnp "sport = :$p" 2>/dev/null | sed 's/^/  /' >&2
+  done
+  log "another cluster or deploy/run.sh is running: stop it, or its processes above"
   exit 1
 fi
 
@@ -112,29 +187,60 @@ secret() {
 superuser_password=$(secret postgres-password)
 replication_password=$(secret replication-password)
 
-# --- stopping ---------------------------------------------------------------
-pids=()        # Prometheus, HAProxy
-declare -A instance_pid=() instance_of=()  # the services' instances, by port
-patroni_pids=()
-etcd_pids=()
+# --- supervising ------------------------------------------------------------
+# Every process by name (etcd1…3, patroni1…3, haproxy, prometheus, portal,
+# and each service instance by port); `tend` starts again any that exited.
+declare -A pid_of=()
+started() {
+  pid_of[$1]=$2
+  echo "$2" >"$dir/pids/$1"
+}
+start() {
+  case $1 in
+    etcd[123]) start_etcd "${1#etcd}" ;;
+    patroni[123]) stop_orphan_postgres "${1#patroni}"; start_patroni "${1#patroni}" ;;
+    haproxy) start_haproxy ;;
+    prometheus) start_prometheus ;;
+    portal) start_portal ;;
+    *) start_instance "$1" ;;
+  esac
+}
+tend() {
+  local name
+  for name in "${!pid_of[@]}"; do
+    kill -0 "${pid_of[$name]}" 2>/dev/null && continue
+    wait "${pid_of[$name]}" 2>/dev/null || true
+    log "$name (pid ${pid_of[$name]}) exited; starting it again"
+    start "$name"
+  done
+}
 stop_all() {
   trap - INT TERM EXIT
   log "stopping"
-  local running=("${pids[@]}" "${instance_pid[@]}")
-  if [ ${#running[@]} -gt 0 ]; then
-    kill -TERM "${running[@]}" 2>/dev/null || true
-    wait "${running[@]}" 2>/dev/null || true
+  local first=() name
+  for name in "${!pid_of[@]}"; do
+    case $name in etcd* | patroni*) ;; *) first+=("${pid_of[$name]}") ;; esac
+  done
+  if [ ${#first[@]} -gt 0 ]; then
+    kill -TERM "${first[@]}" 2>/dev/null || true
+    wait "${first[@]}" 2>/dev/null || true
   fi
-  # Patroni stops its Postgres on SIGTERM (a fast shutdown), then exits.
-  if [ ${#patroni_pids[@]} -gt 0 ]; then
-    kill -TERM "${patroni_pids[@]}" 2>/dev/null || true
-    wait "${patroni_pids[@]}" 2>/dev/null || true
+  # Patroni stops its Postgres on SIGTERM (a fast shutdown), then exits; a
+  # Postgres left without its Patroni is stopped here, before etcd goes.
+  local patroni=() etcd=()
+  for name in "${!pid_of[@]}"; do
+    case $name in patroni*) patroni+=("${pid_of[$name]}") ;; etcd*) etcd+=("${pid_of[$name]}") ;; esac
+  done
+  if [ ${#patroni[@]} -gt 0 ]; then
+    kill -TERM "${patroni[@]}" 2>/dev/null || true
+    wait "${patroni[@]}" 2>/dev/null || true
   fi
-  if [ ${#etcd_pids[@]} -gt 0 ]; then
-    kill -TERM "${etcd_pids[@]}" 2>/dev/null || true
-    wait "${etcd_pids[@]}" 2>/dev/null || true
+  stop_orphan_postgres
+  if [ ${#etcd[@]} -gt 0 ]; then
+    kill -TERM "${etcd[@]}" 2>/dev/null || true
+    wait "${etcd[@]}" 2>/dev/null || true
   fi
-  rm -f "$dir/cluster.env"
+  rm -f "$dir/cluster.env" "$dir/cluster.pid" "$dir"/pids/*
   log "stopped"
   exit 0
 }
@@ -142,32 +248,37 @@ trap stop_all INT TERM EXIT
 
 # --- etcd -------------------------------------------------------------------
 initial=""
-for i in 0 1 2; do
-  initial+="${initial:+,}etcd$((i + 1))=http://127.0.0.1:$((etcd_client[i] + 1))"
-done
 etcd_hosts=""
 for i in 0 1 2; do
-  n=$((i + 1)) c=${etcd_client[$i]}
-  etcd_hosts+="${etcd_hosts:+,}127.0.0.1:$c"
-  state=existing
+  initial+="${initial:+,}etcd$((i + 1))=http://127.0.0.1:$((etcd_client[i] + 1))"
+  etcd_hosts+="${etcd_hosts:+,}127.0.0.1:${etcd_client[$i]}"
+done
+start_etcd() {
+  local n=$1 c=${etcd_client[$(($1 - 1))]} state=existing
   [ -d "$dir/etcd$n/member" ] || state=new
   etcd --name "etcd$n" --data-dir "$dir/etcd$n" \
     --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
     --listen-peer-urls "http://127.0.0.1:$((c + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((c + 1))" \
     --initial-cluster "$initial" --initial-cluster-token socsec-etcd --initial-cluster-state "$state" \
     >>"$dir/logs/etcd$n.log" 2>&1 &
-  etcd_pids+=($!)
-done
+  started "etcd$n" $!
+}
+for n in 1 2 3; do start_etcd "$n"; done
 log "etcd members on 127.0.0.1:${etcd_client[*]}"
 
 # --- Patroni + Postgres -----------------------------------------------------
-# Everything the Postgres nodes write belongs to the postgres user.
-for i in 0 1 2; do
-  n=$((i + 1))
+# Each node's Unix socket and server log live outside its data directory:
+# pg_rewind and base backups copy a data directory whole, and another node's
+# socket lock file in it stops the copy from starting.
+mkdir -p "$dir/run"
+for n in 1 2 3; do
   # pg<n>: the data directory; patroni<n>: the node's own files (Patroni
   # writes its pgpass there).
-  mkdir -p "$dir/pg$n" "$dir/patroni$n"
+  mkdir -p "$dir/pg$n" "$dir/patroni$n" "$dir/logs/pg$n"
   chmod 700 "$dir/pg$n" "$dir/patroni$n"
+  # Sockets and their lock files copied by an earlier run's base backups.
+  rm -f "$dir/pg$n"/.s.PGSQL.*
+  i=$((n - 1))
   cat >"$dir/patroni$n.yml" <<YAML
 # Written by deploy/cluster.sh.
 scope: socsec
@@ -221,23 +332,30 @@ postgresql:
   data_dir: $dir/pg$n
   bin_dir: $pg_bin
   pgpass: $dir/patroni$n/pgpass
+  # An old primary that pg_rewind cannot bring onto the new timeline is
+  # copied afresh from the primary instead of staying out of the cluster.
+  remove_data_directory_on_rewind_failure: true
+  remove_data_directory_on_diverged_timelines: true
   authentication:
     superuser: {username: postgres, password: "$superuser_password"}
     replication: {username: replicator, password: "$replication_password"}
     rewind: {username: postgres, password: "$superuser_password"}
   parameters:
-    unix_socket_directories: $dir/pg$n
+    unix_socket_directories: $dir/run
     logging_collector: "on"
-    log_directory: log
+    log_directory: $dir/logs/pg$n
 YAML
   if [ ${#as_pg[@]} -gt 0 ]; then
-    chown postgres: "$dir/pg$n" "$dir/patroni$n" "$dir/patroni$n.yml"
+    chown postgres: "$dir/pg$n" "$dir/patroni$n" "$dir/patroni$n.yml" "$dir/run" "$dir/logs/pg$n"
     runuser -u postgres -- test -w "$dir/pg$n" || {
       log "the postgres user cannot write $dir/pg$n (is a parent folder private?); set SOCSEC_CLUSTER_DIR"; exit 1; }
   fi
-  "${as_pg[@]}" patroni "$dir/patroni$n.yml" >>"$dir/logs/patroni$n.log" 2>&1 &
-  patroni_pids+=($!)
 done
+start_patroni() {
+  "${as_pg[@]}" patroni "$dir/patroni$1.yml" >>"$dir/logs/patroni$1.log" 2>&1 &
+  started "patroni$1" $!
+}
+for n in 1 2 3; do start_patroni "$n"; done
 
 # --- HAProxy ----------------------------------------------------------------
 cat >"$dir/haproxy.cfg" <<CFG
@@ -267,8 +385,11 @@ listen stats
   stats enable
   stats uri /
 CFG
-"$haproxy_bin" -f "$dir/haproxy.cfg" -db >>"$dir/logs/haproxy.log" 2>&1 &
-pids+=($!)
+start_haproxy() {
+  "$haproxy_bin" -f "$dir/haproxy.cfg" -db >>"$dir/logs/haproxy.log" 2>&1 &
+  started haproxy $!
+}
+start_haproxy
 
 # The leader, as Patroni's REST API says (the node whose GET /primary is 200).
 leader() {
@@ -280,31 +401,36 @@ leader() {
   done
   return 1
 }
-log "waiting for Patroni to elect a primary (a first start runs initdb and two base backups)"
-for _ in $(seq 1 120); do
-  leader >/dev/null && break
-  for p in "${patroni_pids[@]}"; do
-    kill -0 "$p" 2>/dev/null || { log "a Patroni node exited; see $dir/logs/patroni*.log"; exit 1; }
+# Where the cluster stands, in one line; true when every node runs, both
+# standbys stream from the leader and one is synchronous.
+members() { python3 "$repo/deploy/lib/cluster-state.py" "${rest_ports[@]}"; }
+# Waits until every node runs with a synchronous standby in place (losing
+# the primary before that could not be survived), saying where it stands
+# every few seconds; after `patience` seconds, says which node is not
+# there and how to mend it.
+wait_ready() {
+  local patience=$1 waited=0 state
+  log "waiting for the three Postgres nodes (a first start runs initdb and two base backups)"
+  while true; do
+    tend
+    state=$(members) && { log "ready: $state"; return 0; }
+    if [ $((waited % 5)) -eq 0 ]; then log "after ${waited} s: $state"; fi
+    if [ "$waited" -ge "$patience" ]; then break; fi
+    sleep 1; waited=$((waited + 1))
   done
-  sleep 1
-done
-leader >/dev/null || { log "no primary within 120 s; see $dir/logs/patroni*.log"; exit 1; }
-# Ready only with every node running and a synchronous standby in place:
-# otherwise losing the primary now could not be survived (and a failover
-# measured now would measure something else).
-healthy() {
-  curl -s "http://127.0.0.1:${rest_ports[0]}/cluster" | python3 -c '
-import json, sys
-members = json.load(sys.stdin).get("members", [])
-running = [m for m in members if m.get("state") in ("running", "streaming")]
-sync = [m for m in members if m.get("role") == "sync_standby"]
-sys.exit(0 if len(running) == 3 and sync else 1)' 2>/dev/null
+  log "the nodes are not all running and streaming with a synchronous standby after $patience s: $state"
+  local n
+  for n in 1 2 3; do
+    case $state in *"pg$n leader running"* | *"pg$n sync_standby running streaming"* | *"pg$n replica running streaming"*) continue ;; esac
+    log "pg$n, the end of $dir/logs/patroni$n.log:"
+    tail -n 5 "$dir/logs/patroni$n.log" | sed 's/^/  /' >&2
+    log "to copy pg$n afresh from the primary while the cluster runs:"
+    log "  PGPASSWORD=\$(cat $dir/postgres-password) patronictl -c $dir/patroni$n.yml reinit socsec pg$n --force"
+    log "or stop the cluster, delete $dir/pg$n, and start it again (the node is copied from the primary)"
+  done
+  return 1
 }
-for _ in $(seq 1 120); do
-  healthy && break
-  sleep 1
-done
-healthy || { log "the three nodes are not all running with a synchronous standby after 120 s; see $dir/logs/patroni*.log"; exit 1; }
+wait_ready "${SOCSEC_CLUSTER_PATIENCE:-180}" || exit 1
 export PGPASSWORD=$superuser_password
 for _ in $(seq 1 30); do
   "$pg_bin/psql" -h 127.0.0.1 -p $haproxy_port -U postgres -tAc 'SELECT 1' postgres >/dev/null 2>&1 && break
@@ -325,6 +451,7 @@ SOCSEC_CLUSTER_DATABASE_URL=$database_url
 SOCSEC_CLUSTER_ADMIN_URL=postgres://postgres:$superuser_password@127.0.0.1:$haproxy_port/postgres
 SOCSEC_CLUSTER_PATRONI=127.0.0.1:${rest_ports[0]},127.0.0.1:${rest_ports[1]},127.0.0.1:${rest_ports[2]}
 SOCSEC_CLUSTER_PG_DATA=$dir/pg1,$dir/pg2,$dir/pg3
+SOCSEC_CLUSTER_DIR=$dir
 ENV
   )
 }
@@ -332,9 +459,7 @@ ENV
 if [ -n "$database_only" ]; then
   write_env
   log "database only: ready (see $dir/cluster.env); Ctrl-C stops it"
-  wait -n "${patroni_pids[@]}" "${etcd_pids[@]}" || true
-  log "a Patroni node or an etcd member exited; stopping the rest"
-  exit 1
+  while true; do sleep 1; tend; done
 fi
 
 # --- the services -----------------------------------------------------------
@@ -371,16 +496,17 @@ export SOCSEC_CARD_ISSUANCE_IDENTITY_URL=$identity_urls
 export SOCSEC_CONTRIBUTION_IDENTITY_URL=$identity_urls
 
 start_env=(env -u SOCSEC_CA_KEYS)
-# Instance pids by port; an instance that exits is started again (as a
-# process supervisor would), the other one carrying the calls meanwhile.
+# Each instance is named by its port (`tend` starts it again if it exits,
+# the other instance carrying the calls meanwhile).
+declare -A instance_of=()
 start_instance() {
-  local i=$1 port=$2 metrics=$3 name prefix
+  local port=$1 i metrics name prefix
+  read -r i metrics <<<"${instance_of[$port]}"
   name=${service_names[$i]}
   prefix="SOCSEC_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
   "${start_env[@]}" "${prefix}_LISTEN_ADDR=127.0.0.1:$port" "${prefix}_METRICS_LISTEN=127.0.0.1:$metrics" \
     "$bin/$name" >>"$dir/logs/$name-$port.log" 2>&1 &
-  instance_pid[$port]=$!
-  instance_of[$port]="$i $metrics"
+  started "$port" $!
 }
 for i in 0 1 2 3; do
   name=${service_names[$i]}
@@ -389,8 +515,10 @@ for i in 0 1 2 3; do
   # Both instances use the same schema; migrate once, before either starts.
   "${start_env[@]}" "$bin/$name" --migrate-only >>"$dir/logs/$name-migrate.log" 2>&1 || {
     log "$name: migrations failed; see $dir/logs/$name-migrate.log"; exit 1; }
-  start_instance "$i" "${grpc_a[$i]}" "${metrics_a[$i]}"
-  start_instance "$i" "${grpc_b[$i]}" "${metrics_b[$i]}"
+  instance_of[${grpc_a[$i]}]="$i ${metrics_a[$i]}"
+  instance_of[${grpc_b[$i]}]="$i ${metrics_b[$i]}"
+  start_instance "${grpc_a[$i]}"
+  start_instance "${grpc_b[$i]}"
 done
 log "services migrated and started, two instances each"
 
@@ -423,9 +551,12 @@ YAML
 YAML
 } >"$dir/prometheus/prometheus.yml"
 promtool check config "$dir/prometheus/prometheus.yml" >/dev/null
-prometheus --config.file="$dir/prometheus/prometheus.yml" --storage.tsdb.path="$dir/prometheus/data" \
-  --web.listen-address="127.0.0.1:$prometheus_port" >>"$dir/logs/prometheus.log" 2>&1 &
-pids+=($!)
+start_prometheus() {
+  prometheus --config.file="$dir/prometheus/prometheus.yml" --storage.tsdb.path="$dir/prometheus/data" \
+    --web.listen-address="127.0.0.1:$prometheus_port" >>"$dir/logs/prometheus.log" 2>&1 &
+  started prometheus $!
+}
+start_prometheus
 
 # --- the CLI ----------------------------------------------------------------
 cat >"$dir/cli.env" <<ENV
@@ -443,6 +574,7 @@ for _ in $(seq 1 90); do
     seeded=yes; break
   fi
   sleep 1
+  tend
 done
 if [ -z "$seeded" ]; then
   log "could not seed the demo partners within 90 s; the last attempt said:"
@@ -450,6 +582,27 @@ if [ -z "$seeded" ]; then
   exit 1
 fi
 write_env
+
+# --- the portal -------------------------------------------------------------
+# The person's web portal (as deploy/run.sh starts it), calling both
+# instances of each service. One instance: its CSRF key is its own.
+cat >"$dir/portal.env" <<ENV
+SOCSEC_PORTAL_LISTEN_ADDR=127.0.0.1:$portal_port
+SOCSEC_PORTAL_IDENTITY_URL=$identity_urls
+SOCSEC_PORTAL_CARDS_URL=$cards_urls
+SOCSEC_PORTAL_ACTIVATION_URL=$activation_urls
+SOCSEC_PORTAL_CONTRIBUTION_URL=$contribution_urls
+SOCSEC_PORTAL_SERVICES_CA_FILE=$SOCSEC_CERTS/internal-ca.pem
+SOCSEC_PORTAL_TLS_CERT_FILE=$SOCSEC_CERTS/portal.pem
+SOCSEC_PORTAL_TLS_KEY_FILE=$SOCSEC_CERTS/portal-key.pem
+SOCSEC_PORTAL_CLIENT_CERT_FILE=$SOCSEC_CERTS/portal-web.pem
+SOCSEC_PORTAL_CLIENT_KEY_FILE=$SOCSEC_CERTS/portal-web-key.pem
+ENV
+start_portal() {
+  (set -a; . "$dir/portal.env"; exec "${start_env[@]}" "$bin/portal") >>"$dir/logs/portal.log" 2>&1 &
+  started portal $!
+}
+start_portal
 
 cat >&2 <<TXT
 cluster: running; press Ctrl-C to stop everything.
@@ -464,21 +617,10 @@ cluster: running; press Ctrl-C to stop everything.
   contribution       $contribution_urls
   metrics            127.0.0.1:${metrics_a[*]} and :${metrics_b[*]}
   Prometheus         http://127.0.0.1:$prometheus_port/
+  portal             https://localhost:$portal_port/ (certificate from the development CA $SOCSEC_CERTS/internal-ca.pem)
   logs               $dir/logs/
 Try, in another terminal:
-  . $dir/cli.env && $bin/socsec demo
+  . $dir/cli.env && $bin/socsec demo     (prints an ID number and password for the portal)
+If a node does not come back after a failure, see "When a node does not come back" in README.md.
 TXT
-while true; do
-  sleep 1
-  for p in "${pids[@]}" "${patroni_pids[@]}" "${etcd_pids[@]}"; do
-    kill -0 "$p" 2>/dev/null || { log "process $p (etcd, Patroni, HAProxy or Prometheus) exited; stopping the rest"; exit 1; }
-  done
-  for port in "${!instance_pid[@]}"; do
-    if ! kill -0 "${instance_pid[$port]}" 2>/dev/null; then
-      wait "${instance_pid[$port]}" 2>/dev/null || true
-      read -r i metrics <<<"${instance_of[$port]}"
-      log "${service_names[$i]} on :$port exited; starting it again"
-      start_instance "$i" "$port" "$metrics"
-    fi
-  done
-done
+while true; do sleep 1; tend; done

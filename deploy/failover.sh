@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Failover, measured: brings up the Patroni cluster (`deploy/cluster.sh
+# The cluster's fault suite: brings up the Patroni cluster (`deploy/cluster.sh
 # --database-only`: etcd, three Postgres 15 nodes with synchronous
-# replication, HAProxy), then socsec-faults starts two instances of every
-# service against it (callers balancing over both), drives activations,
-# eligibility checks, loss reports and payments, and
-#   1. kills the primary's postmaster (kill -9): how long until a write
-#      commits again, the calls by gRPC code meanwhile, and — checked in the
-#      database afterwards — no acknowledged activation or payment lost;
-#   2. kills one instance of every service (kill -9), started again after
-#      the hold: the other instances carry the load, nothing answered OK lost.
-# Writes target/RELIABILITY-cluster.md (`--short`: shorter holds). Exits
-# non-zero when an invariant fails. Stops the cluster at the end.
+# replication, HAProxy, every process supervised) on $SOCSEC_CLUSTER_DIR
+# (default .data/cluster; whatever an earlier run, failover or crash left
+# there), then socsec-faults starts two instances of every service against
+# it (callers balancing over both), drives activations, eligibility checks,
+# loss reports and payments, and one after another:
+#   1. kills the primary's postmaster (kill -9): Patroni promotes the
+#      synchronous standby, the old primary is rewound and rejoins;
+#   2. kills the primary's Patroni: the supervisor starts it again and it
+#      adopts its running Postgres;
+#   3. kills the synchronous standby's postmaster;
+#   4. kills the etcd member that leads;
+#   5. kills one instance of every service, started again after the hold;
+#   6. stops the whole cluster and starts it again on its data.
+# After each: every invariant of deploy/faults.sh (nothing answered OK
+# lost or doubled, ledger = bills, honest codes, …) and every node back,
+# both standbys streaming. Writes target/RELIABILITY-cluster.md (`--short`:
+# shorter holds; `--only KEY,…`: chosen faults). Exits non-zero when an
+# invariant fails. Stops the cluster at the end.
 #
 # Builds release binaries (SOCSEC_FAULTS_PROFILE=dev: debug ones, which
 # reuse what `deploy/test.sh` compiled). Runs as root or as a user who may
-# read the Postgres nodes' postmaster.pid (the primary is found through
-# HAProxy, its pid in its data directory).
+# read the Postgres nodes' postmaster.pid and signal their processes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -24,8 +31,16 @@ export SOCSEC_CLUSTER_DIR=${SOCSEC_CLUSTER_DIR:-$repo/.data/cluster}
 rm -f "$SOCSEC_CLUSTER_DIR/cluster.env"
 deploy/cluster.sh --database-only &
 cluster=$!
+# The cluster running now: the one started here, or the one the suite
+# started again (its pid in cluster.pid).
 stop_cluster() {
-  kill -TERM "$cluster" 2>/dev/null || true
+  local pid
+  pid=$(cat "$SOCSEC_CLUSTER_DIR/cluster.pid" 2>/dev/null || echo "$cluster")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 600); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
   wait "$cluster" 2>/dev/null || true
 }
 trap stop_cluster EXIT
@@ -40,8 +55,9 @@ done
 
 case "${SOCSEC_FAULTS_PROFILE:-release}" in
   release) cargo build --release --locked --bins; built=target/release ;;
-  dev) cargo build --locked --bins; built=target/debug ;;
+  dev) [ -n "${SOCSEC_DEBUG_BUILT:-}" ] || cargo build --locked --bins; built=target/debug ;;
   *) echo "SOCSEC_FAULTS_PROFILE is release or dev" >&2; exit 2 ;;
 esac
 "$built/socsec-faults" --cluster \
+  --cluster-dir "$SOCSEC_CLUSTER_DIR" --cluster-script "$repo/deploy/cluster.sh" \
   --database-url "$SOCSEC_CLUSTER_ADMIN_URL" --bin-dir "$built" "$@"

@@ -155,6 +155,8 @@ impl Drop for PkiDir {
 
 /// Sends `kill -SIGNAL pid`.
 pub fn signal(pid: u32, signal: &str) {
+    // Pid 0 is the process group, 1 init: never meant.
+    assert!(pid > 1, "refusing to send SIG{signal} to pid {pid}");
     let _ = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, PgConnection};
 
 use crate::{
+    cluster::{self, Cluster},
     journal::Journal,
     plan::{Fault, Planned},
     system::System,
@@ -130,6 +131,31 @@ pub async fn inject(system: &mut System, load: &Load, planned: &Planned) -> Time
                 note,
             };
         }
+        Fault::PatroniKilled | Fault::StandbyKilled | Fault::EtcdLeaderKilled => {
+            let cluster = system
+                .cluster
+                .as_ref()
+                .expect("a cluster fault on the cluster");
+            let (at, text) =
+                kill_cluster_process(cluster, &system.database_url, planned.fault, journal).await;
+            injected = at;
+            note = text;
+        }
+        Fault::ClusterRestarted => {
+            let cluster = system
+                .cluster
+                .as_ref()
+                .expect("a cluster fault on the cluster");
+            let started = Instant::now();
+            injected = journal.now();
+            note = match cluster.restart(Duration::from_secs(300)).await {
+                Ok(()) => format!(
+                    "stopped and ready again after {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => e,
+            };
+        }
         Fault::InstancesKilled => {
             let first: Vec<usize> = socsec_bench::services::NAMES
                 .iter()
@@ -220,6 +246,76 @@ async fn kill_primary(database_url: &str, journal: &Journal) -> (Duration, Durat
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `kill -9` of the primary's Patroni, of the synchronous standby's
+/// postmaster or of the etcd member that leads; waits until it runs again
+/// (the supervisor or, for a postmaster, its Patroni starts it): the
+/// instant of the kill and a note of what was killed and how long it was
+/// gone.
+async fn kill_cluster_process(
+    cluster: &Cluster,
+    database_url: &str,
+    fault: Fault,
+    journal: &Journal,
+) -> (Duration, String) {
+    let (what, pid, again): (String, u32, Box<dyn Fn() -> Option<u32> + Send + Sync>) = match fault
+    {
+        Fault::PatroniKilled => {
+            let (_, name) = cluster::node_dir(database_url, false).await;
+            // Patroni starts its postmaster detached (not its child):
+            // its own pid is the one the supervisor noted.
+            let patroni = format!("patroni{}", name.trim_start_matches("pg"));
+            let pid = cluster.pid(&patroni).expect("the primary's Patroni's pid");
+            let pids = cluster.dir.join("pids").join(&patroni);
+            (
+                format!("Patroni {pid} of the primary {name}"),
+                pid,
+                Box::new(move || std::fs::read_to_string(&pids).ok()?.trim().parse().ok()),
+            )
+        }
+        Fault::StandbyKilled => {
+            let (dir, name) = cluster::node_dir(database_url, true).await;
+            let postmaster = cluster::postmaster(&dir);
+            (
+                format!("postmaster {postmaster} of the synchronous standby {name}"),
+                postmaster,
+                Box::new(move || {
+                    std::fs::read_to_string(dir.join("postmaster.pid"))
+                        .ok()?
+                        .lines()
+                        .next()?
+                        .trim()
+                        .parse()
+                        .ok()
+                }),
+            )
+        }
+        _ => {
+            let name = cluster::etcd_leader();
+            let pid = cluster.pid(&name).expect("the etcd member's pid");
+            let pids = cluster.dir.join("pids").join(&name);
+            (
+                format!("etcd member {name} ({pid}), the leader"),
+                pid,
+                Box::new(move || std::fs::read_to_string(&pids).ok()?.trim().parse().ok()),
+            )
+        }
+    };
+    let started = Instant::now();
+    let injected = journal.now();
+    socsec_bench::services::signal(pid, "KILL");
+    while again().is_none_or(|p| p == pid) && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let note = match again() {
+        Some(p) if p != pid => format!(
+            "{what} killed; running again (pid {p}) {:.1} s later",
+            started.elapsed().as_secs_f64()
+        ),
+        _ => format!("{what} killed; not running again within 120 s"),
+    };
+    (injected, note)
 }
 
 /// Puts back what a fault added, once its invariants are checked: the

@@ -8,6 +8,7 @@
 // Rates and durations are measurements, not money: floating point is right here.
 #![allow(clippy::float_arithmetic)]
 
+mod cluster;
 mod inject;
 mod invariants;
 mod journal;
@@ -70,6 +71,12 @@ struct Args {
     /// of each service killed) instead of the others. `deploy/failover.sh`.
     #[arg(long)]
     cluster: bool,
+    /// The cluster's directory (`SOCSEC_CLUSTER_DIR` of `deploy/cluster.sh`).
+    #[arg(long, default_value = ".data/cluster")]
+    cluster_dir: PathBuf,
+    /// `deploy/cluster.sh`, to stop and start the whole cluster.
+    #[arg(long, default_value = "deploy/cluster.sh")]
+    cluster_script: PathBuf,
     /// Where the report goes (default: docs/RELIABILITY.md, or
     /// target/RELIABILITY-short.md with --short or --only).
     #[arg(long)]
@@ -105,6 +112,9 @@ async fn main() {
     );
     let planned = if args.cluster {
         plan::plan_cluster(args.short)
+            .into_iter()
+            .filter(|p| args.only.is_empty() || args.only.contains(&p.key))
+            .collect()
     } else {
         plan::plan(args.short, &args.only)
     };
@@ -151,7 +161,13 @@ async fn main() {
     let mut system = System::start(
         args.target.bin_dir.clone(),
         url.clone(),
-        (postgres, args.cluster),
+        (
+            postgres,
+            args.cluster.then(|| cluster::Cluster {
+                dir: args.cluster_dir.clone(),
+                script: args.cluster_script.clone(),
+            }),
+        ),
         logs,
     )
     .await;
@@ -285,7 +301,7 @@ async fn check(
         booked,
     };
     let mut conn = invariants::connect(&system.database_url).await;
-    let checks = vec![
+    let mut checks = vec![
         invariants::durable(&ctx, &mut conn).await,
         invariants::duplicates(&ctx, &mut conn).await,
         invariants::ledger(&ctx, &mut conn).await,
@@ -294,6 +310,12 @@ async fn check(
         invariants::serving(serving, patience),
         invariants::honest(&ctx),
     ];
+    if let Some(cluster) = &system.cluster {
+        checks.push(invariants::whole(
+            cluster.wait_whole(patience).await,
+            patience,
+        ));
+    }
     let checks = checks
         .into_iter()
         .map(|check| {

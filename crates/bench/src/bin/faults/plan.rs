@@ -29,6 +29,18 @@ pub enum Fault {
     /// On the cluster: `kill -9` of one instance of every service, each
     /// started again after the hold; the other instances carry the load.
     InstancesKilled,
+    /// On the cluster: `kill -9` of the primary's Patroni; the supervisor
+    /// starts it again, and it adopts its running Postgres.
+    PatroniKilled,
+    /// On the cluster: `kill -9` of the synchronous standby's postmaster;
+    /// its Patroni starts it again, the other standby becomes synchronous.
+    StandbyKilled,
+    /// On the cluster: `kill -9` of the etcd member that leads; two of
+    /// three keep the quorum, the supervisor starts it again.
+    EtcdLeaderKilled,
+    /// On the cluster, after the failovers above: the whole cluster stopped
+    /// (`deploy/cluster.sh` sent SIGTERM) and started again on its data.
+    ClusterRestarted,
 }
 
 pub struct Planned {
@@ -57,6 +69,14 @@ impl Planned {
             Fault::PrimaryKilled => "kill -9 of the Postgres primary's postmaster (Patroni)".into(),
             Fault::InstancesKilled => {
                 format!("kill -9 of one instance of every service ({s} s down)")
+            }
+            Fault::PatroniKilled => {
+                "kill -9 of the primary's Patroni (started again with its Postgres)".into()
+            }
+            Fault::StandbyKilled => "kill -9 of the synchronous standby's postmaster".into(),
+            Fault::EtcdLeaderKilled => "kill -9 of the etcd member that leads".into(),
+            Fault::ClusterRestarted => {
+                "the whole cluster stopped and started again, after the failovers".into()
             }
         }
     }
@@ -128,24 +148,34 @@ pub fn plan(short: bool, only: &[String]) -> Vec<Planned> {
         .collect()
 }
 
-/// The faults of the cluster run (`--cluster`): the primary, then one
-/// instance of each service.
+/// The faults of the cluster run (`--cluster`): the primary, its Patroni,
+/// the synchronous standby, etcd's leader, one instance of each service,
+/// and last the whole cluster stopped and started on its data.
 pub fn plan_cluster(short: bool) -> Vec<Planned> {
+    let at_once = |key: &str, fault| Planned {
+        key: key.into(),
+        fault,
+        hold: Duration::ZERO,
+    };
     vec![
-        Planned {
-            key: "primary-killed".into(),
-            fault: Fault::PrimaryKilled,
-            hold: Duration::ZERO,
-        },
+        at_once("primary-killed", Fault::PrimaryKilled),
+        at_once("patroni-killed", Fault::PatroniKilled),
+        at_once("standby-killed", Fault::StandbyKilled),
+        at_once("etcd-leader-killed", Fault::EtcdLeaderKilled),
         Planned {
             key: "instances-killed".into(),
             fault: Fault::InstancesKilled,
             hold: Duration::from_secs(if short { 3 } else { 10 }),
         },
+        at_once("cluster-restarted", Fault::ClusterRestarted),
     ]
 }
 
 /// Every key [`plan`] knows.
 pub fn keys() -> Vec<String> {
-    plan(false, &[]).into_iter().map(|p| p.key).collect()
+    plan(false, &[])
+        .into_iter()
+        .chain(plan_cluster(false))
+        .map(|p| p.key)
+        .collect()
 }

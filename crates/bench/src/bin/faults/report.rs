@@ -61,7 +61,15 @@ fn secs(d: Option<Duration>) -> String {
 /// The report, followed by the analysis of the one now at `out`.
 pub fn render(setup: &Setup, outcomes: &[Outcome], out: &Path) -> String {
     let mut r = String::new();
-    let _ = writeln!(r, "# Reliability\n");
+    let _ = writeln!(
+        r,
+        "# {}\n",
+        if setup.cluster {
+            "Reliability of the cluster"
+        } else {
+            "Reliability"
+        }
+    );
     let _ = writeln!(
         r,
         "Measured by `deploy/{}{}` on {}, {}; {} faults in {:.1} minutes. \
@@ -110,12 +118,18 @@ pub fn render(setup: &Setup, outcomes: &[Outcome], out: &Path) -> String {
         setup.employees,
         CALL_TIMEOUT.as_secs(),
     );
-    let _ = writeln!(
-        r,
+    let run_it = if setup.cluster {
+        "Run it: `deploy/failover.sh` (brings up the cluster on `.data/cluster`, or on what an earlier run \
+         left there, runs every cluster fault and writes `target/RELIABILITY-cluster.md`; `--short` shortens \
+         the holds, `--only KEY,…` runs chosen faults). Each fault is followed by every invariant of \
+         `deploy/faults.sh` and by \"every node back\": three nodes running, both standbys streaming from the \
+         primary, one synchronous. It exits non-zero when an invariant fails."
+    } else {
         "Run it: `deploy/faults.sh` (the full suite; writes this file) or `deploy/faults.sh --short` \
          (the subset CI runs, a few seconds per fault; writes `target/RELIABILITY-short.md`); \
-         `--only KEY,…` runs chosen faults. It exits non-zero when an invariant fails.\n"
-    );
+         `--only KEY,…` runs chosen faults. It exits non-zero when an invariant fails."
+    };
+    let _ = writeln!(r, "{run_it}\n");
     if setup.cards_left == 0 {
         let _ = writeln!(
             r,

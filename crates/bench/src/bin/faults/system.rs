@@ -13,7 +13,7 @@ use socsec_bench::services::{self, Launch, Services};
 use socsec_proto::activation::v1::activation_service_client::ActivationServiceClient;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::proxy::Proxy;
+use crate::{cluster::Cluster, proxy::Proxy};
 
 /// The Postgres cluster, to restart it.
 pub struct Postgres {
@@ -52,6 +52,8 @@ pub struct System {
     pub database_url: String,
     /// Two instances of every service (`--cluster`).
     pub doubled: bool,
+    /// The Patroni cluster (`--cluster`).
+    pub cluster: Option<Cluster>,
 }
 
 impl System {
@@ -62,7 +64,7 @@ impl System {
     pub async fn start(
         bin_dir: PathBuf,
         database_url: String,
-        (postgres, doubled): (Option<Postgres>, bool),
+        (postgres, cluster): (Option<Postgres>, Option<Cluster>),
         log_dir: PathBuf,
     ) -> Self {
         let mut services = Services::prepare(Launch {
@@ -73,6 +75,7 @@ impl System {
         });
         let cards_port = services.instances[services.index("card-issuance")].port;
         let proxy = Proxy::start(([127, 0, 0, 1], cards_port).into()).await;
+        let doubled = cluster.is_some();
         if doubled {
             services.double();
         } else {
@@ -88,6 +91,7 @@ impl System {
             postgres,
             database_url,
             doubled,
+            cluster,
         }
     }
 

@@ -114,6 +114,27 @@ pub fn serving(after_heal: Option<Duration>, patience: Duration) -> Check {
     }
 }
 
+/// On the cluster: every node running again, both standbys streaming from
+/// the primary and one of them synchronous (`deploy/lib/cluster-state.py`),
+/// within `patience` of the check.
+pub fn whole(after: Result<Duration, String>, patience: Duration) -> Check {
+    Check {
+        name: "every node back",
+        violations: usize::from(after.is_err()),
+        cumulative: false,
+        detail: match after {
+            Ok(d) => format!(
+                "three nodes running, both standbys streaming, one synchronous ({:.1} s after the check began)",
+                d.as_secs_f64()
+            ),
+            Err(state) => format!(
+                "not whole {:.0} s after the check began: {state}",
+                patience.as_secs_f64()
+            ),
+        },
+    }
+}
+
 /// Faults are told apart from bugs: nothing answered INTERNAL, UNKNOWN or
 /// DATA_LOSS, and callers entitled to a call were not refused as if not.
 pub fn honest(ctx: &Context<'_>) -> Check {
