@@ -205,12 +205,18 @@ start() {
     *) start_instance "$1" ;;
   esac
 }
+declare -A instance_of=()
 tend() {
   local name
   for name in "${!pid_of[@]}"; do
     kill -0 "${pid_of[$name]}" 2>/dev/null && continue
     wait "${pid_of[$name]}" 2>/dev/null || true
-    log "$name (pid ${pid_of[$name]}) exited; starting it again"
+    local what=$name i
+    if [ -n "${instance_of[$name]:-}" ]; then
+      read -r i _ <<<"${instance_of[$name]}"
+      what="${service_names[$i]} :$name"
+    fi
+    log "$what (pid ${pid_of[$name]}) exited; starting it again"
     start "$name"
   done
 }
@@ -498,7 +504,6 @@ export SOCSEC_CONTRIBUTION_IDENTITY_URL=$identity_urls
 start_env=(env -u SOCSEC_CA_KEYS)
 # Each instance is named by its port (`tend` starts it again if it exits,
 # the other instance carrying the calls meanwhile).
-declare -A instance_of=()
 start_instance() {
   local port=$1 i metrics name prefix
   read -r i metrics <<<"${instance_of[$port]}"
