@@ -91,6 +91,10 @@ pg_ports=(5441 5442 5443)
 rest_ports=(8101 8102 8103)
 haproxy_port=5440
 haproxy_stats=7440
+# Each node reaches etcd, and is reached by the others and by the services,
+# through HAProxy (node n's path to etcd member k on 26<n><k>, to node n's
+# Postgres on 545<n>): a fault can cut one node off, a network partition.
+pg_paths=(5451 5452 5453)
 prometheus_port=9490
 portal_port=8443
 service_names=(identity card-issuance activation contribution)
@@ -165,7 +169,8 @@ done
 
 busy=()
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-ports=("${etcd_client[@]}" "${pg_ports[@]}" "${rest_ports[@]}" $haproxy_port $haproxy_stats)
+ports=("${etcd_client[@]}" "${pg_ports[@]}" "${pg_paths[@]}" "${rest_ports[@]}" $haproxy_port $haproxy_stats)
+for n in 1 2 3; do for k in 1 2 3; do ports+=("26$n$k"); done; done
 for p in "${etcd_client[@]}"; do ports+=($((p + 1))); done
 [ -n "$database_only" ] || ports+=($prometheus_port $portal_port "${grpc_a[@]}" "${grpc_b[@]}" "${metrics_a[@]}" "${metrics_b[@]}")
 for p in "${ports[@]}"; do in_use "$p" && busy+=("$p"); done
@@ -254,10 +259,8 @@ trap stop_all INT TERM EXIT
 
 # --- etcd -------------------------------------------------------------------
 initial=""
-etcd_hosts=""
 for i in 0 1 2; do
   initial+="${initial:+,}etcd$((i + 1))=http://127.0.0.1:$((etcd_client[i] + 1))"
-  etcd_hosts+="${etcd_hosts:+,}127.0.0.1:${etcd_client[$i]}"
 done
 start_etcd() {
   local n=$1 c=${etcd_client[$(($1 - 1))]} state=existing
@@ -295,7 +298,9 @@ restapi:
   listen: 127.0.0.1:${rest_ports[$i]}
   connect_address: 127.0.0.1:${rest_ports[$i]}
 etcd3:
-  hosts: $etcd_hosts
+  # Through HAProxy (its paths for this node), never to the members directly.
+  hosts: 127.0.0.1:26${n}1,127.0.0.1:26${n}2,127.0.0.1:26${n}3
+  use_proxies: true
 bootstrap:
   dcs:
     # The leader lock lives 10 s without renewal; each node looks every
@@ -334,7 +339,9 @@ postgresql:
     - host replication replicator 127.0.0.1/32 scram-sha-256
     - host all all 127.0.0.1/32 scram-sha-256
   listen: 127.0.0.1:${pg_ports[$i]}
-  connect_address: 127.0.0.1:${pg_ports[$i]}
+  # What the other nodes stream from and rewind against: the path through
+  # HAProxy that a partition cuts.
+  connect_address: 127.0.0.1:${pg_paths[$i]}
   data_dir: $dir/pg$n
   bin_dir: $pg_bin
   pgpass: $dir/patroni$n/pgpass
@@ -369,6 +376,8 @@ cat >"$dir/haproxy.cfg" <<CFG
 # whose Patroni answers GET /primary with 200 (only the leader does).
 global
   maxconn 1000
+  # The runtime API: deploy/failover.sh cuts a node off through it.
+  stats socket $dir/run/haproxy.sock mode 600 level admin
 defaults
   mode tcp
   timeout connect 2s
@@ -382,9 +391,15 @@ listen primary
   # Checked every half second; a node that stops being primary has its
   # sessions cut, so no client keeps writing to a demoted node.
   default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
-  server pg1 127.0.0.1:${pg_ports[0]} maxconn 300 check port ${rest_ports[0]}
-  server pg2 127.0.0.1:${pg_ports[1]} maxconn 300 check port ${rest_ports[1]}
-  server pg3 127.0.0.1:${pg_ports[2]} maxconn 300 check port ${rest_ports[2]}
+  server pg1 127.0.0.1:${pg_paths[0]} maxconn 300 check port ${rest_ports[0]}
+  server pg2 127.0.0.1:${pg_paths[1]} maxconn 300 check port ${rest_ports[1]}
+  server pg3 127.0.0.1:${pg_paths[2]} maxconn 300 check port ${rest_ports[2]}
+$(for n in 1 2 3; do
+  printf 'listen pg%s_path\n  bind 127.0.0.1:%s\n  server pg 127.0.0.1:%s\n' "$n" "${pg_paths[$((n - 1))]}" "${pg_ports[$((n - 1))]}"
+  for k in 1 2 3; do
+    printf 'listen etcd_pg%s_%s\n  bind 127.0.0.1:26%s%s\n  server etcd 127.0.0.1:%s\n' "$n" "$k" "$n" "$k" "${etcd_client[$((k - 1))]}"
+  done
+done)
 listen stats
   mode http
   bind 127.0.0.1:$haproxy_stats

@@ -73,6 +73,46 @@ impl Cluster {
         }
     }
 
+    /// Cuts node `name` (`pg2`) off from etcd and from the other nodes and
+    /// the services (`cut`), or lets it back: its paths through HAProxy
+    /// disabled, their connections ended, through HAProxy's runtime API.
+    pub fn partition(&self, name: &str, cut: bool) -> Result<(), String> {
+        let n = name.trim_start_matches("pg");
+        let mut paths: Vec<String> = (1..=3).map(|k| format!("etcd_{name}_{k}/etcd")).collect();
+        paths.push(format!("pg{n}_path/pg"));
+        let commands: Vec<String> = paths
+            .iter()
+            .map(|path| {
+                if cut {
+                    format!("disable server {path}; shutdown sessions server {path}")
+                } else {
+                    format!("enable server {path}")
+                }
+            })
+            .collect();
+        let answer = self.haproxy(&commands.join("; "))?;
+        if answer.lines().any(|l| !l.trim().is_empty()) {
+            return Err(format!("HAProxy answered: {}", answer.trim()));
+        }
+        Ok(())
+    }
+
+    /// One line to HAProxy's runtime API (`run/haproxy.sock`); its answer.
+    fn haproxy(&self, command: &str) -> Result<String, String> {
+        use std::io::{Read, Write};
+        let path = self.dir.join("run/haproxy.sock");
+        let mut socket = std::os::unix::net::UnixStream::connect(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        socket
+            .write_all(format!("{command}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        socket
+            .read_to_string(&mut answer)
+            .map_err(|e| e.to_string())?;
+        Ok(answer)
+    }
+
     /// The pid a process of the cluster noted in `pids/<name>`.
     pub fn pid(&self, name: &str) -> Option<u32> {
         std::fs::read_to_string(self.dir.join("pids").join(name))

@@ -141,6 +141,25 @@ pub async fn inject(system: &mut System, load: &Load, planned: &Planned) -> Time
             injected = at;
             note = text;
         }
+        Fault::PrimaryPartitioned => {
+            let cluster = system
+                .cluster
+                .as_ref()
+                .expect("a cluster fault on the cluster");
+            let (_, name) = cluster::node_dir(&system.database_url, false).await;
+            injected = journal.now();
+            let cut = cluster.partition(&name, true);
+            tokio::time::sleep(hold).await;
+            let healed = cluster.partition(&name, false);
+            let (_, now) = tokio::task::block_in_place(|| cluster.state());
+            note = match (cut, healed) {
+                (Ok(()), Ok(())) => format!(
+                    "{name} cut off for {} s; at the heal: {now}",
+                    hold.as_secs()
+                ),
+                (Err(e), _) | (_, Err(e)) => format!("the partition of {name} failed: {e}"),
+            };
+        }
         Fault::ClusterRestarted => {
             let cluster = system
                 .cluster

@@ -38,6 +38,11 @@ pub enum Fault {
     /// On the cluster: `kill -9` of the etcd member that leads; two of
     /// three keep the quorum, the supervisor starts it again.
     EtcdLeaderKilled,
+    /// On the cluster: the primary cut off from etcd, from the other nodes
+    /// and from the services (its paths through HAProxy disabled) for the
+    /// hold; it demotes itself, the synchronous standby is promoted, and
+    /// once the partition heals the old primary is rewound and rejoins.
+    PrimaryPartitioned,
     /// On the cluster, after the failovers above: the whole cluster stopped
     /// (`deploy/cluster.sh` sent SIGTERM) and started again on its data.
     ClusterRestarted,
@@ -75,6 +80,9 @@ impl Planned {
             }
             Fault::StandbyKilled => "kill -9 of the synchronous standby's postmaster".into(),
             Fault::EtcdLeaderKilled => "kill -9 of the etcd member that leads".into(),
+            Fault::PrimaryPartitioned => {
+                format!("the primary cut off from etcd, the other nodes and the services for {s} s")
+            }
             Fault::ClusterRestarted => {
                 "the whole cluster stopped and started again, after the failovers".into()
             }
@@ -149,8 +157,9 @@ pub fn plan(short: bool, only: &[String]) -> Vec<Planned> {
 }
 
 /// The faults of the cluster run (`--cluster`): the primary, its Patroni,
-/// the synchronous standby, etcd's leader, one instance of each service,
-/// and last the whole cluster stopped and started on its data.
+/// the synchronous standby, etcd's leader, the primary partitioned off,
+/// one instance of each service, and last the whole cluster stopped and
+/// started on its data.
 pub fn plan_cluster(short: bool) -> Vec<Planned> {
     let at_once = |key: &str, fault| Planned {
         key: key.into(),
@@ -162,6 +171,11 @@ pub fn plan_cluster(short: bool) -> Vec<Planned> {
         at_once("patroni-killed", Fault::PatroniKilled),
         at_once("standby-killed", Fault::StandbyKilled),
         at_once("etcd-leader-killed", Fault::EtcdLeaderKilled),
+        Planned {
+            key: "primary-partitioned".into(),
+            fault: Fault::PrimaryPartitioned,
+            hold: Duration::from_secs(if short { 15 } else { 30 }),
+        },
         Planned {
             key: "instances-killed".into(),
             fault: Fault::InstancesKilled,
