@@ -34,8 +34,9 @@
 #
 # SOCSEC_PROFILE=dev runs debug binaries (what `deploy/test.sh` compiled),
 # release (the default) builds release ones, as deploy/run.sh does.
-# `--database-only` brings up etcd, Patroni and HAProxy only (the failover
-# measurement, deploy/failover.sh, starts the services itself).
+# `--database-only` brings up etcd, Patroni and HAProxy only (the cluster's
+# fault suite, deploy/failover.sh, starts the services itself);
+# `--install-only` installs the packages and stops (CI, beside its build).
 set -euo pipefail
 # Each background process in a process group of its own: Ctrl-C reaches
 # this script only, which stops everything in order (Patroni before etcd).
@@ -43,11 +44,12 @@ set -m
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-database_only=""
+database_only="" install_only=""
 case "${1:-}" in
   --database-only) database_only=yes ;;
+  --install-only) install_only=yes ;;
   "") ;;
-  *) echo "usage: deploy/cluster.sh [--database-only]" >&2; exit 2 ;;
+  *) echo "usage: deploy/cluster.sh [--database-only | --install-only]" >&2; exit 2 ;;
 esac
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
@@ -70,6 +72,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 \
     install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+[ -z "$install_only" ] || exit 0
 pg_bin=/usr/lib/postgresql/15/bin
 haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
 

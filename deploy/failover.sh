@@ -12,8 +12,10 @@
 #      adopts its running Postgres;
 #   3. kills the synchronous standby's postmaster;
 #   4. kills the etcd member that leads;
-#   5. kills one instance of every service, started again after the hold;
-#   6. stops the whole cluster and starts it again on its data.
+#   5. cuts the primary off from etcd, the other nodes and the services
+#      (its paths through HAProxy disabled) for the hold, then heals;
+#   6. kills one instance of every service, started again after the hold;
+#   7. stops the whole cluster and starts it again on its data.
 # After each: every invariant of deploy/faults.sh (nothing answered OK
 # lost or doubled, ledger = bills, honest codes, …) and every node back,
 # both standbys streaming. Writes target/RELIABILITY-cluster.md (`--short`:
