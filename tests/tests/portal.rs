@@ -138,6 +138,19 @@ async fn the_main_page_shows_the_card_its_deadline_and_where_to_activate() {
     );
     let english = w.get("/?lang=en").await;
     assert_eq!(english.status(), StatusCode::SEE_OTHER);
+    // The switch comes back to a page of this site, never another one.
+    for path in [
+        "//evil.example/?lang=en",
+        "/\\evil.example/?lang=en",
+        "///evil.example?lang=en",
+    ] {
+        let switched = w.get(path).await;
+        let location = switched.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with('/') && !location.starts_with("//") && !location.contains('\\'),
+            "{path} sent the browser to {location}"
+        );
+    }
     let home = w.page("/").await;
     assert!(home.contains("Activate by"), "the English switch");
 }

@@ -55,7 +55,7 @@ async fn stylesheet() -> Response {
 /// What every answer carries: no script at all, styles only from the
 /// portal's own stylesheet, forms only to the portal, no framing, no
 /// referrer, nothing cached. `?lang=` switches the language (a cookie) and
-/// comes back to the page without it.
+/// comes back to the page without it, on this site only.
 async fn security_headers(request: Request, next: Next) -> Response {
     let lang = request
         .uri()
@@ -65,7 +65,10 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = match lang {
         Some(lang) => {
             let code = if lang == Lang::En { "en" } else { "zh" };
-            let mut r = Redirect::to(request.uri().path()).into_response();
+            // Back to the same page of this site: a path that begins
+            // `//` or `/\` would be read by the browser as another site.
+            let path = format!("/{}", request.uri().path().trim_start_matches(['/', '\\']));
+            let mut r = Redirect::to(&path).into_response();
             let cookie = format!(
                 "{}={code}; Path=/; Secure; SameSite=Strict; Max-Age=31536000",
                 session::LANG
