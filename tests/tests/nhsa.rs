@@ -568,3 +568,40 @@ async fn the_readmes_curl_envelope_works() {
         json!("ELIGIBILITY_REASON_CARD_NOT_ACTIVATED")
     );
 }
+
+/// A page on another site can make a hospital workstation's browser (which
+/// holds the hospital's client certificate) post a form or plain text, not
+/// JSON: such bodies are refused before they are read, and nothing happens.
+#[tokio::test]
+async fn an_envelope_a_web_page_could_post_cross_site_is_refused_unread() {
+    let w = world().await;
+    let first = envelope(
+        "2201",
+        "H41010500123202612010932000009",
+        HOSPITAL,
+        w.card_presented(),
+    );
+    for content_type in [
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut post = w.hospital.post(w.url()).body(first.to_string());
+        if let Some(content_type) = content_type {
+            post = post.header("content-type", content_type);
+        }
+        let answer = post.send().await.expect("the service answers");
+        assert_eq!(
+            answer.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+        let text = answer.text().await.unwrap();
+        assert!(text.contains("CONTENT_TYPE_UNSUPPORTED"), "{text}");
+    }
+    // None of them registered the visit: the card is still to be activated
+    // on first use, which the same envelope as JSON does now.
+    let answer = w.post(&w.hospital, &first).await;
+    assert_eq!(ok(&answer)["first_use_activation"], json!(true), "{answer}");
+}
