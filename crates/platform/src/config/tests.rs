@@ -36,7 +36,7 @@ fn tls_files_are_required_unless_plaintext() {
 }
 
 #[test]
-fn the_development_credential_only_over_plaintext() {
+fn the_development_credential_only_over_plaintext_on_loopback() {
     let mut config = PlatformConfig::defaults(1, "identity");
     config.tls_partner_ca_file = Some("partner-ca.pem".into());
     config.tls_internal_ca_file = Some("internal-ca.pem".into());
@@ -48,6 +48,17 @@ fn the_development_credential_only_over_plaintext() {
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("dev_credentials"), "{err}");
     config.plaintext = true;
+    config.validate().unwrap();
+    // Never where another machine could reach it.
+    for addr in ["0.0.0.0:50051", "10.0.0.5:50051", "[::]:50051"] {
+        config.listen_addr = addr.parse().unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("dev_credentials") && err.contains("loopback"),
+            "{err}"
+        );
+    }
+    config.listen_addr = "[::1]:50051".parse().unwrap();
     config.validate().unwrap();
 }
 

@@ -172,6 +172,16 @@ impl PlatformConfig {
                  callers are named by their certificates",
             ));
         }
+        if self.dev_credentials && !self.listen_addr.ip().is_loopback() {
+            return Err(ConfigError::invalid(
+                "dev_credentials",
+                format!(
+                    "is only for a development setup on this machine: listen_addr {} is not a \
+                     loopback address, and whoever reaches it could name themselves any caller",
+                    self.listen_addr
+                ),
+            ));
+        }
         if self.tls_ca_file.is_some() {
             return Err(ConfigError::invalid(
                 "tls_ca_file",
