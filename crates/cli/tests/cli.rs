@@ -413,3 +413,60 @@ async fn card_pins_are_reset_at_the_counter_and_verified_by_a_hospital_and_never
     assert_eq!(verify("502783"), "PIN_VERIFICATION_NO_MATCH");
     assert!(!text(&reset.stdout).contains("864209"));
 }
+
+/// Passwords never on the command line (any user of the machine reads it
+/// with `ps`): from a file, the environment, or the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_come_from_a_file_or_the_environment_never_the_command_line() {
+    let system = System::start().await;
+    let mut identity = system.identity_client().await;
+    let person = system_tests::journeys::register(&mut identity, "孙立").await;
+    let dir = std::env::temp_dir().join(format!("socsec-cli-pw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, "Counter2026pw\n").unwrap();
+
+    let set = tokio::task::block_in_place(|| {
+        socsec(
+            &system,
+            &[
+                "person",
+                "set-password",
+                "--id-number",
+                &person.id_number,
+                "--password-file",
+                file.to_str().unwrap(),
+            ],
+        )
+    });
+    assert!(set.status.success(), "{}", text(&set.stderr));
+
+    let sign_in = |env: Option<&str>, extra: &[&str]| {
+        let mut args = vec!["person", "sign-in", "--id-number", &person.id_number];
+        args.extend_from_slice(extra);
+        let pki = pki();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_socsec"));
+        command
+            .args(["--identity", &system.identity.url()])
+            .arg("--certs")
+            .arg(&pki.dir)
+            .args(&args)
+            .env_remove("SOCSEC_PASSWORD");
+        if let Some(password) = env {
+            command.env("SOCSEC_PASSWORD", password);
+        }
+        command.output().expect("socsec runs")
+    };
+    let signed_in = tokio::task::block_in_place(|| sign_in(Some("Counter2026pw"), &[]));
+    assert!(signed_in.status.success(), "{}", text(&signed_in.stderr));
+    assert!(
+        text(&signed_in.stdout).contains("token"),
+        "{}",
+        text(&signed_in.stdout)
+    );
+
+    // The old flag is gone: refused as a usage error, nothing sent.
+    let flag = tokio::task::block_in_place(|| sign_in(None, &["--password", "Counter2026pw"]));
+    assert_eq!(flag.status.code(), Some(2), "{}", text(&flag.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

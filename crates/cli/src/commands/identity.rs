@@ -3,7 +3,7 @@
 use clap::{Subcommand, ValueEnum};
 use socsec_proto::{common::v1::Gender, identity::v1 as identity};
 
-use super::RequestIdArg;
+use super::{PasswordArg, RequestIdArg};
 use crate::{
     connection::{Connection, Outcome},
     output::Printer,
@@ -81,15 +81,15 @@ pub enum PersonCommand {
         request_id: RequestIdArg,
         #[arg(long)]
         id_number: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArg,
     },
     /// Signs in online with ID number and password; prints a session token for `--token`.
     SignIn {
         #[arg(long)]
         id_number: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordArg,
     },
     /// Ends the session of `--token` (the person signs out).
     SignOut {
@@ -224,7 +224,7 @@ pub(super) async fn person(c: &Connection, command: PersonCommand, out: Printer)
                 .set_online_password(c.request(identity::SetOnlinePasswordRequest {
                     request_id: request_id.get(),
                     id_number,
-                    password,
+                    password: password.read()?,
                 }))
                 .await?;
             out.message(
@@ -239,7 +239,7 @@ pub(super) async fn person(c: &Connection, command: PersonCommand, out: Printer)
             let answer = identity
                 .sign_in(identity::SignInRequest {
                     id_number,
-                    password,
+                    password: password.read()?,
                 })
                 .await?;
             out.message("socsec.identity.v1.SignInResponse", answer.get_ref());

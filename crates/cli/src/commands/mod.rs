@@ -149,6 +149,36 @@ impl RequestIdArg {
     }
 }
 
+// Where a password comes from: never the command line, which every user of
+// the machine can read (`ps`). A plain comment, as for RequestIdArg.
+#[derive(Args, Clone)]
+pub struct PasswordArg {
+    /// Read the password from this file (its first line); otherwise from
+    /// SOCSEC_PASSWORD, otherwise asked for on the terminal without echo.
+    #[arg(long)]
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+impl PasswordArg {
+    /// The password, from the file, the environment or the terminal.
+    pub fn read(&self) -> Result<String, Failure> {
+        let password = if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Usage(format!("--password-file {}: {e}", path.display())))?;
+            text.lines().next().unwrap_or_default().to_owned()
+        } else if let Ok(password) = std::env::var("SOCSEC_PASSWORD") {
+            password
+        } else {
+            rpassword::prompt_password("password: ").map_err(|e| {
+                Failure::Usage(format!(
+                    "no password: give --password-file or SOCSEC_PASSWORD, or run on a terminal ({e})"
+                ))
+            })?
+        };
+        Ok(password)
+    }
+}
+
 /// A month, as `YYYY-MM`.
 fn month(value: &str) -> Result<common::YearMonth, Failure> {
     value
