@@ -210,6 +210,14 @@ impl Host {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
+        // Known, as NOT_SERVING, from the first call on: a `Watch` of the
+        // service's name made before the first database check ended would
+        // otherwise be refused NOT_FOUND (seen in CI).
+        for name in [service_name, ""] {
+            reporter
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
         let tasks = self.tasks.clone();
         let health_task = tasks.spawn_until_stopped(health_report::report_health(
             reporter.clone(),
