@@ -277,6 +277,12 @@ start_etcd() {
 }
 for n in 1 2 3; do start_etcd "$n"; done
 log "etcd members on 127.0.0.1:${etcd_client[*]}"
+# Patroni 3.0.2 exits if it meets an etcd whose cluster version is not yet
+# decided (a first start): wait until the members agree on one.
+for _ in $(seq 1 60); do
+  curl -s -m 1 "http://127.0.0.1:${etcd_client[0]}/version" 2>/dev/null | grep -q '"etcdcluster":"[0-9]' && break
+  sleep 0.5
+done
 
 # --- Patroni + Postgres -----------------------------------------------------
 # Each node's Unix socket and server log live outside its data directory:

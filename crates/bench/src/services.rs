@@ -5,6 +5,7 @@
 //! against the same database.
 
 use std::{
+    collections::BTreeSet,
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -50,12 +51,20 @@ pub fn as_caller<T>(caller: &str, message: T) -> Request<T> {
     request
 }
 
+/// A port for an instance to listen on: free now, never handed out twice
+/// by this process (two instances given one port made each answer for the
+/// other: seen in CI), and below Linux's ephemeral range (32768–60999), so
+/// no outgoing connection takes it before the instance binds it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().expect("the ports given");
+    loop {
+        let port = rand::random_range(20_000..32_000);
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
 }
 
 fn url(port: u16) -> String {

@@ -125,6 +125,33 @@ pub fn response(status: &Status) -> http::Response<Body> {
     response
 }
 
+/// A request refused for its HTTP shape, before any RPC: HTTP 405 with
+/// `Allow: POST` for another method than POST, or 415 for a content type
+/// not taken (`CONTENT_TYPE_UNSUPPORTED`), saying `message`.
+pub(crate) fn not_post(message: &'static str) -> http::Response<Body> {
+    let mut refusal = response(&crate::error::status(
+        Code::Unimplemented,
+        "HTTP_METHOD_NOT_ALLOWED",
+        message,
+    ));
+    *refusal.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    refusal
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    refusal
+}
+
+/// See [`not_post`].
+pub(crate) fn unsupported_media_type(message: &'static str) -> http::Response<Body> {
+    let mut refusal = response(&crate::error::status(
+        Code::InvalidArgument,
+        "CONTENT_TYPE_UNSUPPORTED",
+        message,
+    ));
+    *refusal.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    refusal
+}
+
 pub(crate) fn with_body(
     status: StatusCode,
     content_type: &'static str,

@@ -155,12 +155,8 @@ where
             // Neither gRPC nor JSON: answered in JSON, never by tonic with
             // an `application/grpc` answer the caller cannot read.
             Kind::Other => {
-                let mut refusal = error::response(&status::status(
-                    Code::InvalidArgument,
-                    "CONTENT_TYPE_UNSUPPORTED",
-                    "send content-type: application/json (or gRPC)",
-                ));
-                *refusal.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+                let refusal =
+                    error::unsupported_media_type("send content-type: application/json (or gRPC)");
                 return Box::pin(async move { Ok(refusal) });
             }
         }
@@ -209,16 +205,7 @@ where
 {
     let (mut parts, body) = request.into_parts();
     if parts.method != Method::POST {
-        let mut refusal = error::response(&status::status(
-            Code::Unimplemented,
-            "HTTP_METHOD_NOT_ALLOWED",
-            "every RPC is called with POST",
-        ));
-        *refusal.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
-        refusal
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return Ok(refusal);
+        return Ok(error::not_post("every RPC is called with POST"));
     }
     let method = match rpc_of(&parts) {
         Ok(method) => method,

@@ -137,16 +137,7 @@ where
 {
     let received = now();
     if request.method() != Method::POST {
-        let mut refusal = super::error::response(&crate::error::status(
-            tonic::Code::Unimplemented,
-            "HTTP_METHOD_NOT_ALLOWED",
-            "the envelope is posted",
-        ));
-        *refusal.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
-        refusal
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return Ok(refusal);
+        return Ok(super::error::not_post("the envelope is posted"));
     }
     if let Some(refusal) = cross_site(request.headers()) {
         return Ok(refusal);
@@ -222,13 +213,9 @@ fn cross_site(headers: &http::HeaderMap) -> Option<http::Response<Body>> {
     if !simple.contains(&media_type.as_str()) {
         return None;
     }
-    let mut refusal = super::error::response(&crate::error::status(
-        tonic::Code::InvalidArgument,
-        "CONTENT_TYPE_UNSUPPORTED",
+    Some(super::error::unsupported_media_type(
         "send the envelope with content-type: application/json",
-    ));
-    *refusal.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
-    Some(refusal)
+    ))
 }
 
 /// The envelope in `bytes`, every malformed field named at once.
