@@ -3,16 +3,22 @@
 use crate::services::Services;
 
 /// CPU seconds used so far by each component: this load generator, each
-/// service process and all Postgres processes together.
+/// service process and all Postgres processes together — those running and
+/// those that ended (pgbench's backends end with it, autovacuum workers
+/// after each table): the postmaster, which waited for them, holds their
+/// time as its children's.
 pub fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
-    fn of(stat: &str) -> Option<(String, f64)> {
+    fn of(stat: &str) -> Option<(String, f64, f64)> {
         let (comm, rest) = stat.rsplit_once(") ")?;
         let name = comm.split_once(" (")?.1.to_owned();
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100/s).
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some((name, ticks / 100.0))
+        let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        // utime and stime, fields 14 and 15 of /proc/PID/stat, and the
+        // children's waited for, cutime and cstime (16 and 17), in clock
+        // ticks (100/s).
+        let own = tick(11)? + tick(12)?;
+        let children = tick(13)? + tick(14)?;
+        Some((name, own / 100.0, children / 100.0))
     }
     let read = |pid: &str| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -21,7 +27,7 @@ pub fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
     };
     let mut out = vec![(
         "load generator".to_owned(),
-        read("self").map_or(0.0, |(_, s)| s),
+        read("self").map_or(0.0, |(_, s, _)| s),
     )];
     for instance in &services.instances {
         out.push((
@@ -29,7 +35,7 @@ pub fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
             instance
                 .pid()
                 .and_then(|pid| read(&pid.to_string()))
-                .map_or(0.0, |(_, s)| s),
+                .map_or(0.0, |(_, s, _)| s),
         ));
     }
     let postgres: f64 = std::fs::read_dir("/proc")
@@ -37,8 +43,8 @@ pub fn cpu_seconds(services: &Services) -> Vec<(String, f64)> {
         .flatten()
         .flatten()
         .filter_map(|e| read(&e.file_name().to_string_lossy()))
-        .filter(|(name, _)| name == "postgres")
-        .map(|(_, s)| s)
+        .filter(|(name, _, _)| name == "postgres")
+        .map(|(_, own, children)| own + children)
         .sum();
     out.push(("postgres".to_owned(), postgres));
     out
