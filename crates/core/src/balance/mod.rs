@@ -189,10 +189,14 @@ fn is_unavailable(response: &http::Response<Body>) -> bool {
 }
 
 /// The call's deadline from its `grpc-timeout` header (gRPC over HTTP/2:
-/// up to eight digits and a unit).
-fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+/// up to eight digits and a unit, `H M S m u n`), if it has a valid one.
+/// The services' admission reads it too.
+pub fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     let value = headers.get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
     let n: u64 = digits.parse().ok()?;
     Some(match unit {
         "H" => Duration::from_secs(n.saturating_mul(3600)),
@@ -220,8 +224,10 @@ mod tests {
         assert_eq!(with("250m"), Some(Duration::from_millis(250)));
         assert_eq!(with("2M"), Some(Duration::from_secs(120)));
         assert_eq!(with("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(with("100u"), Some(Duration::from_micros(100)));
         assert_eq!(with("S"), None);
         assert_eq!(with("5x"), None);
+        assert_eq!(with("1234567890S"), None);
         assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
     }
 }

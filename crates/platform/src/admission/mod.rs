@@ -116,7 +116,7 @@ where
             return Box::pin(inner.call(request));
         }
         let state = self.state.clone();
-        let deadline = grpc_timeout(request.headers());
+        let deadline = socsec_core::balance::grpc_timeout(request.headers());
         let caller = caller_key(request.extensions().get::<Caller>());
         Box::pin(async move {
             match state.admit(caller, deadline).await {
@@ -249,26 +249,6 @@ fn caller_key(caller: Option<&Caller>) -> String {
         },
         None => "anonymous".to_owned(),
     }
-}
-
-/// The call's `grpc-timeout` (`<digits><unit>`, unit one of `H M S m u n`),
-/// if it has a valid one.
-fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
-    if value.len() < 2 || value.len() > 9 {
-        return None;
-    }
-    let (digits, unit) = value.split_at(value.len() - 1);
-    let amount: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(amount.saturating_mul(3600)),
-        "M" => Duration::from_secs(amount.saturating_mul(60)),
-        "S" => Duration::from_secs(amount),
-        "m" => Duration::from_millis(amount),
-        "u" => Duration::from_micros(amount),
-        "n" => Duration::from_nanos(amount),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

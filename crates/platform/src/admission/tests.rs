@@ -20,23 +20,6 @@ fn reason(status: &Status) -> String {
     status.get_details_error_info().unwrap().reason
 }
 
-#[test]
-fn grpc_timeouts_are_read_in_every_unit() {
-    let of = |v: &str| {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("grpc-timeout", v.parse().unwrap());
-        grpc_timeout(&headers)
-    };
-    assert_eq!(of("5S"), Some(Duration::from_secs(5)));
-    assert_eq!(of("250m"), Some(Duration::from_millis(250)));
-    assert_eq!(of("2M"), Some(Duration::from_secs(120)));
-    assert_eq!(of("100u"), Some(Duration::from_micros(100)));
-    assert_eq!(of("S"), None);
-    assert_eq!(of("5x"), None);
-    assert_eq!(of("1234567890S"), None);
-    assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
-}
-
 #[tokio::test]
 async fn a_full_queue_is_refused_at_once_with_a_retry_delay() {
     let state = state(settings(1, 1, 10));
